@@ -1,0 +1,97 @@
+"""The `abonent` command line (click).
+
+Configuration and plugins are loaded lazily, on the first command that needs them, so
+`abonent --help` works with a broken configuration and names what is broken. Every
+expected error (bad input, bad configuration, a plugin that cannot load) is printed as
+one line naming the field or key; tracebacks are for bugs only.
+"""
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+
+import click
+
+from core.config import Settings, load_settings
+from core.errors import AbonentError
+from core.runtime import Runtime
+
+
+class State:
+    """What the commands share: settings and the runtime, built on first use."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config_path)
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        from plugins.host import build_runtime
+        return build_runtime(self.settings)
+
+    def ready(self) -> Runtime:
+        """The runtime, after checking the database is reachable and migrated."""
+        from core.migrate import require_current
+        require_current(self.runtime.engine)
+        return self.runtime
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+class AbonentGroup(click.Group):
+    """Adds the commands plugins register, and turns expected errors into one line."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        state = ctx.obj if isinstance(ctx.obj, State) else State(ctx.params.get("config_path"))
+        found: dict[str, click.Command] = {}
+        for commands in state.runtime.hook.abonent_cli_commands():
+            for command in commands or []:
+                found[command.name] = command
+        return found
+
+    def list_commands(self, ctx):
+        names = set(super().list_commands(ctx))
+        try:
+            names |= set(self._plugin_commands(ctx))
+        except AbonentError:
+            pass  # reported when a command actually needs the configuration
+        return sorted(names)
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            command = self._plugin_commands(ctx).get(name)
+        return command
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AbonentError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=AbonentGroup)
+@click.option("--config", "config_path", envvar="ABONENT_CONFIG",
+              type=click.Path(dir_okay=False), help="TOML configuration file.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Abonent: ISP subscriber billing with plugins."""
+    ctx.obj = State(config_path)
+
+
+def progress(total: int, label: str):
+    """A progress bar on a terminal, silence elsewhere (logs, pipes)."""
+    return click.progressbar(length=total, label=label, file=sys.stderr,
+                             hidden=not sys.stderr.isatty())
+
+
+def main() -> None:
+    cli(prog_name="abonent")
+
+
+# The built-in commands register themselves on `cli` when imported.
+from admin.cli import commands, events  # noqa: E402,F401

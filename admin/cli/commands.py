@@ -1,0 +1,130 @@
+"""The built-in commands: serve, worker, db, demo, plugins, events."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+
+import click
+
+from admin.cli import State, cli, pass_state, progress
+from core import migrate
+from core.db import make_engine
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@pass_state
+def db_upgrade(state: State, revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    engine = make_engine(state.settings.database_url)
+    migrate.upgrade(engine, revision)
+    click.echo(f"database at revision {migrate.current(engine)}")
+
+
+@db.command("downgrade")
+@click.argument("revision", default="-1")
+@pass_state
+def db_downgrade(state: State, revision: str) -> None:
+    """Revert migrations down to REVISION (default: one step; "base" for all)."""
+    engine = make_engine(state.settings.database_url)
+    migrate.downgrade(engine, revision)
+    click.echo(f"database at revision {migrate.current(engine) or 'base (empty)'}")
+
+
+@db.command("current")
+@pass_state
+def db_current(state: State) -> None:
+    """Print the database's revision and the code's head."""
+    engine = make_engine(state.settings.database_url)
+    click.echo(f"current: {migrate.current(engine) or 'base (empty)'}  head: {migrate.head()}")
+
+
+@db.command("check")
+@pass_state
+def db_check(state: State) -> None:
+    """Fail if the models and the migrated database differ."""
+    differences = migrate.differences(make_engine(state.settings.database_url))
+    for difference in differences:
+        click.echo(repr(difference))
+    if differences:
+        raise click.ClickException(f"{len(differences)} difference(s) between models and database")
+    click.echo("models and migrations agree")
+
+
+@cli.group()
+def demo() -> None:
+    """Demo data."""
+
+
+@demo.command("load")
+@click.option("--subscribers", default=300, show_default=True, type=click.IntRange(1, 1_000_000))
+@pass_state
+def demo_load(state: State, subscribers: int) -> None:
+    """Load the demo data set into an empty database (does nothing if loaded)."""
+    from core import demo as demo_data
+    runtime = state.ready()
+    with progress(subscribers, "demo subscribers") as bar, runtime.session(actor="cli") as s:
+        loaded = demo_data.load(s, subscribers=subscribers, timezone=runtime.settings.timezone,
+                                progress=bar.update)
+    click.echo(f"demo data loaded: {subscribers} subscribers" if loaded
+               else "demo data already loaded (an operator exists): nothing done")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def plugins_list(state: State, as_json: bool) -> None:
+    """List the loaded plugins, their versions and the hooks each implements."""
+    from plugins.registry import describe
+    rows = describe(state.runtime)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']}  {row['distribution']} {row['version']}")
+        click.echo(f"  hooks: {', '.join(row['hooks'])}")
+        if row["agent_types"]:
+            click.echo(f"  agent types: {', '.join(row['agent_types'])}")
+    for name in state.settings.disabled_plugins:
+        click.echo(f"{name}  (disabled in the configuration)")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@click.option("--id", "worker_id", help="Worker name shown in the outbox (default host:pid).")
+@pass_state
+def worker(state: State, once: bool, worker_id: str | None) -> None:
+    """Deliver the event outbox to the plugins (several may run on PostgreSQL)."""
+    from plugins.outbox import Outbox
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    outbox = Outbox(state.ready(), worker_id)
+    if once:
+        click.echo(f"delivered {outbox.drain()} deliveries")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        outbox.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default from [server]).")
+@click.option("--port", type=int, help="Port (default from [server]).")
+@click.option("--no-worker", is_flag=True, help="Do not deliver the outbox in this process.")
+@click.option("--demo", is_flag=True, help="Also start the plugins' platform emulators.")
+@pass_state
+def serve(state: State, host: str | None, port: int | None, no_worker: bool, demo: bool) -> None:
+    """Serve the web application, with the outbox worker in the same process."""
+    from admin.serve import serve as run
+    server = state.settings.section("server")
+    run(state.ready(), host or server["host"], port or server["port"],
+        worker=not no_worker, demo=demo)

@@ -1,0 +1,156 @@
+"""Configuration: one TOML file plus `ABONENT_*` environment overrides.
+
+The file is named by `--config` or `ABONENT_CONFIG`; without one, defaults apply (an
+SQLite file under `var/`). An environment variable overrides one key: `ABONENT_TIMEZONE`,
+`ABONENT_OUTBOX__MAX_ATTEMPTS`, `ABONENT_PLUGINS__TV24__TOKEN` (double underscores nest).
+Every key is validated at start-up and a bad one stops it with a message naming the key;
+each plugin's `[plugins.<name>]` section is validated by the plugin host against the
+schema the plugin declares.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.errors import ConfigError, ValidationError
+from core.fields import Field, clean_fields
+
+ENV_PREFIX = "ABONENT_"
+#: Environment variables with the prefix that are not configuration keys.
+ENV_RESERVED = ("ABONENT_CONFIG",)
+ENV_IGNORED_PREFIXES = ("ABONENT_TEST_", "ABONENT_PG_")
+
+
+def _zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (e.g. Europe/Moscow)") from None
+
+
+def _database_url(url: str) -> None:
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ValueError("must be an sqlite:/// or postgresql+psycopg:// URL")
+
+
+SCHEMA: dict[str, tuple[Field, ...]] = {
+    "": (
+        Field("database_url", check=_database_url,
+              help="SQLAlchemy URL; default: an SQLite file under var_dir"),
+        Field("var_dir", default="var", help="where the SQLite file, CDR spools and logs live"),
+        Field("timezone", default="UTC", check=_zone, help="the operator's time zone"),
+    ),
+    "server": (
+        Field("host", default="127.0.0.1"),
+        Field("port", "int", default=8000, min=1, max=65535),
+        Field("secret_key", secret=True, help="signs sessions; generated under var/ if empty"),
+    ),
+    "outbox": (
+        Field("max_attempts", "int", default=8, min=1, max=1000,
+              help="failed attempts before a delivery is dead-lettered"),
+        Field("backoff_base", "decimal", default=2, min=0, help="seconds before the 1st retry"),
+        Field("backoff_max", "decimal", default=3600, min=0, help="longest wait between retries"),
+        Field("lease_seconds", "int", default=60, min=1,
+              help="how long a claimed delivery is reserved for the worker that took it"),
+        Field("batch_size", "int", default=200, min=1, max=10000),
+        Field("poll_interval", "decimal", default=1, min=0),
+    ),
+    "plugins": (
+        Field("disabled", "list", default=[], help="plugin names not to load"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated core settings plus the raw plugin sections (validated by the host)."""
+
+    values: dict[str, dict[str, Any]]
+    plugin_sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = "defaults"
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.values[name]
+
+    @property
+    def database_url(self) -> str:
+        return self.values[""]["database_url"]
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.values[""]["var_dir"])
+
+    @property
+    def timezone(self) -> str:
+        return self.values[""]["timezone"]
+
+    @property
+    def disabled_plugins(self) -> list[str]:
+        return list(self.values["plugins"]["disabled"])
+
+    def with_values(self, **top_level: Any) -> "Settings":
+        """A copy with top-level keys replaced (tests point a runtime at their database)."""
+        values = {name: dict(section) for name, section in self.values.items()}
+        values[""].update(top_level)
+        return Settings(values, self.plugin_sections, self.source)
+
+
+def load_settings(path: str | os.PathLike | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = path or env.get("ABONENT_CONFIG")
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError("--config", f"{file} does not exist")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(file), f"not valid TOML: {exc}") from None
+        source = str(file)
+    _apply_env(data, env)
+    return validate_settings(data, source)
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if (not name.startswith(ENV_PREFIX) or name in ENV_RESERVED
+                or name.startswith(ENV_IGNORED_PREFIXES)):
+            continue
+        keys = name[len(ENV_PREFIX):].lower().split("__")
+        target = data
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                raise ConfigError(".".join(keys), f"set by {name} but it is not a section")
+        target[keys[-1]] = value
+
+
+def validate_settings(data: dict[str, Any], source: str) -> Settings:
+    values: dict[str, dict[str, Any]] = {}
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    sections = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for name in sections:
+        if name not in SCHEMA:
+            raise ConfigError(name, f"unknown section; known: {', '.join(s for s in SCHEMA if s)}")
+    plugins = dict(sections.get("plugins", {}))
+    plugin_sections = {k: v for k, v in plugins.items() if isinstance(v, dict)}
+    sections["plugins"] = {k: v for k, v in plugins.items() if not isinstance(v, dict)}
+    try:
+        values[""] = clean_fields(SCHEMA[""], top)
+        for name in SCHEMA:
+            if name:
+                values[name] = clean_fields(SCHEMA[name], sections.get(name), prefix=f"{name}.")
+    except ValidationError as exc:
+        raise ConfigError(exc.field, exc.reason) from None
+    var_dir = Path(values[""]["var_dir"]).resolve()
+    values[""]["var_dir"] = str(var_dir)
+    if not values[""]["database_url"]:
+        values[""]["database_url"] = f"sqlite:///{var_dir / 'abonent.db'}"
+    return Settings(values, plugin_sections, source)

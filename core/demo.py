@@ -1,0 +1,97 @@
+"""The demo data set `abonent demo load` puts in: an operator, tariffs and services, a few
+hundred subscribers with contracts, accounts and payments. Deterministic (seeded), and
+loaded once: a second load finds the operator and does nothing."""
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Agent, NumberPlan, Operator, SensorType, Service, Tariff, TariffService, Unit
+from core.runtime import runtime_of
+from core.services.accounts import create_account
+from core.services.customers import create_contract, create_subscriber
+from core.services.payments import record_payment
+
+FIRST = ["Ivan", "Pyotr", "Anna", "Maria", "Olga", "Sergey", "Dmitry", "Elena", "Nikolay",
+         "Tatiana", "Alexey", "Irina", "Pavel", "Svetlana", "Andrey", "Natalia"]
+LAST = ["Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Volkov", "Sokolov",
+        "Lebedev", "Kozlov", "Novikov", "Morozov", "Orlov", "Fedorov", "Mikhailov", "Egorov"]
+STREETS = ["Lenina", "Gagarina", "Mira", "Sovetskaya", "Pushkina", "Sadovaya", "Lesnaya"]
+
+
+def _catalog(session: Session) -> dict[str, Tariff]:
+    if session.get(Unit, 1) is None:
+        session.add(Unit(id=1, name="MB"))
+    session.add(SensorType(name="sensor_1"))
+    internet = Agent(type="generic", name="Internet (NAS 1)")
+    session.add(internet)
+
+    def service(name, kind, price, method=None, **kw) -> Service:
+        item = Service(name=name, kind=kind, price=Decimal(price), method=method, **kw)
+        session.add(item)
+        return item
+
+    fast = service("Internet 100 Mbit/s", "periodic", "500.00", "monthly",
+                   activate_string="rate=100M", deactivate_string="rate=0")
+    faster = service("Internet 300 Mbit/s", "periodic", "800.00", "monthly",
+                     activate_string="rate=300M", deactivate_string="rate=0")
+    daily = service("Internet by the day", "periodic", "20.00", "daily",
+                    activate_string="rate=50M", deactivate_string="rate=0")
+    static_ip = service("Static IP address", "periodic", "150.00", "monthly")
+    router = service("Router rent", "periodic", "3.00", "daily")
+    install = service("Installation", "one_time", "1000.00")
+    tariffs = {}
+    for name, base, extra, charge_on_balance in (
+            ("Home 100", fast, [static_ip, router, install], False),
+            ("Home 300", faster, [static_ip, router, install], False),
+            ("Daily 50", daily, [router], False)):
+        tariff = Tariff(name=name, charge_when_balance=charge_on_balance)
+        tariff.items = [TariffService(service=base, is_base=True)] + [
+            TariffService(service=s) for s in extra]
+        session.add(tariff)
+        tariffs[name] = tariff
+    session.flush()
+    return tariffs
+
+
+def load(session: Session, *, subscribers: int = 300, timezone: str = "UTC",
+         progress: Callable[[int], None] | None = None) -> bool:
+    """Load the demo into an empty database; False (nothing done) if an operator exists."""
+    if session.scalar(select(Operator.id).limit(1)) is not None:
+        return False
+    contracts = NumberPlan(name="Contracts", pattern="D-{seq:05d}")
+    invoices = NumberPlan(name="Invoices", pattern="INV-{year}-{seq:06d}", reset="yearly")
+    session.add_all([contracts, invoices])
+    session.flush()
+    session.add(Operator(name="Demo ISP", currency="RUB", vat_rate=Decimal("20"),
+                         timezone=timezone, contract_plan_id=contracts.id,
+                         invoice_plan_id=invoices.id, grace_days=0))
+    tariffs = _catalog(session)
+    agent = session.scalars(select(Agent).where(Agent.type == "generic")).one()
+    rng = random.Random(2026)
+    names = list(tariffs)
+    for i in range(1, subscribers + 1):
+        company = i % 25 == 0
+        name = (f"OOO Demo Trade {i}" if company
+                else f"{rng.choice(FIRST)} {rng.choice(LAST)}")
+        subscriber = create_subscriber(
+            session, name=name, kind="company" if company else "person",
+            phones=[f"79{rng.randrange(10**8, 10**9):09d}"],
+            email=f"user{i}@example.net",
+            addresses=[f"Demo-city, {rng.choice(STREETS)} st. {rng.randrange(1, 120)}, "
+                       f"apt {rng.randrange(1, 300)}"])
+        contract = create_contract(session, subscriber.id,
+                                   credit_limit=Decimal(rng.choice([0, 0, 0, 100, 300])))
+        create_account(session, contract.id, login=f"u{i:05d}", agent_id=agent.id,
+                       tariff_id=tariffs[names[i % len(names)]].id)
+        if rng.random() < 0.85:
+            record_payment(session, contract.id, Decimal(rng.choice([300, 500, 800, 1000, 1500])),
+                           source="demo-bank", external_id=f"demo-{i}")
+        if progress:
+            progress(1)
+    runtime_of(session).hook.abonent_demo_data(session=session, runtime=runtime_of(session))
+    return True

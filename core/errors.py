@@ -1,0 +1,67 @@
+"""The errors the core raises and the one a plugin may raise to ask for a later delivery.
+
+Every refusal of bad input is a `ValidationError` naming the field and the reason, so a
+CLI, the admin or a plugin's callback can show it as it is; the subclasses only let a
+caller tell "not found" and "already exists" apart without parsing text.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class AbonentError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class ValidationError(AbonentError):
+    """Input refused: `field` names what was wrong (dotted for nested input), `reason` says why."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason, "code": self.code}
+
+
+class NotFound(ValidationError):
+    """A referenced object does not exist (unknown tariff, contract, account…)."""
+
+    code = "not_found"
+
+
+class Duplicate(ValidationError):
+    """The input would create a second copy of something unique (login, external id…)."""
+
+    code = "duplicate"
+
+
+class ConfigError(AbonentError):
+    """The configuration (file, environment or a plugin's section) is wrong; names the key."""
+
+    def __init__(self, key: str, reason: str):
+        super().__init__(f"configuration {key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class PluginError(AbonentError):
+    """A plugin cannot be loaded: misspelled hook, bad registration, clashing agent type."""
+
+
+class RetryLater(Exception):
+    """Raised by a plugin's notification hook: "the platform is unreachable, try again later".
+
+    The delivery is put back without counting as a failed attempt; `after` (a timedelta or
+    seconds) says when to try again, the outbox's back-off is used when it is None.
+    """
+
+    def __init__(self, reason: str = "retry later", after: timedelta | float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        if isinstance(after, (int, float)):
+            after = timedelta(seconds=after)
+        self.after = after

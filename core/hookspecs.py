@@ -1,0 +1,256 @@
+"""Every hook a plugin can implement, grouped by phase (pluggy project name "abonent").
+
+Three kinds:
+
+1. Registration, called once at start-up; the host collects what each plugin returns.
+2. Synchronous contributions, called inside a core operation with its session; an
+   exception aborts the operation and rolls its transaction back.
+3. Notifications of committed facts, never called inside the core's transaction: the
+   core writes an event in the same transaction as the change and the outbox delivers
+   it to each listening plugin at least once, in order per (plugin, account), with the
+   event's `idempotency_key`. A notification hook that raises `core.RetryLater` is tried
+   again later without counting a failed attempt; any other exception is a failed
+   attempt (retried with back-off, dead-lettered after `outbox.max_attempts`).
+
+`docs/hooks.md` documents each hook with this exact signature; a test keeps them equal.
+"""
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "abonent"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- 1. Registration -----------------------------------------------------------------
+
+@hookspec
+def abonent_agent_types():
+    """Called once at start-up. Return a list of `core.AgentType` this plugin provides
+    (its settings fields, its account fields and their validators).
+
+    An agent type code declared by two plugins, or a malformed declaration, stops
+    start-up with a `PluginError` naming both.
+    """
+
+
+@hookspec
+def abonent_config_schema():
+    """Called once at start-up. Return a list of `core.Field` for this plugin's section
+    of the configuration file (`[plugins.<name>]`), or None if it has no settings.
+
+    The section is validated before anything runs; a bad value stops start-up with a
+    message naming `plugins.<name>.<key>`. The plugin reads its values as `ctx.config`.
+    """
+
+
+@hookspec
+def abonent_jobs(runtime):
+    """Called once when the scheduler starts. Return a list of `core.JobSpec` (id, a
+    function of one argument `ctx`, a cron trigger, a description).
+
+    Jobs run in the scheduler process; each run is recorded (result or error) and can
+    be started by hand. An exception fails that run only.
+    """
+
+
+@hookspec
+def abonent_admin_views(runtime):
+    """Called once when the web admin is built. Return a list of Flask-Admin views to add
+    to the admin (each with its menu category), or None.
+    """
+
+
+@hookspec
+def abonent_blueprints(runtime):
+    """Called once when the web application is built. Return a list of Flask blueprints
+    (e.g. a platform's callback endpoints), or None. An exception stops start-up.
+    """
+
+
+@hookspec
+def abonent_cli_commands():
+    """Called when the `abonent` command line is built. Return a list of click commands
+    or groups to add (e.g. `abonent tv24 sync`), or None.
+    """
+
+
+@hookspec
+def abonent_demo_services(runtime):
+    """Called by `abonent serve --demo`. Start this plugin's platform emulator(s) for the
+    demo (on the addresses its demo agents point at) and return a list of objects with a
+    `stop()` method, or None. An exception stops the demo start with its message.
+    """
+
+
+# --- 2. Synchronous contributions ------------------------------------------------------
+
+@hookspec(firstresult=True)
+def abonent_rate_usage(session, record, service, account):
+    """Called while a usage record is rated, inside the rating transaction.
+
+    `record` is the `UsageRecord`, `service` the counter `Service`, `account` the
+    `Account`. Return the `Decimal` amount to charge, or None to let the next plugin (and
+    finally the core's value × price per unit) price it. The first non-None wins.
+    Raise `ValidationError` to reject the record with that reason.
+    """
+
+
+@hookspec
+def abonent_invoice_lines(session, contract, period_start, period_end):
+    """Called while an invoice is built, inside its transaction. Return a list of
+    `core.InvoiceLineDraft` (description, quantity, net amount…) to add for this contract
+    and period (first and last day), or None. An exception aborts this contract's invoice.
+    """
+
+
+@hookspec
+def abonent_collect_usage(session, day):
+    """Called by the usage-collection run for `day` (a date in the operator's time zone).
+    Return a list of `core.UsageDraft` measured for that day, or None. Records are
+    idempotent by their `key`, so returning the same record twice is harmless.
+    """
+
+
+@hookspec(firstresult=True)
+def abonent_find_subscriber(session, phone):
+    """Called to look a subscriber up by phone (digits only, e.g. "79001234567"), for
+    example by a platform's self-registration callback. Return a `Subscriber` or None;
+    the first non-None wins. The built-in implementation (tried last) searches the
+    subscribers' phones and then the account logins.
+    """
+
+
+@hookspec
+def abonent_demo_data(session, runtime):
+    """Called by `abonent demo load` after the core's demo data is in, in the same
+    transaction: add this plugin's demo agents, tariffs and accounts.
+    """
+
+
+@hookspec
+def abonent_account_panel(session, account):
+    """Called when the account card is shown. Return a `core.Panel` (title and rows) with
+    what this plugin knows of the account (platform user, session…), or None.
+    An exception is shown in the panel, never breaks the card.
+    """
+
+
+@hookspec
+def abonent_reconcile(ctx, account_id, fix):
+    """Called by "synchronise now" on the account card, `abonent <plugin> sync` and the
+    nightly jobs. Compare the platform with the billing for one account (or all when
+    `account_id` is None) and return a `core.ReconcileReport` of the drift found (and
+    fixed, when `fix` is true), or None when this plugin has nothing to reconcile.
+    """
+
+
+# --- 3. Notifications (delivered through the outbox) -----------------------------------
+
+@hookspec
+def abonent_account_created(event, ctx):
+    """An account was created. `event.payload["account"]` is its snapshot (login, agent,
+    tariff, fields, ext_id, state); its base subscriptions follow as
+    `subscription_assigned` events.
+    """
+
+
+@hookspec
+def abonent_account_changed(event, ctx):
+    """Key fields of an account changed. `event.payload` has "account" (the new
+    snapshot), "old" and "new" (the changed keys only: login, agent, ext_id, fields).
+    """
+
+
+@hookspec
+def abonent_account_trashed(event, ctx):
+    """An account was moved to the trash (it is never hard-deleted): a platform should
+    stop the service but keep the user, so `account_restored` can bring it back.
+    """
+
+
+@hookspec
+def abonent_account_restored(event, ctx):
+    """An account came back from the trash with its subscriptions as they were; a
+    platform re-enables what `account_trashed` stopped.
+    """
+
+
+@hookspec
+def abonent_subscription_assigned(event, ctx):
+    """A service was assigned to an account. `event.payload["subscription"]` has the
+    service (external code, activate/deactivate strings), dates and state.
+    """
+
+
+@hookspec
+def abonent_subscription_activated(event, ctx):
+    """A subscription became usable: activated by a manager, or a block was lifted
+    (`event.payload["reason"]` says which).
+    """
+
+
+@hookspec
+def abonent_subscription_deactivated(event, ctx):
+    """A subscription stopped being usable: deactivated by a manager, or a block was set
+    (`event.payload["reason"]` says which).
+    """
+
+
+@hookspec
+def abonent_subscription_expired(event, ctx):
+    """A subscription reached its end date (`end_on`) and ended; the scheduler's daily
+    expiry run emits it. The payload's subscription shows `end_reason` "expired".
+    """
+
+
+@hookspec
+def abonent_subscription_removed(event, ctx):
+    """A subscription was removed from the account by a manager (it ends today), or
+    ended by a tariff change; `event.payload["reason"]` says which.
+    """
+
+
+@hookspec
+def abonent_tariff_changed(event, ctx):
+    """The account's tariff changed. `event.payload` has "old_tariff" and "new_tariff"
+    (id, name, base services) and "effective_on"; the old base subscriptions end and the
+    new ones start in separate events that follow.
+    """
+
+
+@hookspec
+def abonent_block_set(event, ctx):
+    """A block was set on an account. `event.payload` has "block" (source, from, to,
+    reason), "old_state" and "new_state" (the account's effective state).
+    """
+
+
+@hookspec
+def abonent_block_lifted(event, ctx):
+    """A block was lifted (by hand, by a payment, or its end date passed); payload as for
+    `abonent_block_set`.
+    """
+
+
+@hookspec
+def abonent_payment_received(event, ctx):
+    """A payment was recorded. `event.payload["payment"]` has amount, source,
+    external id and the contract's balance after it.
+    """
+
+
+@hookspec
+def abonent_invoice_issued(event, ctx):
+    """An invoice was issued by the monthly run or on demand.
+    `event.payload["invoice"]` has its number, contract, period and totals.
+    """
+
+
+NOTIFICATIONS = tuple(
+    name[len("abonent_"):] for name, spec in list(globals().items())
+    if name.startswith("abonent_") and callable(spec)
+    and getattr(spec, "__code__", None) is not None
+    and spec.__code__.co_varnames[:2] == ("event", "ctx")
+)

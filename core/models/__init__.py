@@ -1,0 +1,17 @@
+"""The domain model (SQLAlchemy 2.0 typed mappings); `Base.metadata` is what Alembic diffs."""
+from core.models.account import Account, Agent, Block, Subscription, TariffChange
+from core.models.audit import AuditEntry, JobRun
+from core.models.base import Base
+from core.models.catalog import SensorType, Service, Tariff, TariffService, Unit
+from core.models.invoice import Invoice, InvoiceLine
+from core.models.ledger import Charge, Payment
+from core.models.outbox import Delivery, OutboxEvent
+from core.models.party import Contract, NumberCounter, NumberPlan, Operator, Phone, Subscriber
+from core.models.usage import UsageRecord
+
+__all__ = [
+    "Account", "Agent", "AuditEntry", "Base", "Block", "Charge", "Contract", "Delivery", "OutboxEvent",
+    "Invoice", "InvoiceLine", "JobRun", "NumberCounter", "NumberPlan", "Operator", "Payment",
+    "Phone", "SensorType", "Service", "Subscriber", "Subscription", "Tariff", "TariffChange",
+    "TariffService", "Unit", "UsageRecord",
+]

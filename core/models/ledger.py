@@ -1,0 +1,66 @@
+"""The ledger: charges (debits) and payments (credits) of a contract."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import now
+from core.models.base import Base, BigId, Rate
+
+CHARGE_KINDS = ("periodic", "one_time", "usage", "manual")
+
+
+class Charge(Base):
+    """A debit (списание). `key` makes every run idempotent: a periodic charge's key is
+    `p:<subscription>:<first day of period>`, a usage charge's is its record's, so a run
+    repeated or resumed inserts nothing twice.
+    """
+
+    __tablename__ = "charge"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscription.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column()
+    period_end: Mapped[date] = mapped_column()
+    quantity: Mapped[Decimal | None] = mapped_column(Rate())
+    amount: Mapped[Decimal] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    service = relationship("Service")
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {CHARGE_KINDS}", name="kind"),
+        Index("ix_charge_contract_period", "contract_id", "period_start"),
+        Index("ix_charge_account_id", "account_id", "id"),
+    )
+
+
+class Payment(Base):
+    """A credit (платёж); (source, external_id) is unique, so a replayed payment is one."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"))
+    amount: Mapped[Decimal] = mapped_column()
+    source: Mapped[str] = mapped_column(String(50), default="manual")
+    external_id: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=now)
+    comment: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        CheckConstraint("amount > 0", name="amount"),
+        Index("ix_payment_contract_id", "contract_id", "received_at"),
+    )

@@ -1,0 +1,104 @@
+"""The running system as the core sees it: settings, database, hooks and agent types.
+
+The plugin host builds one `Runtime` at start-up; every session it opens carries it in
+`session.info["runtime"]`, so a service function given only a session can call hooks,
+look up agent types and write events for the right plugins.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterator
+
+import pluggy
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.agents import AgentType
+from core.errors import NotFound
+
+
+@dataclass
+class Runtime:
+    settings: Any  # core.config.Settings
+    engine: Engine
+    pm: pluggy.PluginManager
+    agent_types: dict[str, AgentType] = field(default_factory=dict)
+    plugin_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: notification hook name -> [(plugin name, agent types it owns)], filled by the host
+    listeners: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+
+    @cached_property
+    def _sessions(self) -> sessionmaker:
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def hook(self):
+        return self.pm.hook
+
+    @contextmanager
+    def session(self, actor: str = "system") -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        `actor` is who acts ("cli", "manager:ivan", "plugin:tv24"); services write it to
+        the audit log and to blocks and payments they create.
+        """
+        session = self._sessions(info={"runtime": self, "actor": actor})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def agent_type(self, code: str, field_name: str = "agent_type") -> AgentType:
+        try:
+            return self.agent_types[code]
+        except KeyError:
+            raise NotFound(field_name, f"agent type {code!r} is not installed "
+                                       f"(installed: {', '.join(sorted(self.agent_types)) or 'none'})"
+                           ) from None
+
+    def subscribers(self, hook_name: str, agent_types: frozenset[str] | set[str] = frozenset()
+                    ) -> list[str]:
+        """Plugins that get a delivery of this notification.
+
+        A plugin that declares agent types hears about accounts of its own types only; a
+        plugin without agent types (an exporter, a notifier) hears about every account.
+        Events not about an account (no agent types given) go to every listener.
+        """
+        result = []
+        for plugin, owned in self.listeners.get(hook_name, ()):
+            if not owned or not agent_types or owned & set(agent_types):
+                result.append(plugin)
+        return result
+
+    def context(self, plugin: str) -> "PluginContext":
+        return PluginContext(plugin, self.plugin_configs.get(plugin, {}), self)
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """What a plugin's hook receives as `ctx`: its name, its validated configuration and a
+    way to open its own transactions (audited as `plugin:<name>`)."""
+
+    name: str
+    config: dict[str, Any]
+    runtime: Runtime
+
+    def session(self):
+        return self.runtime.session(actor=f"plugin:{self.name}")
+
+
+def runtime_of(session: Session) -> Runtime:
+    try:
+        return session.info["runtime"]
+    except KeyError:
+        raise RuntimeError("this session was not opened by Runtime.session()") from None
+
+
+def actor_of(session: Session) -> str:
+    return session.info.get("actor", "system")

@@ -1,0 +1,169 @@
+"""Loading plugins and building the `Runtime`.
+
+Plugins are found through the entry-point group `abonent.plugins` (the entry point's
+name is the plugin's name); the core's own defaults are registered through the same
+hooks as a plugin named "core". Any function whose name starts with `abonent_` is taken
+as a hook implementation (as pytest does with `pytest_`), so a misspelled hook fails at
+start-up by name instead of silently never being called.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any, Iterable
+
+import pluggy
+from sqlalchemy import Engine
+
+from core import hookspecs
+from core.agents import AgentType
+from core.config import Settings
+from core.db import make_engine
+from core.errors import ConfigError, PluginError, ValidationError
+from core.fields import Field, clean_fields
+from core.runtime import Runtime
+
+GROUP = "abonent.plugins"
+PREFIX = "abonent_"
+SPEC_NAMES = sorted(name for name in dir(hookspecs) if name.startswith(PREFIX))
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, taking every `abonent_*` callable as a hook implementation."""
+
+    def __init__(self):
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        #: plugin name -> (distribution, version) for plugins loaded from entry points
+        self.distributions: dict[str, tuple[str, str]] = {}
+
+    def parse_hookimpl_opts(self, plugin, name):
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(PREFIX) and callable(getattr(plugin, name, None)):
+            opts = {"wrapper": False, "hookwrapper": False, "optionalhook": False,
+                    "tryfirst": False, "trylast": False, "specname": None}
+        return opts
+
+    def register_checked(self, plugin: Any, name: str) -> None:
+        try:
+            self.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise PluginError(f"plugin {name!r}: {detail}") from None
+        except ValueError as exc:  # a second plugin of the same name
+            raise PluginError(f"plugin {name!r} cannot be registered: {exc}") from None
+
+    def check(self) -> None:
+        """tox's `check_pending()`, with a hint for misspelled hook names."""
+        for hook_name in dir(self.hook):
+            caller = getattr(self.hook, hook_name)
+            if not isinstance(caller, pluggy.HookCaller) or caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                hint = difflib.get_close_matches(hook_name, SPEC_NAMES, n=1)
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} implements unknown hook {hook_name!r}"
+                    + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        self.check_pending()
+
+    def impls(self, hook_name: str) -> list[pluggy.HookImpl]:
+        return getattr(self.hook, hook_name).get_hookimpls()
+
+    def call_one(self, hook_name: str, plugin_name: str, **kwargs: Any) -> Any:
+        """Call one plugin's implementation of a hook (a delivery, a reconcile)."""
+        for impl in self.impls(hook_name):
+            if impl.plugin_name == plugin_name:
+                return impl.function(*[kwargs[arg] for arg in impl.argnames])
+        raise LookupError(f"plugin {plugin_name!r} does not implement {hook_name}")
+
+
+def builtin_plugins() -> list[tuple[str, ModuleType]]:
+    from plugins import builtin
+    return [("core", builtin)]
+
+
+def make_plugin_manager(settings: Settings, extra: Iterable[tuple[str, Any]] = (),
+                        load_entrypoints: bool = True) -> PluginManager:
+    pm = PluginManager()
+    for name in settings.disabled_plugins:
+        pm.set_blocked(name)
+    for name, plugin in builtin_plugins():
+        if not pm.is_blocked(name):
+            pm.register_checked(plugin, name)
+    if load_entrypoints:
+        for ep in entry_points(group=GROUP):
+            if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            pm.register_checked(plugin, ep.name)
+            if ep.dist is not None:
+                pm.distributions[ep.name] = (ep.dist.name, ep.dist.version)
+    for name, plugin in extra:
+        if not pm.is_blocked(name):
+            pm.register_checked(plugin, name)
+    pm.check()
+    return pm
+
+
+def collect_agent_types(pm: PluginManager) -> dict[str, AgentType]:
+    found: dict[str, AgentType] = {}
+    for impl in pm.impls("abonent_agent_types"):
+        for agent_type in impl.function() or []:
+            if not isinstance(agent_type, AgentType):
+                raise PluginError(f"plugin {impl.plugin_name!r}: abonent_agent_types must "
+                                  f"return AgentType objects, got {type(agent_type).__name__}")
+            if agent_type.code in found:
+                raise PluginError(f"agent type {agent_type.code!r} is declared by both "
+                                  f"{found[agent_type.code].plugin!r} and {impl.plugin_name!r}")
+            found[agent_type.code] = replace(agent_type, plugin=impl.plugin_name)
+    return found
+
+
+def validate_plugin_configs(pm: PluginManager, settings: Settings) -> dict[str, dict[str, Any]]:
+    schemas: dict[str, list[Field]] = {}
+    for impl in pm.impls("abonent_config_schema"):
+        schemas[impl.plugin_name] = list(impl.function() or [])
+    loaded = {name for name, _ in pm.list_name_plugin()}
+    configs: dict[str, dict[str, Any]] = {}
+    for name, section in settings.plugin_sections.items():
+        if pm.is_blocked(name):
+            continue
+        if name not in loaded:
+            raise ConfigError(f"plugins.{name}", f"no plugin named {name!r} is installed "
+                                                 f"(loaded: {', '.join(sorted(loaded))})")
+        if name not in schemas:
+            raise ConfigError(f"plugins.{name}", f"plugin {name!r} has no settings")
+    for name, fields in schemas.items():
+        try:
+            configs[name] = clean_fields(fields, settings.plugin_sections.get(name),
+                                         prefix=f"plugins.{name}.")
+        except ValidationError as exc:
+            raise ConfigError(exc.field, exc.reason) from None
+    return configs
+
+
+def collect_listeners(pm: PluginManager, agent_types: dict[str, AgentType]
+                      ) -> dict[str, list[tuple[str, frozenset[str]]]]:
+    owned: dict[str, set[str]] = {}
+    for code, agent_type in agent_types.items():
+        owned.setdefault(agent_type.plugin, set()).add(code)
+    return {f"{PREFIX}{name}": [(impl.plugin_name, frozenset(owned.get(impl.plugin_name, ())))
+                                for impl in pm.impls(f"{PREFIX}{name}")]
+            for name in hookspecs.NOTIFICATIONS}
+
+
+def build_runtime(settings: Settings, *, extra_plugins: Iterable[tuple[str, Any]] = (),
+                  load_entrypoints: bool = True, engine: Engine | None = None) -> Runtime:
+    """Load the plugins, validate their configuration and open the database engine."""
+    pm = make_plugin_manager(settings, extra_plugins, load_entrypoints)
+    agent_types = collect_agent_types(pm)
+    return Runtime(settings=settings, engine=engine or make_engine(settings.database_url),
+                   pm=pm, agent_types=agent_types,
+                   plugin_configs=validate_plugin_configs(pm, settings),
+                   listeners=collect_listeners(pm, agent_types))

@@ -1,0 +1,256 @@
+"""Delivering the outbox: each pending delivery goes to its plugin's notification hook.
+
+Guarantees (DESIGN.md): at least once; one delivery per (event, plugin); in order per
+(plugin, account) — a delivery is claimed only when no earlier delivery of the same
+(plugin, account) is still pending, so a failing one holds back the later ones while
+other accounts flow; exponential back-off with jitter; `RetryLater`; dead letter after
+`outbox.max_attempts` failed attempts (a dead letter no longer holds the queue back: the
+plugin's reconcile repairs what it missed); retry by hand.
+
+A worker claims a batch by writing a lease (`locked_until`) in a short transaction
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the queue), calls the
+plugins outside any transaction, then records the outcomes. A worker killed mid-batch
+loses nothing: its leases run out and another worker takes those deliveries again.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from core.clock import now
+from core.errors import RetryLater
+from core.events import Event
+from core.models import Delivery, OutboxEvent
+from core.runtime import Runtime
+
+log = logging.getLogger("abonent.outbox")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    plugin: str
+    attempts: int
+    event: OutboxEvent
+
+
+class Outbox:
+    """One worker's view of the queue."""
+
+    def __init__(self, runtime: Runtime, worker_id: str | None = None):
+        self.runtime = runtime
+        self.config = runtime.settings.section("outbox")
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.plugins = sorted({plugin for listeners in runtime.listeners.values()
+                               for plugin, _ in listeners})
+
+    # --- claiming -----------------------------------------------------------------------
+
+    def claim(self, limit: int | None = None) -> list[Claimed]:
+        """Lease up to `limit` deliveries that are due and first in their (plugin, account)."""
+        limit = limit or self.config["batch_size"]
+        if not self.plugins:
+            return []
+        with self.runtime.session(actor="outbox") as session:
+            at = now()
+            earlier = aliased(Delivery)
+            blocked = exists().where(
+                earlier.plugin == Delivery.plugin, earlier.account_id == Delivery.account_id,
+                earlier.state == "pending", earlier.id < Delivery.id)
+            ids = list(session.scalars(
+                select(Delivery.id).where(
+                    Delivery.state == "pending", Delivery.next_attempt_at <= at,
+                    or_(Delivery.locked_until.is_(None), Delivery.locked_until < at),
+                    Delivery.plugin.in_(self.plugins), ~blocked)
+                .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)))
+            if not ids:
+                return []
+            session.execute(
+                update(Delivery).where(Delivery.id.in_(ids)).values(
+                    locked_until=at + timedelta(seconds=self.config["lease_seconds"]),
+                    locked_by=self.worker_id, attempts=Delivery.attempts + 1),
+                execution_options={"synchronize_session": False})
+            rows = session.execute(
+                select(Delivery.id, Delivery.plugin, Delivery.attempts, OutboxEvent)
+                .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+                .where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
+            return [Claimed(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # --- delivering ---------------------------------------------------------------------
+
+    def deliver(self, item: Claimed) -> tuple[str, Any]:
+        """Call the plugin; returns ("done", None), ("retry", RetryLater) or ("fail", text)."""
+        event = Event(id=item.event.id, name=item.event.name, account_id=item.event.account_id,
+                      contract_id=item.event.contract_id, payload=item.event.payload,
+                      created_at=item.event.created_at,
+                      idempotency_key=f"{item.event.id}:{item.plugin}", attempt=item.attempts)
+        try:
+            self.runtime.pm.call_one(f"abonent_{item.event.name}", item.plugin, event=event,
+                                     ctx=self.runtime.context(item.plugin))
+        except RetryLater as exc:
+            return "retry", exc
+        except Exception as exc:  # a plugin's failure is recorded, never fatal to the worker
+            log.warning("delivery %s of %s to %s failed: %s", item.delivery_id, item.event.name,
+                        item.plugin, exc)
+            return "fail", f"{type(exc).__name__}: {exc}"[:2000]
+        return "done", None
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential back-off with jitter: base·2^(n−1), capped, times 0.5–1.0."""
+        base = float(self.config["backoff_base"])
+        ceiling = float(self.config["backoff_max"])
+        delay = min(ceiling, base * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+    def record(self, outcomes: list[tuple[Claimed, str, Any]]) -> None:
+        """Write the outcomes of delivered items in one transaction."""
+        if not outcomes:
+            return
+        with self.runtime.session(actor="outbox") as session:
+            at = now()
+            done = [item.delivery_id for item, status, _ in outcomes if status == "done"]
+            if done:
+                session.execute(
+                    update(Delivery).where(Delivery.id.in_(done), Delivery.state == "pending")
+                    .values(state="done", delivered_at=at, locked_until=None, last_error=None),
+                    execution_options={"synchronize_session": False})
+            for item, status, detail in outcomes:
+                if status == "retry":
+                    self._retry_later(session, item, detail, at)
+                elif status == "fail":
+                    self._failed(session, item, detail, at)
+
+    def _retry_later(self, session: Session, item: Claimed, exc: RetryLater, at: datetime):
+        wait = exc.after if exc.after is not None else self.backoff(item.attempts)
+        session.execute(update(Delivery).where(self._mine(item)).values(
+            attempts=Delivery.attempts - 1, next_attempt_at=at + wait, locked_until=None,
+            last_error=f"retry later: {exc.reason}"[:2000]))
+
+    def _failed(self, session: Session, item: Claimed, error: str, at: datetime):
+        dead = item.attempts >= self.config["max_attempts"]
+        values: dict[str, Any] = {"locked_until": None, "last_error": error}
+        if dead:
+            values["state"] = "dead"
+        else:
+            values["next_attempt_at"] = at + self.backoff(item.attempts)
+        session.execute(update(Delivery).where(self._mine(item)).values(**values))
+
+    def _mine(self, item: Claimed):
+        """The delivery, if this worker still holds its lease (it may have run out)."""
+        return and_(Delivery.id == item.delivery_id, Delivery.locked_by == self.worker_id,
+                    Delivery.state == "pending")
+
+    def release(self, items: list[Claimed]) -> None:
+        """Give back leased deliveries this worker will not get to (no attempt counted)."""
+        if not items:
+            return
+        with self.runtime.session(actor="outbox") as session:
+            session.execute(update(Delivery).where(
+                Delivery.id.in_([i.delivery_id for i in items]), Delivery.locked_by == self.worker_id
+            ).values(locked_until=None, attempts=Delivery.attempts - 1))
+
+    # --- running ------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many deliveries were attempted.
+
+        Outcomes are written every 100 items or every second, and the rest of the batch is
+        handed back before the lease could run out under a slow plugin.
+        """
+        batch = self.claim()
+        started = time.monotonic()
+        lease = self.config["lease_seconds"]
+        outcomes: list[tuple[Claimed, str, Any]] = []
+        last_flush = started
+        for index, item in enumerate(batch):
+            if time.monotonic() - started > lease * 0.8:
+                self.record(outcomes)
+                self.release(batch[index:])
+                return index
+            status, detail = self.deliver(item)
+            outcomes.append((item, status, detail))
+            if len(outcomes) >= 100 or time.monotonic() - last_flush > 1:
+                self.record(outcomes)
+                outcomes, last_flush = [], time.monotonic()
+        self.record(outcomes)
+        return len(batch)
+
+    def drain(self, max_rounds: int = 10_000) -> int:
+        """Deliver until nothing is due (tests, `abonent events drain`); returns the count."""
+        total = 0
+        for _ in range(max_rounds):
+            count = self.run_once()
+            if not count:
+                return total
+            total += count
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        interval = float(self.config["poll_interval"])
+        log.info("outbox worker %s started for plugins %s", self.worker_id, self.plugins)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the database went away: wait, then try again
+                log.exception("outbox worker %s: batch failed", self.worker_id)
+                busy = 0
+            if not busy:
+                stop.wait(interval)
+
+
+# --- operations pages and CLI ---------------------------------------------------------------
+
+def list_deliveries(session: Session, *, state: str | None = None, plugin: str | None = None,
+                    account_id: int | None = None, failing: bool = False, limit: int = 50,
+                    offset: int = 0) -> list[tuple[Delivery, OutboxEvent]]:
+    """Deliveries newest first; `failing` = pending with at least one failed attempt."""
+    query = select(Delivery, OutboxEvent).join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+    if state:
+        query = query.where(Delivery.state == state)
+    if failing:
+        query = query.where(Delivery.state == "pending", Delivery.last_error.is_not(None))
+    if plugin:
+        query = query.where(Delivery.plugin == plugin)
+    if account_id is not None:
+        query = query.where(Delivery.account_id == account_id)
+    return list(session.execute(query.order_by(Delivery.id.desc()).limit(limit).offset(offset)))
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """Deliveries per (plugin, state), plus ("…", "failing") for pending with an error."""
+    result = {(p, s): n for p, s, n in session.execute(
+        select(Delivery.plugin, Delivery.state, func.count()).group_by(Delivery.plugin,
+                                                                       Delivery.state))}
+    for plugin, n in session.execute(
+            select(Delivery.plugin, func.count()).where(
+                Delivery.state == "pending", Delivery.last_error.is_not(None))
+            .group_by(Delivery.plugin)):
+        result[(plugin, "failing")] = n
+    return result
+
+
+def retry(session: Session, delivery_ids: list[int] | None = None, *, plugin: str | None = None,
+          state: str = "dead") -> int:
+    """Put deliveries back in the queue now with a fresh attempt count; returns how many.
+
+    Given ids are retried whatever their state but "done"; without ids, every delivery in
+    `state` (dead by default, or "pending" to hurry failing ones), of `plugin` if given.
+    """
+    condition = (and_(Delivery.id.in_(delivery_ids), Delivery.state != "done")
+                 if delivery_ids is not None else Delivery.state == state)
+    if plugin:
+        condition = and_(condition, Delivery.plugin == plugin)
+    result = session.execute(update(Delivery).where(condition).values(
+        state="pending", attempts=0, next_attempt_at=now(), locked_until=None),
+        execution_options={"synchronize_session": False})
+    return result.rowcount

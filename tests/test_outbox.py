@@ -1,0 +1,243 @@
+"""The outbox: at least once, one delivery per (event, plugin), in order per (plugin,
+account), back-off, RetryLater, dead letters, retry by hand, and a worker killed with
+SIGKILL mid-batch losing nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from support import PROCS, fake_distribution
+
+sys.path.insert(0, str(PROCS))
+import fileplugin  # noqa: E402  (the plugin the worker processes load by entry point)
+
+ABONENT = Path(sys.executable).parent / "abonent"  # the installed console script
+from core import RetryLater
+from core.models import Delivery
+from core.services.payments import record_payment
+from plugins.outbox import Outbox, counts, list_deliveries, retry
+from plugins.testing import RecordingPlugin
+
+
+
+
+@pytest.fixture
+def tv():
+    return RecordingPlugin(agent_types=["tv"])
+
+
+@pytest.fixture
+def exporter():
+    return RecordingPlugin()
+
+
+@pytest.fixture
+def abonent_plugins(tv, exporter):
+    return [("tv", tv), ("exporter", exporter), ("fileplugin", fileplugin)]
+
+
+@pytest.fixture
+def delivered_path(tmp_path):
+    return tmp_path / "delivered.jsonl"
+
+
+@pytest.fixture
+def abonent_config(delivered_path):
+    return {"outbox": {"max_attempts": 3},
+            "plugins": {"fileplugin": {"path": str(delivered_path)}}}
+
+
+def test_fan_out_follows_agent_types(runtime, factory, tv, exporter, drain):
+    """A plugin with agent types hears only its own accounts; one without hears all."""
+    factory.account(agent=factory.agent(type="tv"))
+    factory.account(agent=factory.agent(type="generic"))
+    drain()
+    assert tv.names() == ["account_created", "subscription_assigned"]
+    assert sorted(exporter.names()) == ["account_created"] * 2 + ["subscription_assigned"] * 2
+    with runtime.session() as s:
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 6
+
+
+def test_failing_plugin_holds_its_account_only(runtime, factory, tv):
+    agent = factory.agent(type="tv")
+    stuck = factory.account(agent=agent)
+    tv.fail = lambda e: RuntimeError("platform says no") if e.account_id == stuck.id else None
+    flowing = factory.account(agent=agent)
+    outbox = Outbox(runtime, "w")
+
+    def stuck_deliveries():
+        with runtime.session() as s:
+            return sorted((d.id, d.state, d.attempts, d.last_error)
+                          for d, _ in list_deliveries(s, plugin="tv", account_id=stuck.id))
+
+    outbox.run_once()
+    outbox.run_once()
+    # two failed attempts of the stuck account's first event; its second waits untouched,
+    # while the other account's two events went through
+    (head, head_state, head_attempts, error), (_, _, waiting_attempts, _) = stuck_deliveries()
+    assert (head_state, head_attempts, waiting_attempts) == ("pending", 2, 0)
+    assert "platform says no" in error
+    assert [e.account_id for e in tv.events] == [flowing.id, flowing.id]
+    outbox.run_once()  # third failure: dead letter
+    assert stuck_deliveries()[0][1:3] == ("dead", 3)
+    # the dead letter no longer holds the queue back; retry by hand delivers it
+    tv.fail = None
+    outbox.drain()
+    assert [e.name for e in tv.events if e.account_id == stuck.id] == ["subscription_assigned"]
+    with runtime.session() as s:
+        assert retry(s, [head]) == 1
+    outbox.drain()
+    assert [e.name for e in tv.events if e.account_id == stuck.id] == [
+        "subscription_assigned", "account_created"]
+    with runtime.session() as s:
+        assert counts(s)[("tv", "done")] == 4
+
+
+def test_order_is_kept_while_retrying(runtime, factory, tv, drain):
+    account = factory.account(agent=factory.agent(type="tv"))
+    attempts = []
+
+    def flaky(event):
+        attempts.append(event.name)
+        return RuntimeError("timeout") if len(attempts) == 1 else None
+    tv.fail = flaky
+    with runtime.session() as s:
+        from core.services.accounts import trash_account
+        trash_account(s, account.id)
+    drain()
+    assert tv.names() == ["account_created", "subscription_assigned", "account_trashed"]
+    assert tv.events[0].attempt == 2
+
+
+def test_retry_later_does_not_count_as_failure(runtime, factory, tv, exporter):
+    factory.account(agent=factory.agent(type="tv"))
+    tv.fail = RetryLater("NAS unreachable", after=3600)
+    outbox = Outbox(runtime, "w")
+    outbox.drain()
+    assert len(exporter.events) == 2 and tv.events == []
+    with runtime.session() as s:
+        head, waiting = s.scalars(select(Delivery).where(Delivery.plugin == "tv")
+                                  .order_by(Delivery.id)).all()
+        assert (head.state, head.attempts) == ("pending", 0)
+        assert head.last_error == "retry later: NAS unreachable"
+        assert head.next_attempt_at.timestamp() - time.time() > 3000
+        assert (waiting.state, waiting.attempts) == ("pending", 0)
+
+
+def test_each_event_once_per_plugin(runtime, factory, tv, drain):
+    factory.account(agent=factory.agent(type="tv"))
+    outbox = Outbox(runtime, "w")
+    claimed = outbox.claim()
+    assert outbox.claim() == []  # leased: no second worker gets them
+    # only the head of each plugin's queue for the account: the first event, once per plugin
+    assert sorted((c.plugin, c.event.name) for c in claimed) == [
+        ("exporter", "account_created"), ("tv", "account_created")]
+    outbox.release(claimed)
+    assert drain() == 4
+    assert tv.names() == ["account_created", "subscription_assigned"]
+    assert drain() == 0
+
+
+def _pay(runtime, contract_id, count):
+    with runtime.session() as s:
+        for i in range(count):
+            record_payment(s, contract_id, "1.00", source="t", external_id=f"{contract_id}-{i}")
+
+
+def _start_worker(tmp_path, db_url, worker_id, lease=2):
+    config = tmp_path / "abonent.toml"
+    config.write_text(
+        f'database_url = "{db_url}"\nvar_dir = "{tmp_path}"\n'
+        f'[outbox]\nlease_seconds = {lease}\nbatch_size = 50\npoll_interval = 0.1\n'
+        f'[plugins.fileplugin]\npath = "{tmp_path / "delivered.jsonl"}"\ndelay = 0.02\n')
+    path = fake_distribution(tmp_path / "site", "abonent-fileplugin",
+                             {"fileplugin": "fileplugin"})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), str(PROCS)]),
+           "ABONENT_CONFIG": str(config)}
+    return subprocess.Popen([str(ABONENT), "worker", "--id", worker_id],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _delivered(tmp_path):
+    path = tmp_path / "delivered.jsonl"
+    return [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
+
+
+def _wait(predicate, process=None, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"worker exited: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.1)
+    return False
+
+
+def test_killed_worker_loses_nothing(runtime, factory, abonent_database, tmp_path):
+    """SIGKILL a real worker mid-batch; a restarted worker finishes the queue."""
+    contracts = [factory.contract() for _ in range(4)]
+    for contract in contracts:
+        _pay(runtime, contract.id, 25)
+    first = _start_worker(tmp_path, abonent_database.url, "doomed")
+    assert _wait(lambda: len(_delivered(tmp_path)) >= 20, first)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    seen_before = len(_delivered(tmp_path))
+    assert seen_before < 100
+    second = _start_worker(tmp_path, abonent_database.url, "survivor")
+    try:
+        def finished():
+            with runtime.session() as s:
+                return s.scalar(select(func.count()).select_from(Delivery).where(
+                    Delivery.plugin == "fileplugin", Delivery.state != "done")) == 0
+        assert _wait(finished, second), "the restarted worker did not finish the queue"
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    events = {row["event"] for row in _delivered(tmp_path)}
+    assert len(events) == 100  # every payment event delivered at least once
+    assert {row["pid"] for row in _delivered(tmp_path)} == {first.pid, second.pid}
+
+
+@pytest.mark.postgresql_only
+def test_two_workers_share_the_queue(runtime, factory, abonent_database, tmp_path):
+    """Two workers on PostgreSQL: SKIP LOCKED splits the work; nothing delivered twice."""
+    for _ in range(8):
+        _pay(runtime, factory.contract().id, 10)
+    workers = [_start_worker(tmp_path, abonent_database.url, f"w{i}", lease=30) for i in range(2)]
+    try:
+        assert _wait(lambda: len(_delivered(tmp_path)) >= 80)
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
+    rows = _delivered(tmp_path)
+    assert sorted(r["event"] for r in rows) == sorted({r["event"] for r in rows})
+    assert len({r["pid"] for r in rows}) == 2
+
+
+def test_manual_retry_of_all_dead(runtime, factory, tv, drain):
+    tv.fail = RuntimeError("down")
+    for _ in range(2):
+        factory.account(agent=factory.agent(type="tv"))
+    drain()
+    with runtime.session() as s:
+        # hurry the back-off along: every failing delivery is due now
+        s.execute(update(Delivery).values(next_attempt_at=Delivery.next_attempt_at))
+    for _ in range(3):
+        drain()
+    with runtime.session() as s:
+        assert counts(s)[("tv", "dead")] == 4  # heads die; the next ones follow and die
+        assert retry(s, plugin="tv") == 4
+    tv.fail = None
+    drain()
+    assert len(tv.events) == 4

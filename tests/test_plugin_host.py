@@ -1,0 +1,130 @@
+"""The plugin host: discovery, misspelled hooks, disabling, configuration sections, and
+`abonent plugins` listing an installed plugin with its hooks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import abonent_example
+from core import AgentType, ConfigError, PluginError
+from core.config import load_settings, validate_settings
+from plugins.host import build_runtime, make_plugin_manager
+from support import ROOT, fake_distribution
+
+ABONENT = Path(sys.executable).parent / "abonent"
+
+
+def settings(**sections):
+    return validate_settings({"database_url": "sqlite://", **sections}, "test")
+
+
+class Misspelled:
+    def abonent_acount_created(self, event, ctx):
+        pass
+
+
+class WrongArguments:
+    def abonent_account_created(self, event, ctx, extra):
+        pass
+
+
+def test_misspelled_hook_fails_by_name():
+    with pytest.raises(PluginError, match="'abonent_acount_created'.*did you mean "
+                                          "'abonent_account_created'"):
+        make_plugin_manager(settings(), [("typo", Misspelled())], load_entrypoints=False)
+
+
+def test_wrong_hook_arguments_fail_by_name():
+    with pytest.raises(PluginError, match="plugin 'bad'.*extra"):
+        make_plugin_manager(settings(), [("bad", WrongArguments())], load_entrypoints=False)
+
+
+def test_disabled_plugin_is_not_loaded():
+    pm = make_plugin_manager(settings(plugins={"disabled": ["typo"]}),
+                             [("typo", Misspelled())], load_entrypoints=False)
+    assert not pm.has_plugin("typo")
+
+
+def test_agent_type_clash_names_both_plugins():
+    class Clash:
+        def abonent_agent_types(self):
+            return [AgentType(code="generic", title="mine")]
+    with pytest.raises(PluginError, match="'generic' is declared by both 'core' and 'clash'"):
+        build_runtime(settings(), extra_plugins=[("clash", Clash())], load_entrypoints=False)
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"example": {"export_path": ["not", "text"]}}, "plugins.example.export_path: must be text"),
+    ({"example": {"exportpath": "x"}}, "plugins.example.exportpath: unknown field"),
+    ({"nosuch": {"a": 1}}, "plugins.nosuch: no plugin named 'nosuch' is installed"),
+])
+def test_plugin_sections_are_validated(section, message):
+    with pytest.raises(ConfigError) as error:
+        build_runtime(settings(plugins=section), extra_plugins=[("example", abonent_example)],
+                      load_entrypoints=False)
+    assert message in str(error.value)
+
+
+def test_plugin_config_reaches_the_plugin():
+    runtime = build_runtime(settings(plugins={"example": {"export_path": "/tmp/x.jsonl"}}),
+                            extra_plugins=[("example", abonent_example)], load_entrypoints=False)
+    assert runtime.context("example").config == {"export_path": "/tmp/x.jsonl"}
+    assert runtime.agent_types["example-tv"].plugin == "example"
+
+
+def _cli(tmp_path, *args, config: str = ""):
+    site = fake_distribution(tmp_path / "site", "abonent-example", {"example": "abonent_example"})
+    (tmp_path / "abonent.toml").write_text(f'var_dir = "{tmp_path}"\n{config}')
+    env = {**os.environ, "ABONENT_CONFIG": str(tmp_path / "abonent.toml"),
+           "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "tests" / "example_plugin")])}
+    return subprocess.run([str(ABONENT), *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_abonent_plugins_lists_installed_plugin_with_hooks(tmp_path):
+    result = _cli(tmp_path, "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    example = rows["example"]
+    assert (example["distribution"], example["version"]) == ("abonent-example", "0.1.0")
+    assert example["hooks"] == sorted([
+        "abonent_agent_types", "abonent_config_schema", "abonent_payment_received",
+        "abonent_block_set", "abonent_block_lifted", "abonent_cli_commands"])
+    assert example["agent_types"] == ["example-tv"]
+    assert rows["core"]["distribution"] == "abonent"
+    text = _cli(tmp_path, "plugins").stdout
+    assert "example  abonent-example 0.1.0" in text and "abonent_payment_received" in text
+
+
+def test_plugin_cli_command_is_added(tmp_path):
+    result = _cli(tmp_path, "example-export")
+    assert result.returncode == 0, result.stderr
+    assert "nothing exported yet" in result.stdout
+    assert "example-export" in _cli(tmp_path, "--help").stdout
+
+
+def test_disabled_by_configuration(tmp_path):
+    result = _cli(tmp_path, "plugins", config='[plugins]\ndisabled = ["example"]\n')
+    assert "example  (disabled in the configuration)" in result.stdout
+    assert "abonent-example" not in result.stdout
+
+
+def test_bad_configuration_is_one_clear_line(tmp_path):
+    result = _cli(tmp_path, "plugins", config="[outbox]\nmax_attempts = 0\n")
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("Error: configuration outbox.max_attempts: "
+                                     "must be at least 1")
+    assert "Traceback" not in result.stderr
+
+
+def test_broken_plugin_import_is_named(tmp_path):
+    site = fake_distribution(tmp_path / "site", "abonent-broken", {"broken": "no_such_module"})
+    env = {**os.environ, "PYTHONPATH": str(site), "ABONENT_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([str(ABONENT), "plugins"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "plugin 'broken' (no_such_module) failed to import: ModuleNotFoundError" in result.stderr
