@@ -23,10 +23,12 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class InvoiceLineDraft:
-    """A line a plugin adds to an invoice; `net` is before VAT (the operator's rate)."""
+    """A line a plugin adds to an invoice. `amount` is in the operator's price convention
+    (VAT included when `operator.prices_include_vat`, else net); `vat_rate` overrides the
+    operator's rate for this line."""
 
     description: str
-    net: Decimal
+    amount: Decimal
     quantity: Decimal = Decimal(1)
     unit: str | None = None
     vat_rate: Decimal | None = None

@@ -10,13 +10,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.clock import now
 from core.models.base import Base, BigId, Rate
 
-CHARGE_KINDS = ("periodic", "one_time", "usage", "manual")
+CHARGE_KINDS = ("periodic", "one_time", "usage", "manual", "refund")
 
 
 class Charge(Base):
     """A debit (списание). `key` makes every run idempotent: a periodic charge's key is
     `p:<subscription>:<first day of period>`, a usage charge's is its record's, so a run
-    repeated or resumed inserts nothing twice.
+    repeated or resumed inserts nothing twice. A refund (unused days of a monthly fee
+    when a subscription ends early) is a charge with a negative amount.
+
+    `batch` groups the charges one statement inserted, so the contracts' balances can be
+    moved by one set-based UPDATE for exactly those rows (see core.ledger).
     """
 
     __tablename__ = "charge"
@@ -33,6 +37,7 @@ class Charge(Base):
     quantity: Mapped[Decimal | None] = mapped_column(Rate())
     amount: Mapped[Decimal] = mapped_column()
     comment: Mapped[str | None] = mapped_column(String(500))
+    batch: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     service = relationship("Service")
@@ -41,6 +46,8 @@ class Charge(Base):
         CheckConstraint(f"kind IN {CHARGE_KINDS}", name="kind"),
         Index("ix_charge_contract_period", "contract_id", "period_start"),
         Index("ix_charge_account_id", "account_id", "id"),
+        Index("ix_charge_batch", "batch"),
+        CheckConstraint("amount >= 0 OR kind = 'refund'", name="amount"),
     )
 
 

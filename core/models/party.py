@@ -20,6 +20,8 @@ class Operator(Base):
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
     vat_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
+    #: True: prices and charges include VAT (Russian practice); False: VAT is added on top
+    prices_include_vat: Mapped[bool] = mapped_column(default=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     grace_days: Mapped[int] = mapped_column(default=0)
     grace_amount: Mapped[Decimal] = mapped_column(default=Decimal("0"))

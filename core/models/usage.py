@@ -40,3 +40,21 @@ class UsageRecord(Base):
         Index("ix_usage_record_state", "state", "id"),
         Index("ix_usage_record_account_id", "account_id", "day"),
     )
+
+
+class CdrFile(Base):
+    """A CDR file taken from a spool directory: what it held and what became of it."""
+
+    __tablename__ = "cdr_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(64))
+    lines: Mapped[int] = mapped_column(default=0)
+    taken: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    taken_at: Mapped[datetime] = mapped_column(default=now)
+
+    __table_args__ = (Index("ix_cdr_file_source", "source", "digest"),)

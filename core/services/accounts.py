@@ -197,6 +197,19 @@ def apply_tariff_change(session: Session, change: TariffChange) -> None:
         subscriptions.start(session, account, service, start_on=day, is_base=True)
 
 
+def apply_due_tariff_changes(session: Session, day: date) -> int:
+    """Carry out the planned tariff changes due on or before `day`."""
+    due = list(session.scalars(select(TariffChange).where(
+        TariffChange.done_at.is_(None), TariffChange.cancelled_at.is_(None),
+        TariffChange.effective_on <= day).order_by(TariffChange.id)))
+    for change in due:
+        if session.get(Account, change.account_id).trashed:
+            change.cancelled_at = now()
+            continue
+        apply_tariff_change(session, change)
+    return len(due)
+
+
 def _tariff_snapshot(tariff: Tariff) -> dict[str, Any]:
     return {"id": tariff.id, "name": tariff.name, "device_limit": tariff.device_limit,
             "base_services": [{"id": s.id, "name": s.name, "external_code": s.external_code,

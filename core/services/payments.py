@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.audit import audit
+from core.blocking import after_credit
 from core.clock import now
 from core.errors import Duplicate
 from core.events import emit
@@ -69,6 +70,7 @@ def record_payment(session: Session, contract: Any, amount: Any, *, source: str 
     audit(session, "create", "payment", payment.id,
           {"contract_id": target.id, "amount": value, "source": source,
            "external_id": payment.external_id})
+    after_credit(session, target.id)
     return PaymentResult(payment, True)
 
 

@@ -3,16 +3,19 @@ that start and end subscriptions for accounts and tariff changes."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import audit
+from core.charging import InsufficientFunds, period_charge, refund_unused
 from core.clock import now
 from core.errors import Duplicate, ValidationError
 from core.events import emit_for_account, subscription_snapshot
-from core.models import Account, Service, Subscription, TariffService
+from core.ledger import add_charge
+from core.models import Account, Contract, Service, Subscription, TariffService
 from core.services import inputs
 from core.services.dates import local_today
 
@@ -39,6 +42,7 @@ def end(session: Session, subscription: Subscription, *, reason: str, on: date) 
     if subscription.end_on is None or subscription.end_on > on:
         subscription.end_on = max(on, subscription.start_on)
     session.flush()
+    refund_unused(session, subscription)
     name = "subscription_expired" if reason == "expired" else "subscription_removed"
     emit_for_account(session, name, subscription.account,
                      {"subscription": subscription_snapshot(subscription), "reason": reason})
@@ -122,4 +126,37 @@ def remove(session: Session, subscription_id: Any) -> Subscription:
     end(session, subscription, reason="removed", on=local_today(subscription.account))
     audit(session, "remove", "subscription", subscription.id,
           {"state": {"old": old_state, "new": "ended"}})
+    return subscription
+
+
+def expire_due(session: Session, day: date) -> int:
+    """End the subscriptions whose last day is before `day` (emits subscription_expired)."""
+    due = list(session.scalars(select(Subscription).where(
+        Subscription.state != "ended", Subscription.end_on.is_not(None),
+        Subscription.end_on < day).order_by(Subscription.id)))
+    for subscription in due:
+        end(session, subscription, reason="expired", on=subscription.end_on)
+    return len(due)
+
+
+def purchase(session: Session, account_id: Any, service_id: Any) -> Subscription:
+    """Assign a service and charge its current period at once (a platform's in-app
+    purchase), with the key the daily run would use so it is never charged twice.
+    Refused with `InsufficientFunds` when the contract cannot pay it without going below
+    −credit limit; the caller's transaction then rolls the assignment back."""
+    account = inputs.fetch(session, Account, account_id, "account_id")
+    day = local_today(account)
+    subscription = assign_service(session, account.id, service_id, start_on=day)
+    key, first, last, amount = period_charge(subscription, day)
+    contract = session.get(Contract, account.contract_id, populate_existing=True,
+                           with_for_update=True)
+    available = contract.balance + contract.credit_limit
+    if amount > available:
+        raise InsufficientFunds("amount", f"{amount} needed, {available} available on "
+                                          f"contract {contract.number}")
+    add_charge(session, key=key, contract_id=contract.id, account_id=account.id,
+               subscription_id=subscription.id, service_id=subscription.service_id,
+               kind="one_time" if subscription.service.kind == "one_time" else "periodic",
+               period_start=first, period_end=last, amount=amount, comment="purchase",
+               quantity=Decimal((last - first).days + 1))
     return subscription

@@ -38,6 +38,21 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index('ix_audit_log_object', ['object_type', 'object_id'], unique=False)
 
+    op.create_table('cdr_file',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=50), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('lines', sa.Integer(), nullable=False),
+    sa.Column('taken', sa.Integer(), nullable=False),
+    sa.Column('duplicates', sa.Integer(), nullable=False),
+    sa.Column('rejected', sa.Integer(), nullable=False),
+    sa.Column('taken_at', core.models.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cdr_file'))
+    )
+    with op.batch_alter_table('cdr_file', schema=None) as batch_op:
+        batch_op.create_index('ix_cdr_file_source', ['source', 'digest'], unique=False)
+
     op.create_table('event',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('name', sa.String(length=50), nullable=False),
@@ -72,6 +87,14 @@ def upgrade() -> None:
     sa.CheckConstraint("reset IN ('never', 'yearly', 'monthly')", name=op.f('ck_number_plan_reset')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_number_plan')),
     sa.UniqueConstraint('name', name=op.f('uq_number_plan_name'))
+    )
+    op.create_table('role',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('permissions', sa.JSON(), nullable=False),
+    sa.Column('builtin', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_role')),
+    sa.UniqueConstraint('name', name=op.f('uq_role_name'))
     )
     op.create_table('sensor_type',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,6 +158,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_delivery_pending', ['next_attempt_at', 'id'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
         batch_op.create_index('ix_delivery_state', ['state', 'plugin'], unique=False)
 
+    op.create_table('manager',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('login', sa.String(length=50), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=True),
+    sa.Column('role_id', sa.Integer(), nullable=False),
+    sa.Column('language', sa.String(length=5), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', core.models.base.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', core.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['role_id'], ['role.id'], name=op.f('fk_manager_role_id_role')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_manager')),
+    sa.UniqueConstraint('login', name=op.f('uq_manager_login'))
+    )
     op.create_table('number_counter',
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('scope', sa.String(length=10), nullable=False),
@@ -147,6 +184,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('vat_rate', core.models.base.Rate(), nullable=False),
+    sa.Column('prices_include_vat', sa.Boolean(), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('grace_days', sa.Integer(), nullable=False),
     sa.Column('grace_amount', core.models.base.Money(), nullable=False),
@@ -209,6 +247,16 @@ def upgrade() -> None:
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contract_subscriber_id'), ['subscriber_id'], unique=False)
 
+    op.create_table('setup_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('manager_id', sa.Integer(), nullable=False),
+    sa.Column('expires_at', core.models.base.UTCDateTime(), nullable=False),
+    sa.Column('used_at', core.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['manager_id'], ['manager.id'], name=op.f('fk_setup_token_manager_id_manager')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_setup_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_setup_token_token_hash'))
+    )
     op.create_table('tariff_service',
     sa.Column('tariff_id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
@@ -366,8 +414,10 @@ def upgrade() -> None:
     sa.Column('quantity', core.models.base.Rate(), nullable=True),
     sa.Column('amount', core.models.base.Money(), nullable=False),
     sa.Column('comment', sa.String(length=500), nullable=True),
+    sa.Column('batch', sa.String(length=40), nullable=True),
     sa.Column('created_at', core.models.base.UTCDateTime(), nullable=False),
-    sa.CheckConstraint("kind IN ('periodic', 'one_time', 'usage', 'manual')", name=op.f('ck_charge_kind')),
+    sa.CheckConstraint("amount >= 0 OR kind = 'refund'", name=op.f('ck_charge_amount')),
+    sa.CheckConstraint("kind IN ('periodic', 'one_time', 'usage', 'manual', 'refund')", name=op.f('ck_charge_kind')),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_charge_account_id_account')),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_charge_contract_id_contract')),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_charge_service_id_service')),
@@ -377,6 +427,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('charge', schema=None) as batch_op:
         batch_op.create_index('ix_charge_account_id', ['account_id', 'id'], unique=False)
+        batch_op.create_index('ix_charge_batch', ['batch'], unique=False)
         batch_op.create_index('ix_charge_contract_period', ['contract_id', 'period_start'], unique=False)
 
     op.create_table('usage_record',
@@ -405,6 +456,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_usage_record_account_id', ['account_id', 'day'], unique=False)
         batch_op.create_index('ix_usage_record_state', ['state', 'id'], unique=False)
 
+    # the unit every counter example uses (Carbon Billing's "pcs" is id 5)
     op.bulk_insert(sa.table("unit", sa.column("id", sa.Integer), sa.column("name", sa.String)),
                    [{"id": 5, "name": "pcs"}])
 
@@ -417,6 +469,7 @@ def downgrade() -> None:
     op.drop_table('usage_record')
     with op.batch_alter_table('charge', schema=None) as batch_op:
         batch_op.drop_index('ix_charge_contract_period')
+        batch_op.drop_index('ix_charge_batch')
         batch_op.drop_index('ix_charge_account_id')
 
     op.drop_table('charge')
@@ -451,6 +504,7 @@ def downgrade() -> None:
 
     op.drop_table('account')
     op.drop_table('tariff_service')
+    op.drop_table('setup_token')
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contract_subscriber_id'))
 
@@ -462,6 +516,7 @@ def downgrade() -> None:
     op.drop_table('phone')
     op.drop_table('operator')
     op.drop_table('number_counter')
+    op.drop_table('manager')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index('ix_delivery_state')
         batch_op.drop_index('ix_delivery_pending', sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
@@ -475,6 +530,7 @@ def downgrade() -> None:
 
     op.drop_table('subscriber')
     op.drop_table('sensor_type')
+    op.drop_table('role')
     op.drop_table('number_plan')
     with op.batch_alter_table('job_run', schema=None) as batch_op:
         batch_op.drop_index('ix_job_run_job')
@@ -484,6 +540,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_event_account_id'))
 
     op.drop_table('event')
+    with op.batch_alter_table('cdr_file', schema=None) as batch_op:
+        batch_op.drop_index('ix_cdr_file_source')
+
+    op.drop_table('cdr_file')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_object')
 

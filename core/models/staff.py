@@ -1,0 +1,53 @@
+"""Staff: managers (сотрудники) who log in to the admin, and their roles.
+
+A role is a set of permission strings ("accounts:view", "accounts:block", "payments:create",
+"settings:edit", "plugins:view"…); the admin decides what each permission opens. Passwords
+are stored only as argon2 hashes; a manager without one cannot log in until an
+administrator sets one or a one-time set-up link is used.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clock import now
+from core.models.base import Base
+
+
+class Role(Base):
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    permissions: Mapped[list] = mapped_column(default=list)
+    builtin: Mapped[bool] = mapped_column(default=False)
+
+
+class Manager(Base):
+    __tablename__ = "manager"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    role: Mapped[Role] = relationship(lazy="joined")
+
+
+class SetupToken(Base):
+    """A one-time link to set a manager's password (first start, password reset)."""
+
+    __tablename__ = "setup_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("manager.id"))
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
