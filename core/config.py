@@ -62,6 +62,18 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
     "plugins": (
         Field("disabled", "list", default=[], help="plugin names not to load"),
     ),
+    "cdr": (
+        Field("settle_seconds", "int", default=5, min=0,
+              help="a spool file is taken only when unchanged for this long"),
+    ),
+    "scheduler": (
+        Field("enabled", "bool", default=True),
+        Field("billing_time", "time", default="00:05", help="the daily billing run"),
+        Field("cdr_every_minutes", "int", default=1, min=1, help="how often spools are read"),
+        Field("invoice_day", "int", default=1, min=1, max=28,
+              help="day of the month the previous month is invoiced"),
+        Field("invoice_time", "time", default="02:00"),
+    ),
 }
 
 

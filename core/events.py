@@ -64,6 +64,31 @@ def emit(session: Session, name: str, payload: dict[str, Any], *,
     return event
 
 
+def emit_many(session: Session, events: Iterable[tuple[str, dict[str, Any], int | None,
+                                                     int | None, Iterable[str]]]) -> int:
+    """Write many events at once (a run that issues thousands): each item is
+    (name, payload, account_id, contract_id, agent_types). Returns how many."""
+    items = list(events)
+    if not items:
+        return 0
+    at = now()
+    for name, *_ in items:
+        if name not in NOTIFICATIONS:
+            raise ValueError(f"unknown event {name!r}")
+    rows = session.execute(insert(OutboxEvent).returning(OutboxEvent.id, sort_by_parameter_order=True),
+                           [{"name": name, "payload": jsonable(payload), "account_id": account_id,
+                             "contract_id": contract_id, "created_at": at}
+                            for name, payload, account_id, contract_id, _ in items]).scalars().all()
+    runtime = runtime_of(session)
+    deliveries = [{"event_id": event_id, "plugin": plugin, "account_id": account_id,
+                   "next_attempt_at": at, "state": "pending", "attempts": 0}
+                  for event_id, (name, _, account_id, _, types) in zip(rows, items)
+                  for plugin in runtime.subscribers(f"abonent_{name}", frozenset(types))]
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)
+    return len(rows)
+
+
 def emit_for_account(session: Session, name: str, account: Account, payload: dict[str, Any],
                      *, also_agent_types: Iterable[str] = ()) -> OutboxEvent:
     """`emit` for an event about `account`, with its snapshot under payload["account"]."""

@@ -188,21 +188,24 @@ def test_killed_worker_loses_nothing(runtime, factory, abonent_database, tmp_pat
     for contract in contracts:
         _pay(runtime, contract.id, 25)
     first = _start_worker(tmp_path, abonent_database.url, "doomed")
-    assert _wait(lambda: len(_delivered(tmp_path)) >= 20, first)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    seen_before = len(_delivered(tmp_path))
-    assert seen_before < 100
-    second = _start_worker(tmp_path, abonent_database.url, "survivor")
+    second = None
     try:
+        assert _wait(lambda: len(_delivered(tmp_path)) >= 20, first)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        assert len(_delivered(tmp_path)) < 100
+        second = _start_worker(tmp_path, abonent_database.url, "survivor")
+
         def finished():
             with runtime.session() as s:
                 return s.scalar(select(func.count()).select_from(Delivery).where(
                     Delivery.plugin == "fileplugin", Delivery.state != "done")) == 0
         assert _wait(finished, second), "the restarted worker did not finish the queue"
     finally:
-        second.terminate()
-        second.wait(timeout=30)
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.kill()
+                worker.wait(timeout=30)
     events = {row["event"] for row in _delivered(tmp_path)}
     assert len(events) == 100  # every payment event delivered at least once
     assert {row["pid"] for row in _delivered(tmp_path)} == {first.pid, second.pid}
@@ -218,7 +221,7 @@ def test_two_workers_share_the_queue(runtime, factory, abonent_database, tmp_pat
         assert _wait(lambda: len(_delivered(tmp_path)) >= 80)
     finally:
         for worker in workers:
-            worker.terminate()
+            worker.kill()
             worker.wait(timeout=30)
     rows = _delivered(tmp_path)
     assert sorted(r["event"] for r in rows) == sorted({r["event"] for r in rows})

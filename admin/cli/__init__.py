@@ -93,5 +93,12 @@ def main() -> None:
     cli(prog_name="abonent")
 
 
-# The built-in commands register themselves on `cli` when imported.
-from admin.cli import commands, events  # noqa: E402,F401
+def _register_builtin_commands() -> None:
+    """Every module of this package adds its commands to `cli` when imported."""
+    import importlib
+    import pkgutil
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_builtin_commands()

@@ -1,6 +1,6 @@
 """The domain model (SQLAlchemy 2.0 typed mappings); `Base.metadata` is what Alembic diffs."""
 from core.models.account import Account, Agent, Block, Subscription, TariffChange
-from core.models.audit import AuditEntry, JobRun
+from core.models.audit import AuditEntry, ExternalLink, JobRun
 from core.models.base import Base
 from core.models.catalog import SensorType, Service, Tariff, TariffService, Unit
 from core.models.invoice import Invoice, InvoiceLine
@@ -11,7 +11,7 @@ from core.models.staff import Manager, Role, SetupToken
 from core.models.usage import CdrFile, UsageRecord
 
 __all__ = [
-    "Account", "Agent", "AuditEntry", "Base", "Block", "CdrFile", "Charge", "Contract", "Delivery", "OutboxEvent",
+    "Account", "Agent", "AuditEntry", "Base", "Block", "CdrFile", "Charge", "Contract", "Delivery", "ExternalLink", "OutboxEvent",
     "Invoice", "InvoiceLine", "JobRun", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
     "Phone", "Role", "SensorType", "Service", "SetupToken", "Subscriber", "Subscription", "Tariff", "TariffChange",
     "TariffService", "Unit", "UsageRecord",

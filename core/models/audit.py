@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import now
@@ -41,3 +41,24 @@ class JobRun(Base):
     trigger: Mapped[str] = mapped_column(String(20), default="schedule")
 
     __table_args__ = (Index("ix_job_run_job", "job_id", "started_at"),)
+
+
+class ExternalLink(Base):
+    """What a plugin remembers about one of our objects on its platform: the 24h TV user
+    id of an account, the platform id of a subscription. Plugins keep their state here
+    (through core.links) so they need no tables of their own."""
+
+    __tablename__ = "external_link"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(30))
+    local_id: Mapped[int] = mapped_column()
+    external_id: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    __table_args__ = (
+        UniqueConstraint("plugin", "kind", "local_id"),
+        Index("ix_external_link_external", "plugin", "kind", "external_id"),
+    )

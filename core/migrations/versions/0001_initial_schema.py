@@ -65,6 +65,20 @@ def upgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_event_account_id'), ['account_id'], unique=False)
 
+    op.create_table('external_link',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('plugin', sa.String(length=50), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('local_id', sa.Integer(), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('updated_at', core.models.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_link')),
+    sa.UniqueConstraint('plugin', 'kind', 'local_id', name=op.f('uq_external_link_plugin_kind_local_id'))
+    )
+    with op.batch_alter_table('external_link', schema=None) as batch_op:
+        batch_op.create_index('ix_external_link_external', ['plugin', 'kind', 'external_id'], unique=False)
+
     op.create_table('job_run',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('job_id', sa.String(length=100), nullable=False),
@@ -536,6 +550,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_job_run_job')
 
     op.drop_table('job_run')
+    with op.batch_alter_table('external_link', schema=None) as batch_op:
+        batch_op.drop_index('ix_external_link_external')
+
+    op.drop_table('external_link')
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_account_id'))
 

@@ -1,0 +1,54 @@
+"""Plugins' memory of platform ids: (plugin, kind, our id) → external id and data.
+
+A plugin calls these inside its own transaction (`ctx.session()`); they write no events
+and no audit entries, because they record what the platform said, not a billing change.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.models import ExternalLink
+
+
+def get_link(session: Session, plugin: str, kind: str, local_id: int) -> ExternalLink | None:
+    return session.scalars(select(ExternalLink).where(
+        ExternalLink.plugin == plugin, ExternalLink.kind == kind,
+        ExternalLink.local_id == local_id)).first()
+
+
+def find_link(session: Session, plugin: str, kind: str, external_id: str) -> ExternalLink | None:
+    """The link of a platform id (e.g. the account behind a 24h TV user id)."""
+    return session.scalars(select(ExternalLink).where(
+        ExternalLink.plugin == plugin, ExternalLink.kind == kind,
+        ExternalLink.external_id == str(external_id)).order_by(ExternalLink.id)).first()
+
+
+def set_link(session: Session, plugin: str, kind: str, local_id: int, external_id: Any,
+             data: dict[str, Any] | None = None) -> ExternalLink:
+    """Create or update the link; `data` replaces the stored data when given."""
+    link = get_link(session, plugin, kind, local_id)
+    if link is None:
+        link = ExternalLink(plugin=plugin, kind=kind, local_id=local_id,
+                            external_id=str(external_id), data=data or {})
+        session.add(link)
+    else:
+        link.external_id = str(external_id)
+        if data is not None:
+            link.data = data
+    session.flush()
+    return link
+
+
+def delete_link(session: Session, plugin: str, kind: str, local_id: int) -> bool:
+    result = session.execute(delete(ExternalLink).where(
+        ExternalLink.plugin == plugin, ExternalLink.kind == kind,
+        ExternalLink.local_id == local_id))
+    return result.rowcount > 0
+
+
+def links(session: Session, plugin: str, kind: str) -> list[ExternalLink]:
+    return list(session.scalars(select(ExternalLink).where(
+        ExternalLink.plugin == plugin, ExternalLink.kind == kind).order_by(ExternalLink.local_id)))
