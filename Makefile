@@ -23,6 +23,7 @@ run: venv
 	$(BIN)/abonent serve --demo
 
 test: venv
+	scripts/ensure-chromium.sh
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q $(PYTEST_ARGS) tests $(PLUGIN_TESTS)
 
 bench: venv

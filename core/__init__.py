@@ -5,8 +5,8 @@ its submodules, so they can move without breaking it.
 """
 from core.agents import AccountDraft, AgentType
 from core.contributions import InvoiceLineDraft, JobSpec, Panel, ReconcileReport, UsageDraft
-from core.errors import (AbonentError, ConfigError, Duplicate, NotFound, PluginError, RetryLater,
-                         ValidationError)
+from core.errors import (AbonentError, ConfigError, Duplicate, NotFound, PluginError, Rejected,
+                         RetryLater, ValidationError)
 from core.events import Event
 from core.fields import Field
 from core.hookspecs import hookimpl
@@ -15,5 +15,5 @@ from core.runtime import PluginContext, Runtime
 __all__ = [
     "AbonentError", "AccountDraft", "AgentType", "ConfigError", "Duplicate", "Event", "Field",
     "InvoiceLineDraft", "JobSpec", "NotFound", "Panel", "PluginContext", "PluginError",
-    "ReconcileReport", "RetryLater", "Runtime", "UsageDraft", "ValidationError", "hookimpl",
+    "ReconcileReport", "Rejected", "RetryLater", "Runtime", "UsageDraft", "ValidationError", "hookimpl",
 ]

@@ -65,3 +65,13 @@ class RetryLater(Exception):
         if isinstance(after, (int, float)):
             after = timedelta(seconds=after)
         self.after = after
+
+
+class Rejected(Exception):
+    """Raised by a plugin's notification hook: "the platform refused this for good"
+    (an HTTP 4xx with a reason). Retrying cannot help, so the delivery is dead-lettered
+    at once with `reason`, shown in the outbox for a person to act on."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -9,7 +9,8 @@ Three kinds:
    core writes an event in the same transaction as the change and the outbox delivers
    it to each listening plugin at least once, in order per (plugin, account), with the
    event's `idempotency_key`. A notification hook that raises `core.RetryLater` is tried
-   again later without counting a failed attempt; any other exception is a failed
+   again later without counting a failed attempt; `core.Rejected` dead-letters the
+   delivery at once (the platform refused it for good); any other exception is a failed
    attempt (retried with back-off, dead-lettered after `outbox.max_attempts`).
 
 `docs/hooks.md` documents each hook with this exact signature; a test keeps them equal.

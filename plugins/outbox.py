@@ -4,8 +4,9 @@ Guarantees (DESIGN.md): at least once; one delivery per (event, plugin); in orde
 (plugin, account) — a delivery is claimed only when no earlier delivery of the same
 (plugin, account) is still pending, so a failing one holds back the later ones while
 other accounts flow; exponential back-off with jitter; `RetryLater`; dead letter after
-`outbox.max_attempts` failed attempts (a dead letter no longer holds the queue back: the
-plugin's reconcile repairs what it missed); retry by hand.
+`outbox.max_attempts` failed attempts, or at once when the plugin raises `Rejected` (a dead
+letter no longer holds the queue back: the plugin's reconcile repairs what it missed);
+retry by hand.
 
 A worker claims a batch by writing a lease (`locked_until`) in a short transaction
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the queue), calls the
@@ -28,7 +29,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.clock import now
-from core.errors import RetryLater
+from core.errors import Rejected, RetryLater
 from core.events import Event
 from core.models import Delivery, OutboxEvent
 from core.runtime import Runtime
@@ -89,7 +90,8 @@ class Outbox:
     # --- delivering ---------------------------------------------------------------------
 
     def deliver(self, item: Claimed) -> tuple[str, Any]:
-        """Call the plugin; returns ("done", None), ("retry", RetryLater) or ("fail", text)."""
+        """Call the plugin; returns ("done", None), ("retry", RetryLater), ("reject", text)
+        or ("fail", text)."""
         event = Event(id=item.event.id, name=item.event.name, account_id=item.event.account_id,
                       contract_id=item.event.contract_id, payload=item.event.payload,
                       created_at=item.event.created_at,
@@ -99,6 +101,8 @@ class Outbox:
                                      ctx=self.runtime.context(item.plugin))
         except RetryLater as exc:
             return "retry", exc
+        except Rejected as exc:
+            return "reject", f"rejected: {exc.reason}"[:2000]
         except Exception as exc:  # a plugin's failure is recorded, never fatal to the worker
             log.warning("delivery %s of %s to %s failed: %s", item.delivery_id, item.event.name,
                         item.plugin, exc)
@@ -127,8 +131,8 @@ class Outbox:
             for item, status, detail in outcomes:
                 if status == "retry":
                     self._retry_later(session, item, detail, at)
-                elif status == "fail":
-                    self._failed(session, item, detail, at)
+                elif status in ("fail", "reject"):
+                    self._failed(session, item, detail, at, dead=status == "reject")
 
     def _retry_later(self, session: Session, item: Claimed, exc: RetryLater, at: datetime):
         wait = exc.after if exc.after is not None else self.backoff(item.attempts)
@@ -136,8 +140,9 @@ class Outbox:
             attempts=Delivery.attempts - 1, next_attempt_at=at + wait, locked_until=None,
             last_error=f"retry later: {exc.reason}"[:2000]))
 
-    def _failed(self, session: Session, item: Claimed, error: str, at: datetime):
-        dead = item.attempts >= self.config["max_attempts"]
+    def _failed(self, session: Session, item: Claimed, error: str, at: datetime,
+                dead: bool = False):
+        dead = dead or item.attempts >= self.config["max_attempts"]
         values: dict[str, Any] = {"locked_until": None, "last_error": error}
         if dead:
             values["state"] = "dead"

@@ -244,3 +244,15 @@ def test_manual_retry_of_all_dead(runtime, factory, tv, drain):
     tv.fail = None
     drain()
     assert len(tv.events) == 4
+
+
+def test_rejected_is_dead_at_once(runtime, factory, tv, drain):
+    from core import Rejected
+    factory.account(agent=factory.agent(type="tv"))
+    tv.fail = lambda e: Rejected("HTTP 400: phone: invalid") if e.name == "account_created" else None
+    drain()
+    with runtime.session() as s:
+        head = s.scalars(select(Delivery).where(Delivery.plugin == "tv").order_by(Delivery.id)).first()
+        assert (head.state, head.attempts) == ("dead", 1)
+        assert head.last_error == "rejected: HTTP 400: phone: invalid"
+    assert tv.names() == ["subscription_assigned"]
