@@ -56,7 +56,7 @@ class Field:
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and self.type != "str"):
             if self.required:
                 raise ValidationError(path, "is required")
-            return self.default
+            return None if self.default is None else _CONVERTERS[self.type](self.default, path)
         value = _CONVERTERS[self.type](raw, path)
         if self.type == "str" and value == "" and self.required:
             raise ValidationError(path, "is required")

@@ -23,13 +23,15 @@ def new_batch(prefix: str) -> str:
 
 
 def post_batch(session: Session, batch: str) -> int:
-    """Debit every contract by the sum of its charges in `batch`; returns how many moved."""
-    total = (select(func.sum(Charge.amount)).where(Charge.contract_id == Contract.id,
-                                                    Charge.batch == batch)
-             .scalar_subquery())
-    touched = select(Charge.contract_id).where(Charge.batch == batch).distinct()
+    """Debit every contract by the sum of its charges in `batch`; returns how many moved.
+
+    One `UPDATE contract … FROM (SELECT contract_id, sum(amount) … GROUP BY contract_id)`:
+    the batch is aggregated once, whatever its size."""
+    totals = (select(Charge.contract_id, func.sum(Charge.amount).label("total"))
+              .where(Charge.batch == batch).group_by(Charge.contract_id).subquery())
     result = session.execute(
-        update(Contract).where(Contract.id.in_(touched)).values(balance=Contract.balance - total),
+        update(Contract).where(Contract.id == totals.c.contract_id)
+        .values(balance=Contract.balance - totals.c.total),
         execution_options={"synchronize_session": False})
     return result.rowcount
 

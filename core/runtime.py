@@ -38,16 +38,20 @@ class Runtime:
         return self.pm.hook
 
     @contextmanager
-    def session(self, actor: str = "system") -> Iterator[Session]:
+    def session(self, actor: str = "system", commit: bool = True) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises.
 
         `actor` is who acts ("cli", "manager:ivan", "plugin:tv24"); services write it to
-        the audit log and to blocks and payments they create.
+        the audit log and to blocks and payments they create. `commit=False` rolls back
+        at the end whatever happens: a dry run does the real work and keeps none of it.
         """
         session = self._sessions(info={"runtime": self, "actor": actor})
         try:
             yield session
-            session.commit()
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
         except BaseException:
             session.rollback()
             raise

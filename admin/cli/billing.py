@@ -1,0 +1,97 @@
+"""`abonent charge run`, `abonent scheduler`, `abonent jobs`: the billing's runs by hand."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from datetime import date
+
+import click
+from sqlalchemy import select
+
+from admin.cli import State, cli, pass_state
+from core.billing_day import run_day
+from core.clock import today
+from core.models import Account
+
+
+@cli.group()
+def charge() -> None:
+    """Periodic charging."""
+
+
+@charge.command("run")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Billing day (default: today).")
+@click.option("--dry-run", is_flag=True, help="Show what would be charged and blocked; write nothing.")
+@pass_state
+def charge_run(state: State, day, dry_run: bool) -> None:
+    """Run the billing day: tariff changes, expiries, blocks, charges, balance blocks.
+
+    Safe to run twice: charges already written are not written again."""
+    runtime = state.ready()
+    day = day.date() if day else today(runtime.settings.timezone)
+    with runtime.session(actor="cli", commit=not dry_run) as session:
+        summary = run_day(session, day)
+        blocked = session.execute(select(Account.id, Account.login).where(
+            Account.id.in_(summary.blocked)).order_by(Account.id)).all()
+    verb = "would charge" if dry_run else "charged"
+    click.echo(f"{day}: {verb}:")
+    for kind, figures in sorted(summary.charges.items()):
+        click.echo(f"  {kind:<9} {figures['count']:>8} charges  {figures['amount']:>14}")
+    if not summary.charges:
+        click.echo("  nothing (already charged, or nothing due)")
+    click.echo(f"tariff changes {summary.tariff_changes}, expired {summary.expired}, "
+               f"dated blocks started {summary.blocks_started} / ended {summary.blocks_ended}, "
+               f"balance blocks lifted {summary.lifted}")
+    click.echo(f"{'would block' if dry_run else 'blocked'} for balance: {len(blocked)}")
+    for account_id, login in blocked:
+        click.echo(f"  account {account_id} ({login})")
+    if dry_run:
+        click.echo("dry run: nothing was written")
+
+
+@cli.command()
+@pass_state
+def scheduler(state: State) -> None:
+    """Run the scheduled jobs (one leader at a time; a second instance waits)."""
+    from plugins.scheduler import run_as_leader
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    runtime = state.ready()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo("scheduler waiting for leadership…")
+    try:
+        run_as_leader(runtime, stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """Scheduled jobs: their schedule and last run (`abonent jobs run ID` runs one now)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from plugins.scheduler import job_specs, last_runs
+    runtime = ctx.obj.ready()
+    with runtime.session() as session:
+        runs = last_runs(session)
+        for job_id, (plugin, spec) in sorted(job_specs(runtime).items()):
+            run = runs.get(job_id)
+            last = (f"last {run.status} at {run.started_at:%Y-%m-%d %H:%M:%S}"
+                    + (f": {run.error}" if run.error else "") if run else "never run")
+            click.echo(f"{job_id}  [{plugin}]  cron {spec.cron}  {last}")
+            click.echo(f"    {spec.description}")
+
+
+@jobs.command("run")
+@click.argument("job_id")
+@pass_state
+def jobs_run(state: State, job_id: str) -> None:
+    """Run a job now (recorded like a scheduled run)."""
+    from plugins.scheduler import run_job
+    outcome = run_job(state.ready(), job_id)
+    click.echo(json.dumps(outcome, indent=2, default=str))
+    if outcome["status"] != "ok":
+        raise SystemExit(1)
