@@ -35,10 +35,16 @@ from core.errors import ValidationError
 from core.ledger import add_charge, new_batch, post_batch
 from core.models import Account, Block, Charge, Contract, Operator, Service, Subscription, Tariff
 from core.money import round_money
-from core.sqlfuncs import as_text, day_diff
+from core.sqlfuncs import day_diff, padded
 
 CHARGE_WHEN = {"balance": Tariff.charge_when_balance, "admin": Tariff.charge_when_admin,
                "voluntary": Tariff.charge_when_voluntary, "disabled": Tariff.charge_when_disabled}
+
+
+def charge_key(subscription_id: int, period_start: date) -> str:
+    """A periodic charge's idempotency key: the period first and the id zero-padded, so a
+    day's run appends at the end of the key index instead of splitting pages all over."""
+    return f"p:{period_start.isoformat()}:{subscription_id:012d}"
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -89,10 +95,10 @@ def _charge_statements(session: Session, day: date, operator: Operator, batch: s
     days_in_month = (last - first).days + 1
     dialect = session.bind.dialect.name
     common = _chargeable(day, starts, operator.id)
-    ids = as_text(Subscription.id)
+    ids = padded(dialect, Subscription.id)
 
     daily = _base_query(
-        literal("p:") + ids + literal(f":{day.isoformat()}"), Contract.id, Account.id,
+        literal(f"p:{day.isoformat()}:") + ids, Contract.id, Account.id,
         Subscription.id, Service.id, literal("periodic"), literal(day), literal(day),
         literal(Decimal(1)), Service.price, literal(batch), literal(at),
     ).where(common, Service.kind == "periodic", Service.method == "daily")
@@ -101,7 +107,7 @@ def _charge_statements(session: Session, day: date, operator: Operator, batch: s
                        Subscription.end_on), else_=literal(last))
     days = day_diff(dialect, period_end, literal(day)) + 1
     monthly = _base_query(
-        literal("p:") + ids + literal(f":{first.isoformat()}"), Contract.id, Account.id,
+        literal(f"p:{first.isoformat()}:") + ids, Contract.id, Account.id,
         Subscription.id, Service.id, literal("periodic"), literal(day), period_end,
         days, func.round(Service.price * days / days_in_month, 2), literal(batch),
         literal(at),
@@ -143,16 +149,16 @@ def period_charge(subscription: Subscription, day: date) -> tuple[str, date, dat
     the period containing `day`; used to charge a purchase at once, with the run's key."""
     service = subscription.service
     if service.kind == "one_time":
-        return f"o:{subscription.id}", day, day, service.price
+        return f"o:{subscription.id:012d}", day, day, service.price
     if service.kind != "periodic":
         raise ValidationError("service_id", "a counter service is charged by its usage")
     if service.method == "daily":
-        return f"p:{subscription.id}:{day.isoformat()}", day, day, service.price
+        return charge_key(subscription.id, day), day, day, service.price
     first, last = month_bounds(day)
     end = min(last, subscription.end_on) if subscription.end_on else last
     days = (end - day).days + 1
     amount = round_money(service.price * days / ((last - first).days + 1))
-    return f"p:{subscription.id}:{first.isoformat()}", day, end, amount
+    return charge_key(subscription.id, first), day, end, amount
 
 
 def refund_unused(session: Session, subscription: Subscription) -> Decimal:

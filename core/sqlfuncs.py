@@ -12,5 +12,8 @@ def day_diff(dialect: str, later, earlier) -> ColumnElement:
     return cast(func.julianday(later) - func.julianday(earlier), Integer)
 
 
-def as_text(expression) -> ColumnElement:
-    return cast(expression, String)
+def padded(dialect: str, expression, width: int = 12) -> ColumnElement:
+    """An integer as zero-padded text, so keys built from ids sort in id order."""
+    if dialect == "postgresql":
+        return func.lpad(cast(expression, String), width, "0")
+    return func.printf(f"%0{width}d", expression)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import (ARRAY, BigInteger, and_, any_, bindparam, cast, exists, func, or_,
+                        select, update)
 from sqlalchemy.orm import Session, aliased
 
 from core.clock import now
@@ -37,12 +38,18 @@ from core.runtime import Runtime
 log = logging.getLogger("abonent.outbox")
 
 
+def ids_param(name: str):
+    """An IN-list of integer ids rendered inline: a batch's hundreds of ids as one
+    literal list instead of hundreds of bound parameters to convert and send."""
+    return bindparam(name, expanding=True, literal_execute=True)
+
+
 @dataclass(frozen=True)
 class Claimed:
     delivery_id: int
     plugin: str
     attempts: int
-    event: OutboxEvent
+    event: Event
 
 
 class Outbox:
@@ -68,36 +75,47 @@ class Outbox:
             blocked = exists().where(
                 earlier.plugin == Delivery.plugin, earlier.account_id == Delivery.account_id,
                 earlier.state == "pending", earlier.id < Delivery.id)
-            ids = list(session.scalars(
-                select(Delivery.id).where(
-                    Delivery.state == "pending", Delivery.next_attempt_at <= at,
-                    or_(Delivery.locked_until.is_(None), Delivery.locked_until < at),
-                    Delivery.plugin.in_(self.plugins), ~blocked)
-                .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)))
-            if not ids:
-                return []
-            session.execute(
-                update(Delivery).where(Delivery.id.in_(ids)).values(
+            due = (select(Delivery.id).where(
+                Delivery.state == "pending", Delivery.next_attempt_at <= at,
+                or_(Delivery.locked_until.is_(None), Delivery.locked_until < at),
+                Delivery.plugin.in_(self.plugins), ~blocked)
+                .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
+            if session.bind.dialect.name == "postgresql":
+                # one array, computed once, then primary-key look-ups: `IN (subquery)`
+                # would be planned as a hash semi-join over the whole table
+                due = select(func.array_agg(due.subquery().c.id)).scalar_subquery()
+                chosen = Delivery.id == any_(cast(due, ARRAY(BigInteger)))
+            else:
+                chosen = Delivery.id.in_(due.scalar_subquery())
+            leased = session.execute(
+                update(Delivery).where(chosen).values(
                     locked_until=at + timedelta(seconds=self.config["lease_seconds"]),
-                    locked_by=self.worker_id, attempts=Delivery.attempts + 1),
-                execution_options={"synchronize_session": False})
-            rows = session.execute(
-                select(Delivery.id, Delivery.plugin, Delivery.attempts, OutboxEvent)
-                .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
-                .where(Delivery.id.in_(ids)).order_by(Delivery.id)).all()
-            return [Claimed(r[0], r[1], r[2], r[3]) for r in rows]
+                    locked_by=self.worker_id, attempts=Delivery.attempts + 1)
+                .returning(Delivery.id, Delivery.plugin, Delivery.attempts, Delivery.event_id),
+                execution_options={"synchronize_session": False}).all()
+            if not leased:
+                return []
+            events = {row[0]: row for row in session.execute(
+                select(OutboxEvent.id, OutboxEvent.name, OutboxEvent.account_id,
+                       OutboxEvent.contract_id, OutboxEvent.payload, OutboxEvent.created_at)
+                .where(OutboxEvent.id.in_(ids_param("events"))),
+                {"events": [row.event_id for row in leased]})}
+            claimed = []
+            for delivery_id, plugin, attempts, event_id in sorted(leased):
+                _, name, account_id, contract_id, payload, created_at = events[event_id]
+                claimed.append(Claimed(delivery_id, plugin, attempts, Event(
+                    id=event_id, name=name, account_id=account_id, contract_id=contract_id,
+                    payload=payload, created_at=created_at,
+                    idempotency_key=f"{event_id}:{plugin}", attempt=attempts)))
+            return claimed
 
     # --- delivering ---------------------------------------------------------------------
 
     def deliver(self, item: Claimed) -> tuple[str, Any]:
         """Call the plugin; returns ("done", None), ("retry", RetryLater), ("reject", text)
         or ("fail", text)."""
-        event = Event(id=item.event.id, name=item.event.name, account_id=item.event.account_id,
-                      contract_id=item.event.contract_id, payload=item.event.payload,
-                      created_at=item.event.created_at,
-                      idempotency_key=f"{item.event.id}:{item.plugin}", attempt=item.attempts)
         try:
-            self.runtime.pm.call_one(f"abonent_{item.event.name}", item.plugin, event=event,
+            self.runtime.pm.call_one(f"abonent_{item.event.name}", item.plugin, event=item.event,
                                      ctx=self.runtime.context(item.plugin))
         except RetryLater as exc:
             return "retry", exc
@@ -125,9 +143,10 @@ class Outbox:
             done = [item.delivery_id for item, status, _ in outcomes if status == "done"]
             if done:
                 session.execute(
-                    update(Delivery).where(Delivery.id.in_(done), Delivery.state == "pending")
+                    update(Delivery).where(Delivery.id.in_(ids_param("done")),
+                                           Delivery.state == "pending")
                     .values(state="done", delivered_at=at, locked_until=None, last_error=None),
-                    execution_options={"synchronize_session": False})
+                    {"done": done}, execution_options={"synchronize_session": False})
             for item, status, detail in outcomes:
                 if status == "retry":
                     self._retry_later(session, item, detail, at)
@@ -169,8 +188,9 @@ class Outbox:
     def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many deliveries were attempted.
 
-        Outcomes are written every 100 items or every second, and the rest of the batch is
-        handed back before the lease could run out under a slow plugin.
+        Outcomes are written at the end of the batch, or every second under a slow plugin
+        (so a later event of the same account is not held back long), and the rest of the
+        batch is handed back before the lease could run out.
         """
         batch = self.claim()
         started = time.monotonic()
@@ -184,7 +204,7 @@ class Outbox:
                 return index
             status, detail = self.deliver(item)
             outcomes.append((item, status, detail))
-            if len(outcomes) >= 100 or time.monotonic() - last_flush > 1:
+            if time.monotonic() - last_flush > 1:
                 self.record(outcomes)
                 outcomes, last_flush = [], time.monotonic()
         self.record(outcomes)

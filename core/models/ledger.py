@@ -15,8 +15,8 @@ CHARGE_KINDS = ("periodic", "one_time", "usage", "manual", "refund")
 
 class Charge(Base):
     """A debit (списание). `key` makes every run idempotent: a periodic charge's key is
-    `p:<subscription>:<first day of period>`, a usage charge's is its record's, so a run
-    repeated or resumed inserts nothing twice. A refund (unused days of a monthly fee
+    `p:<first day of period>:<subscription id, zero-padded>`, a usage charge's is its
+    record's, so a run repeated or resumed inserts nothing twice. A refund (unused days of a monthly fee
     when a subscription ends early) is a charge with a negative amount.
 
     `batch` groups the charges one statement inserted, so the contracts' balances can be

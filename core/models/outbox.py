@@ -52,7 +52,9 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "plugin"),
         CheckConstraint(f"state IN {DELIVERY_STATES}", name="state"),
-        Index("ix_delivery_pending", "next_attempt_at", "id",
+        # the claim walks pending deliveries in id order: only pending rows are indexed,
+        # so the done ones (most of the table) are never stepped over
+        Index("ix_delivery_pending", "id",
               sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
         Index("ix_delivery_order", "plugin", "account_id", "id",
               sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),

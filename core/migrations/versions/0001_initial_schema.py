@@ -169,7 +169,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index('ix_delivery_order', ['plugin', 'account_id', 'id'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
-        batch_op.create_index('ix_delivery_pending', ['next_attempt_at', 'id'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
+        batch_op.create_index('ix_delivery_pending', ['id'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
         batch_op.create_index('ix_delivery_state', ['state', 'plugin'], unique=False)
 
     op.create_table('manager',

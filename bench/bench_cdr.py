@@ -1,0 +1,136 @@
+"""CDR intake: 1,000,000 spool lines over 100,000 accounts with a counter service, taken in
+and rated on PostgreSQL, next to a raw `COPY` of the same lines into a plain table (the
+limit), and the peak memory of the intake (goal < 1 GiB: the file is streamed by chunks).
+
+The intake runs in a child process (bench.common.in_child), so its peak resident memory
+is its own; the accounts are inserted set-based beforehand (not measured).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bench.common import Figure, fresh_database, in_child, runtime_for, timed
+from core.models import (Agent, NumberPlan, Operator, SensorType, Service, Tariff,
+                         TariffService)
+
+LINES = 1_000_000
+ACCOUNTS = 100_000
+DAY = "2024-05-01"
+SOURCE = "Bench_1"
+PRICE = Decimal("3")
+
+
+def _seed(url: str, accounts: int) -> None:
+    """An operator, sensor type 1, a daily counter service at 3 per unit (pcs), and
+    `accounts` contracts with one account each (ext_id = its number) subscribed to it.
+    Credit limits are high: blocking is not what is measured here."""
+    runtime = runtime_for(url)
+    with runtime.session(actor="bench") as s:
+        plan = NumberPlan(name="bench contracts", pattern="B-{seq}")
+        s.add(plan)
+        s.flush()
+        operator = Operator(name="Bench ISP", timezone="UTC", contract_plan_id=plan.id)
+        sensor = SensorType(id=1, name="sensor_1")
+        service = Service(name="Wialon objects", kind="counter", method="daily",
+                          price=Decimal(0), price_per_unit=PRICE, unit_id=5, sensor_type_id=1)
+        agent = Agent(type="generic", name="bench")
+        s.add_all([operator, sensor, service, agent])
+        s.flush()
+        tariff = Tariff(name="Wialon", items=[TariffService(service_id=service.id, is_base=True)])
+        s.add(tariff)
+        s.flush()
+        ids = {"n": accounts, "operator": operator.id, "agent": agent.id, "tariff": tariff.id,
+               "service": service.id, "day": DAY}
+        for statement in (
+            "INSERT INTO subscriber (id, kind, name, addresses, created_at) "
+            "SELECT g, 'person', 'Bench ' || g, '[]', now() FROM generate_series(1, :n) g",
+            "INSERT INTO contract (id, number, subscriber_id, operator_id, balance, credit_limit, "
+            "do_not_block, created_at) SELECT g, 'B-' || g, g, :operator, 0, 1000000000, false, "
+            "now() FROM generate_series(1, :n) g",
+            "INSERT INTO account (id, contract_id, login, agent_id, tariff_id, ext_id, fields, "
+            "created_at, updated_at) SELECT g, g, 'bench' || g, :agent, :tariff, g::text, '{}', "
+            "now(), now() FROM generate_series(1, :n) g",
+            "INSERT INTO subscription (account_id, service_id, state, is_base, start_on, "
+            "created_at) SELECT g, :service, 'active', true, CAST(:day AS date), now() "
+            "FROM generate_series(1, :n) g",
+        ):
+            s.execute(text(statement), ids)
+        for table in ("subscriber", "contract", "account"):
+            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), ids)
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("ANALYZE"))
+    runtime.engine.dispose()
+
+
+def _write_spool(var_dir: Path, lines: int, accounts: int) -> tuple[Path, Decimal]:
+    """The spool file (settled: an hour old) and the amount it should charge."""
+    folder = var_dir / "cdr" / SOURCE
+    folder.mkdir(parents=True)
+    path = folder / f"wialon_{DAY}.cdr"
+    units = 0
+    with open(path, "w", encoding="ascii") as out:
+        for i in range(lines):
+            value = i % 17 + 1
+            units += value
+            out.write(f"{i % accounts + 1};5;1;{value}\n")
+    stamp = time.time() - 3600
+    os.utime(path, (stamp, stamp))
+    return path, PRICE * units
+
+
+def intake_child(url: str, var_dir: str) -> dict:
+    """Run in the child process: take the spool, return what it did and how long."""
+    from core.cdr import intake
+    runtime = runtime_for(url, var_dir=var_dir, cdr={"settle_seconds": 0})
+    with timed() as took:
+        reports = intake(runtime)
+    return {"seconds": took["seconds"],
+            "files": len(reports),
+            "lines": sum(r.lines for r in reports),
+            "taken": sum(r.taken for r in reports),
+            "rejected": sum(r.rejected for r in reports),
+            "amount": str(sum((r.amount for r in reports), Decimal(0)))}
+
+
+def _raw_copy(url: str, path: Path) -> float:
+    """Seconds to COPY the same file into a plain table, in one transaction."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        connection.execute("CREATE TABLE raw_cdr (ext_id text, unit_id int, "
+                           "sensor_type_id int, value numeric(18, 6))")
+        connection.commit()
+        with timed() as took:
+            with connection.cursor() as cursor, open(path, "rb") as stream:
+                with cursor.copy("COPY raw_cdr FROM STDIN (FORMAT csv, DELIMITER ';')") as copy:
+                    while block := stream.read(1 << 20):
+                        copy.write(block)
+            connection.commit()
+    return took["seconds"]
+
+
+def run(scale: float) -> list[Figure]:
+    lines, accounts = max(1, int(LINES * scale)), max(1, int(ACCOUNTS * scale))
+    url = fresh_database("cdr")
+    _seed(url, accounts)
+    with tempfile.TemporaryDirectory(prefix="bench_cdr_") as var:
+        path, expected = _write_spool(Path(var), lines, accounts)
+        raw_seconds = _raw_copy(url, path)
+        result = in_child("bench.bench_cdr:intake_child", url=url, var_dir=var)
+    if (result["taken"], Decimal(result["amount"])) != (lines, expected):
+        raise RuntimeError(f"intake took {result['taken']} of {lines} lines charging "
+                           f"{result['amount']}, expected {expected}: {result}")
+    return [
+        Figure(f"CDR intake and rating, {lines:,} lines / {accounts:,} accounts",
+               lines / result["seconds"], "lines/s", "ratio >= 0.3",
+               limit=lines / raw_seconds, limit_name="COPY of the same lines"),
+        Figure("peak memory of the intake process", result["peak_mb"], "MB", "< 1024 MB",
+               higher_is_better=False),
+    ]
