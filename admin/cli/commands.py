@@ -70,7 +70,8 @@ def demo_load(state: State, subscribers: int) -> None:
     """Load the demo data set into an empty database (does nothing if loaded)."""
     from core import demo as demo_data
     runtime = state.ready()
-    with progress(subscribers, "demo subscribers") as bar, runtime.session(actor="cli") as s:
+    steps = demo_data.steps(subscribers, runtime.settings.timezone)
+    with progress(steps, "demo data") as bar, runtime.session(actor="cli") as s:
         loaded = demo_data.load(s, subscribers=subscribers, timezone=runtime.settings.timezone,
                                 progress=bar.update)
     click.echo(f"demo data loaded: {subscribers} subscribers" if loaded
