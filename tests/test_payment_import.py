@@ -1,0 +1,218 @@
+"""Payments registry import: good lines taken, replays reported as duplicates, every bad
+line rejected with its reason without stopping the others; and `abonent payment`."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core import ValidationError
+from core.blocking import set_block
+from core.clock import frozen
+from core.models import Block, Contract, Payment
+from core.payment_import import import_payments
+
+ABONENT = Path(sys.executable).parent / "abonent"
+
+
+@pytest.fixture(autouse=True)
+def on_day():
+    with frozen(datetime(2024, 5, 10, 12, tzinfo=timezone.utc)):
+        yield
+
+
+@pytest.fixture
+def contracts(factory):
+    first = factory.contract(number="C-1")
+    second = factory.contract(number="C-2")
+    return first, second
+
+
+def registry(*lines: str, encoding="utf-8") -> io.BytesIO:
+    return io.BytesIO("".join(line + "\n" for line in lines).encode(encoding))
+
+
+def balance(runtime, number) -> Decimal:
+    with runtime.session() as s:
+        return s.scalars(select(Contract.balance).where(Contract.number == number)).one()
+
+
+def outcomes(report) -> list[tuple]:
+    return [(line.line, line.outcome, line.reason) for line in report.lines]
+
+
+def test_good_lines_with_a_header(runtime, contracts):
+    report = import_payments(runtime, registry(
+        "date,contract,amount,external id",
+        "2024-05-01,C-1,100.50,tx-1",
+        "",
+        ",,,",
+        '02.05.2024,"C-2",200,tx-2',
+    ), "bank")
+    assert report.delimiter == ","
+    assert [(l.line, l.outcome) for l in report.lines] == [
+        (1, "header"), (2, "taken"), (5, "taken")]
+    assert (report.taken, report.duplicates, report.rejected) == (2, 0, 0)
+    assert report.amount == Decimal("300.50")
+    assert balance(runtime, "C-1") == Decimal("100.50")
+    assert balance(runtime, "C-2") == Decimal("200.00")
+    with runtime.session() as s:
+        paid = s.scalars(select(Payment).order_by(Payment.id)).all()
+        assert [(p.source, p.external_id) for p in paid] == [("bank", "tx-1"), ("bank", "tx-2")]
+        assert paid[0].received_at == datetime(2024, 5, 1, tzinfo=timezone.utc)
+        assert paid[1].received_at == datetime(2024, 5, 2, tzinfo=timezone.utc)
+        assert report.lines[1].payment_id == paid[0].id
+
+
+def test_semicolons_and_decimal_comma_without_header(runtime, contracts):
+    report = import_payments(runtime, registry(
+        "\ufeff01.05.2024;C-1;1500,75;A-1",
+        "2024-05-02;C-2;10.5;A-2",
+    ), "agent")
+    assert report.delimiter == ";"
+    assert [l.outcome for l in report.lines] == ["taken", "taken"]
+    assert balance(runtime, "C-1") == Decimal("1500.75")
+    assert balance(runtime, "C-2") == Decimal("10.50")
+
+
+def test_the_same_file_twice_takes_nothing_the_second_time(runtime, contracts, counts):
+    lines = ("2024-05-01;C-1;100;tx-1", "2024-05-01;C-2;50,00;tx-2")
+    first = import_payments(runtime, registry(*lines), "bank")
+    before = counts()
+    second = import_payments(runtime, registry(*lines), "bank")
+    assert (first.taken, second.taken, second.duplicates) == (2, 0, 2)
+    assert [l.payment_id for l in second.lines] == [l.payment_id for l in first.lines]
+    assert counts() == before
+    assert balance(runtime, "C-1") == Decimal("100.00")
+
+
+def test_every_rejection_has_its_reason_and_never_stops_the_good(runtime, contracts, counts):
+    import_payments(runtime, registry("2024-05-01,C-1,100,dup"), "bank")
+    report = import_payments(runtime, io.BytesIO(
+        b"2024-05-01,C-9,10,a\n"
+        b"2024-05-01,C-1,ten,b\n"
+        b"2024-05-01,C-1,-5,c\n"
+        b"2024-05-01,C-1,0,d\n"
+        b"2024-05-01,C-1,1.005,e\n"
+        b"2024-05-01,C-1,\"1,5\",f\n"
+        b"2024-13-01,C-1,10,g\n"
+        b"1.5.2024,C-1,10,h\n"
+        b"2024-06-01,C-1,10,i\n"
+        b"2024-05-01,C-1,10,\n"
+        b"2024-05-01,C-1,99,dup\n"
+        b"2024-05-01,C-1,10\n"
+        b"2024-05-01,C-\xff,10,j\n"
+        b"2024-05-01,C-1,10,k\x00\n"
+        b"2024-05-01,C-2,25,good\n"), "bank")
+    assert outcomes(report) == [
+        (1, "rejected", "contract: no contract numbered C-9"),
+        (2, "rejected", "amount: 'ten' is not a decimal number"),
+        (3, "rejected", "amount: must not be negative"),
+        (4, "rejected", "amount: must not be zero"),
+        (5, "rejected", "amount: at most 2 decimal places"),
+        (6, "rejected", "amount: '1,5' is not a decimal number"),
+        (7, "rejected", "date: '2024-13-01' is not a date (YYYY-MM-DD or DD.MM.YYYY)"),
+        (8, "rejected", "date: '1.5.2024' is not a date (YYYY-MM-DD or DD.MM.YYYY)"),
+        (9, "rejected", "date: 2024-06-01 is in the future"),
+        (10, "rejected", "external_id: is required (it makes a re-import harmless)"),
+        (11, "rejected", "external_id: bank/dup is already payment 1 of 100.00 on contract 1"),
+        (12, "rejected", "expected 4 fields: date, contract number, amount, external id; got 3"),
+        (13, "rejected", "not valid UTF-8 (byte 0xff at position 13): save the registry as UTF-8"),
+        (14, "rejected", "field 4 contains a control character"),
+        (15, "taken", None),
+    ]
+    assert report.lines[0].contract == "C-9" and report.lines[0].external_id == "a"
+    assert (report.taken, report.rejected) == (1, 14)
+    assert balance(runtime, "C-1") == Decimal("100.00")
+    assert balance(runtime, "C-2") == Decimal("25.00")
+
+
+def test_a_payment_lifts_the_balance_block(runtime, factory):
+    account = factory.account(contract=factory.contract(number="C-7"))
+    with runtime.session() as s:
+        s.get(Contract, account.contract_id).balance = Decimal("-50")
+    with runtime.session() as s:
+        set_block(s, account.id, "balance", system=True)
+    report = import_payments(runtime, registry("2024-05-01;C-7;50;p-1"), "bank")
+    assert report.taken == 1
+    with runtime.session() as s:
+        assert s.scalars(select(Block.lifted_at).where(Block.account_id == account.id)).one()
+
+
+def test_bad_source_and_missing_file(runtime, tmp_path):
+    with pytest.raises(ValidationError) as error:
+        import_payments(runtime, registry(), "bank one")
+    assert error.value.field == "source"
+    with pytest.raises(ValidationError) as error:
+        import_payments(runtime, tmp_path / "nothing.csv", "bank")
+    assert error.value.field == "file"
+    with pytest.raises(ValidationError) as error:
+        import_payments(runtime, io.StringIO("2024-05-01;C-1;1;x\n"), "bank")
+    assert error.value.field == "file"
+    assert import_payments(runtime, registry(), "bank").lines == []
+
+
+@pytest.fixture
+def abonent_cli(runtime):
+    env = {**os.environ, "ABONENT_DATABASE_URL": runtime.settings.database_url,
+           "ABONENT_VAR_DIR": str(runtime.settings.var_dir)}
+    env.pop("ABONENT_CONFIG", None)
+
+    def run(*args, ok=True):
+        result = subprocess.run([str(ABONENT), *args], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert "Traceback" not in result.stderr
+        assert (result.returncode == 0) == ok, result.stderr
+        return result
+    return run
+
+
+def test_payment_cli(runtime, contracts, abonent_cli, tmp_path):
+    first, _ = contracts
+    added = abonent_cli("payment", "add", "--contract", "C-1", "--amount", "100.00",
+                        "--external-id", "cash-1", "--received-at", "2024-05-01T10:00:00+03:00",
+                        "--comment", "at the office").stdout
+    assert added.startswith("payment 1 recorded: 100.00 on contract C-1 (manual/cash-1, "
+                            "2024-05-01 07:00 UTC); balance 100.00")
+    again = abonent_cli("payment", "add", "--contract", str(first.id), "--amount", "100",
+                        "--external-id", "cash-1").stdout
+    assert again.startswith("payment 1 already recorded") and "balance 100.00" in again
+    for args, message in [
+        (("--contract", "C-404", "--amount", "1"), "contract: no contract numbered C-404"),
+        (("--contract", "C-1", "--amount", "1,5"), "amount: '1,5' is not a decimal number"),
+        (("--contract", "C-1", "--amount", "1", "--received-at", "yesterday"),
+         "received_at: 'yesterday' is not an ISO date and time"),
+        (("--contract", "C-1", "--amount", "5", "--external-id", "cash-1"),
+         "external_id: manual/cash-1 is already payment 1"),
+    ]:
+        assert message in abonent_cli("payment", "add", *args, ok=False).stderr
+
+    path = tmp_path / "registry.csv"
+    path.write_bytes(b"date;contract;amount;id\n01.05.2024;C-2;10,50;r-1\n01.05.2024;C-9;1;r-2\n")
+    out = abonent_cli("payment", "import", str(path), "--source", "sber",
+                      "--report", str(tmp_path / "report.csv")).stdout
+    assert out.splitlines() == [
+        "line 1: header - header row: date;contract;amount;id",
+        "line 2: taken - payment 2: 10.50 on C-2",
+        "line 3: rejected - contract: no contract numbered C-9",
+        "registry.csv: taken 1 (10.50), duplicates 0, rejected 1",
+    ]
+    with open(tmp_path / "report.csv", newline="", encoding="utf-8") as stream:
+        written = list(csv.DictReader(stream))
+    assert [(r["line"], r["outcome"], r["payment_id"], r["reason"]) for r in written] == [
+        ("1", "header", "", "header row: date;contract;amount;id"), ("2", "taken", "2", ""),
+        ("3", "rejected", "", "contract: no contract numbered C-9")]
+    replay = abonent_cli("payment", "import", str(path), "--source", "sber").stdout
+    assert "taken 0 (0.00), duplicates 1, rejected 1" in replay
+    missing = abonent_cli("payment", "import", str(tmp_path / "none.csv"), "--source", "sber",
+                          ok=False)
+    assert "file:" in missing.stderr and "is not a file" in missing.stderr
+    assert balance(runtime, "C-2") == Decimal("10.50")
