@@ -101,8 +101,10 @@ def abonent_rate_usage(session, record, service, account):
 @hookspec
 def abonent_invoice_lines(session, contract, period_start, period_end):
     """Called while an invoice is built, inside its transaction. Return a list of
-    `core.InvoiceLineDraft` (description, quantity, net amount…) to add for this contract
-    and period (first and last day), or None. An exception aborts this contract's invoice.
+    `core.InvoiceLineDraft` (description, quantity, amount in the operator's price
+    convention: VAT included when the operator's prices include it) to add for this
+    contract and period (first and last day), or None. An exception aborts this contract's
+    invoice.
     """
 
 

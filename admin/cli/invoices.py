@@ -1,0 +1,113 @@
+"""`abonent invoice run | show | list`: the month's invoices by hand, and one as a document."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from admin.cli import State, cli, pass_state
+from core.errors import NotFound
+from core.models import Contract
+from core.services.customers import find_contract
+
+
+def _contract(session: Session, value: str) -> Contract:
+    """A contract by number, or by id when the value is digits no contract is numbered."""
+    try:
+        return find_contract(session, value, "contract")
+    except NotFound:
+        if not value.strip().isdigit():
+            raise
+    try:
+        return find_contract(session, int(value), "contract")
+    except NotFound:
+        raise NotFound("contract", f"no contract numbered or with id {value.strip()}") from None
+
+
+@cli.group()
+def invoice() -> None:
+    """Invoices: issue a month's, show one as HTML or CSV, list them."""
+
+
+@invoice.command("run")
+@click.option("--period", required=True, help="The month to invoice, YYYY-MM.")
+@click.option("--contract", "contract_ref", help="Only this contract (number or id).")
+@click.option("--dry-run", is_flag=True, help="Show what would be issued; write nothing.")
+@pass_state
+def invoice_run(state: State, period: str, contract_ref: str | None, dry_run: bool) -> None:
+    """Issue the invoices of a month. Safe to run twice: a contract that has its invoice
+    for the month is skipped."""
+    from core.documents import quantity_text
+    from core.invoicing import invoice_period, parse_period
+    runtime = state.ready()
+    first = parse_period(period)
+    contract_id = None
+    if contract_ref is not None:
+        with runtime.session(actor="cli") as session:
+            contract_id = _contract(session, contract_ref).id
+    report = invoice_period(runtime, first, contract_id=contract_id, dry_run=dry_run,
+                            actor="cli")
+    if not (report.issued or report.skipped or report.failed):
+        click.echo(f"{first:%Y-%m}: nothing to invoice (no charges in the month)")
+        return
+    numbers = f" ({report.first_number} … {report.last_number})" if report.issued else ""
+    click.echo(f"{first:%Y-%m}: {'would issue' if dry_run else 'issued'} {report.issued} "
+               f"invoice(s){numbers}, {report.skipped} skipped as already issued")
+    for currency, totals in sorted(report.totals.items()):
+        click.echo(f"  {currency}: net {totals.net}  VAT {totals.vat}  gross {totals.gross}")
+    if dry_run:
+        for example in report.examples:
+            click.echo(f"  e.g. {example['number']} (contract id {example['contract_id']}): "
+                       f"{example['gross']} {example['currency']}")
+            for line in example["lines"]:
+                quantity = " ".join(filter(None, [quantity_text(Decimal(line["quantity"])),
+                                                  line["unit"]]))
+                click.echo(f"      {line['description']}, {quantity}, {line['gross']}")
+        click.echo("dry run: nothing was written")
+    for failure in report.failed:
+        click.echo(f"  not issued: contract id {failure['contract_id']}: {failure['error']}",
+                   err=True)
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} invoice(s) not issued, see above")
+
+
+@invoice.command("show")
+@click.argument("number")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of the standard output.")
+@pass_state
+def invoice_show(state: State, number: str, fmt: str, output: str | None) -> None:
+    """Print invoice NUMBER as a printable HTML page or as CSV."""
+    from core.documents import render_csv, render_html
+    from core.invoicing import find_invoice
+    with state.ready().session(actor="cli") as session:
+        invoice_id = find_invoice(session, number).id
+        document = (render_html if fmt == "html" else render_csv)(session, invoice_id)
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    Path(output).write_text(document, encoding="utf-8")
+    click.echo(f"invoice {number} written to {output}")
+
+
+@invoice.command("list")
+@click.option("--period", help="Only this month, YYYY-MM.")
+@click.option("--contract", "contract_ref", help="Only this contract (number or id).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@pass_state
+def invoice_list(state: State, period: str | None, contract_ref: str | None, limit: int) -> None:
+    """Invoices, newest first."""
+    from core.invoicing import list_invoices
+    with state.ready().session(actor="cli") as session:
+        contract_id = _contract(session, contract_ref).id if contract_ref is not None else None
+        rows = list_invoices(session, period=period, contract_id=contract_id, limit=limit)
+        for invoice, contract_number in rows:
+            click.echo(f"{invoice.number}  contract {contract_number}  "
+                       f"{invoice.period_start:%Y-%m}  {invoice.gross} {invoice.currency}  "
+                       f"issued {invoice.issued_at:%Y-%m-%d %H:%M}")
+    if not rows:
+        click.echo("no invoices")

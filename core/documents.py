@@ -1,0 +1,100 @@
+"""An invoice as documents: a printable HTML page (A4, to print, save as PDF or mail) and
+CSV for a spreadsheet or an accounting import.
+
+The HTML comes from the jinja2 template `core/templates/invoice.html` with autoescaping
+on, so a subscriber named `<script>` is printed, never run. In the CSV, a text cell that a
+spreadsheet would take for a formula (=, +, -, @) is prefixed with a quote.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from sqlalchemy.orm import Session
+
+from core.models import Contract, Invoice, Operator, Subscriber
+from core.services import inputs
+
+CSV_HEADER = ("position", "description", "quantity", "unit", "net", "vat_rate", "vat", "gross",
+              "currency")
+#: the kinds of address printed on an invoice, most wanted first
+ADDRESS_KINDS = ("billing", "postal")
+
+
+def quantity_text(value: Decimal) -> str:
+    """A quantity without trailing zeros: 6.000000 → "6", 2.500000 → "2.5"."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def money_text(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("core", "templates"), autoescape=True,
+    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_templates.filters.update(quantity=quantity_text, money=money_text)
+
+
+@dataclass(frozen=True)
+class Document:
+    """Everything an invoice's documents show."""
+
+    invoice: Invoice
+    contract: Contract
+    subscriber: Subscriber
+    operator: Operator
+    issued_on: date
+    address: str
+
+
+def _address(subscriber: Subscriber) -> str:
+    addresses = subscriber.addresses or []
+    for kind in ADDRESS_KINDS:
+        for address in addresses:
+            if address.get("kind") == kind:
+                return address.get("text", "")
+    return addresses[0].get("text", "") if addresses else ""
+
+
+def load_document(session: Session, invoice_id: Any) -> Document:
+    invoice = inputs.fetch(session, Invoice, invoice_id, "invoice_id")
+    contract = session.get(Contract, invoice.contract_id)
+    operator = session.get(Operator, invoice.operator_id)
+    issued_on = invoice.issued_at.astimezone(ZoneInfo(operator.timezone)).date()
+    return Document(invoice, contract, contract.subscriber, operator, issued_on,
+                    _address(contract.subscriber))
+
+
+def render_html(session: Session, invoice_id: Any) -> str:
+    """The printable invoice / act of `invoice_id`."""
+    document = load_document(session, invoice_id)
+    return _templates.get_template("invoice.html").render(doc=document,
+                                                          lines=document.invoice.lines)
+
+
+def _cell(text: str | None) -> str:
+    text = text or ""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def render_csv(session: Session, invoice_id: Any) -> str:
+    """One row per line, then a total row, under a header of `CSV_HEADER`."""
+    invoice = load_document(session, invoice_id).invoice
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for line in invoice.lines:
+        writer.writerow([line.position, _cell(line.description), quantity_text(line.quantity),
+                         _cell(line.unit), money_text(line.net), quantity_text(line.vat_rate),
+                         money_text(line.vat), money_text(line.gross), invoice.currency])
+    writer.writerow(["", "Total", "", "", money_text(invoice.net), "", money_text(invoice.vat),
+                     money_text(invoice.gross), invoice.currency])
+    return out.getvalue()
