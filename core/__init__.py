@@ -4,16 +4,51 @@ This module is the public API for plugins: a plugin imports from `core` only, ne
 its submodules, so they can move without breaking it.
 """
 from core.agents import AccountDraft, AgentType
+from core.audit import audit
+from core.cdr import WORK as CDR_WORK
+from core.cdr import (CdrLine, FileReport, check_source, day_in_name, format_line, intake,
+                      parse_line, read_lines, spool_root)
+from core.charging import InsufficientFunds
+from core.clock import now, today
 from core.contributions import InvoiceLineDraft, JobSpec, Panel, ReconcileReport, UsageDraft
+from core.documents import money_text, quantity_text
 from core.errors import (AbonentError, ConfigError, Duplicate, NotFound, PluginError, Rejected,
                          RetryLater, ValidationError)
 from core.events import Event
 from core.fields import Field
 from core.hookspecs import hookimpl
-from core.runtime import PluginContext, Runtime
+from core.links import delete_link, find_link, get_link, set_link
+from core.models import (Account, Agent, Block, Charge, Contract, ExternalLink, Operator,
+                         Payment, SensorType, Service, Subscriber, Subscription, Tariff,
+                         TariffService, UsageRecord)
+from core.runtime import PluginContext, Runtime, runtime_of
+from core.services.accounts import create_account
+from core.services.customers import create_contract, create_subscriber
+from core.services.payments import record_payment
+from core.services.subscriptions import activate, assign_service, deactivate, purchase
+from core.state import account_state, effective_state, is_open
+from core.usage import operator_today, record_usage
 
 __all__ = [
-    "AbonentError", "AccountDraft", "AgentType", "ConfigError", "Duplicate", "Event", "Field",
-    "InvoiceLineDraft", "JobSpec", "NotFound", "Panel", "PluginContext", "PluginError",
-    "ReconcileReport", "Rejected", "RetryLater", "Runtime", "UsageDraft", "ValidationError", "hookimpl",
+    # plugin contracts
+    "AccountDraft", "AgentType", "Field", "InvoiceLineDraft", "JobSpec", "Panel",
+    "PluginContext", "ReconcileReport", "Runtime", "UsageDraft", "hookimpl", "runtime_of",
+    # errors
+    "AbonentError", "ConfigError", "Duplicate", "InsufficientFunds", "NotFound", "PluginError",
+    "Rejected", "RetryLater", "ValidationError",
+    # the model
+    "Account", "Agent", "Block", "Charge", "Contract", "Event", "ExternalLink", "Operator",
+    "Payment", "SensorType", "Service", "Subscriber", "Subscription", "Tariff",
+    "TariffService", "UsageRecord",
+    # operations
+    "activate", "assign_service", "audit", "create_account", "create_contract",
+    "create_subscriber", "deactivate", "purchase", "record_payment", "record_usage",
+    # state, time, plugin-owned links
+    "account_state", "effective_state", "is_open", "now", "operator_today", "today",
+    "delete_link", "find_link", "get_link", "set_link",
+    # the CDR spool
+    "CDR_WORK", "CdrLine", "FileReport", "check_source", "day_in_name", "format_line",
+    "intake", "parse_line", "read_lines", "spool_root",
+    # documents
+    "money_text", "quantity_text",
 ]

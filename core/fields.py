@@ -145,7 +145,7 @@ def _url(raw, path):
 def _time(raw, path):
     if isinstance(raw, time):
         return raw
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(raw))
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})(?::00)?\s*", str(raw))
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise ValidationError(path, f"must be a time of day HH:MM, not {str(raw)[:40]!r}")
     return time(int(match[1]), int(match[2]))

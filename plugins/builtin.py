@@ -1,15 +1,21 @@
 """The core's own defaults, registered through the same hooks as any plugin ("core"):
-the generic agent type, phone look-up, and the scheduled billing jobs."""
+the generic agent type, phone look-up, and the scheduled billing jobs (the daily run,
+the CDR spools' intake, the monthly invoices)."""
 from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from core.agents import AgentType
 from core.billing_day import run_day
+from core.cdr import intake
 from core.clock import today
 from core.contributions import JobSpec
 from core.fields import Field
 from core.hookspecs import hookimpl
+from core.invoicing import invoice_period
 from core.models import Account, Contract, Phone, Subscriber
 
 GENERIC = AgentType(
@@ -43,9 +49,36 @@ def billing_day(ctx) -> dict:
         return run_day(session, today(ctx.runtime.settings.timezone)).as_dict()
 
 
+def cdr_intake(ctx) -> dict:
+    """Rate every settled file of every CDR spool; a file that fails stays for the next."""
+    reports = intake(ctx.runtime)
+    return {"files": len(reports), "lines": sum(r.lines for r in reports),
+            "taken": sum(r.taken for r in reports),
+            "duplicates": sum(r.duplicates for r in reports),
+            "rejected": sum(r.rejected for r in reports),
+            "amount": str(sum((r.amount for r in reports), start=Decimal("0.00"))),
+            "failed": [f"{r.source}/{r.name}: {r.error}" for r in reports if r.error]}
+
+
+def monthly_invoices(ctx) -> dict:
+    """Invoice the previous month (idempotent: a second run issues nothing new)."""
+    first_of_this = today(ctx.runtime.settings.timezone).replace(day=1)
+    period = (first_of_this - timedelta(days=1)).replace(day=1)
+    return invoice_period(ctx.runtime, period, actor="scheduler").as_dict()
+
+
 def abonent_jobs(runtime):
     config = runtime.settings.section("scheduler")
-    at = config["billing_time"]
-    return [JobSpec("core.billing_day", billing_day, {"hour": at.hour, "minute": at.minute},
-                    "Daily billing: tariff changes, expiries, dated blocks, charges, "
-                    "balance blocks")]
+    at, invoice_at = config["billing_time"], config["invoice_time"]
+    return [
+        JobSpec("core.billing_day", billing_day, {"hour": at.hour, "minute": at.minute},
+                "Daily billing: tariff changes, expiries, dated blocks, charges, "
+                "balance blocks"),
+        JobSpec("core.cdr_intake", cdr_intake,
+                {"minute": f"*/{config['cdr_every_minutes']}"},
+                "Rate the usage files waiting in the CDR spools (var/cdr/<source>/)"),
+        JobSpec("core.invoices", monthly_invoices,
+                {"day": config["invoice_day"], "hour": invoice_at.hour,
+                 "minute": invoice_at.minute},
+                "Invoices of the previous month for every contract"),
+    ]

@@ -75,9 +75,10 @@ def jobs(ctx: click.Context) -> None:
         return
     from plugins.scheduler import job_specs, last_runs
     runtime = ctx.obj.ready()
+    specs = job_specs(runtime)  # before the session: a plugin's hook may open its own
     with runtime.session() as session:
         runs = last_runs(session)
-        for job_id, (plugin, spec) in sorted(job_specs(runtime).items()):
+        for job_id, (plugin, spec) in sorted(specs.items()):
             run = runs.get(job_id)
             last = (f"last {run.status} at {run.started_at:%Y-%m-%d %H:%M:%S}"
                     + (f": {run.error}" if run.error else "") if run else "never run")

@@ -74,8 +74,16 @@ def demo_load(state: State, subscribers: int) -> None:
     with progress(steps, "demo data") as bar, runtime.session(actor="cli") as s:
         loaded = demo_data.load(s, subscribers=subscribers, timezone=runtime.settings.timezone,
                                 progress=bar.update)
-    click.echo(f"demo data loaded: {subscribers} subscribers" if loaded
-               else "demo data already loaded (an operator exists): nothing done")
+    if not loaded:
+        click.echo("demo data already loaded (an operator exists): nothing done")
+        return
+    click.echo(f"demo data loaded: {subscribers} subscribers")
+    # last month is complete: its invoices are what the monthly job would have issued
+    from core.clock import today
+    from core.invoicing import invoice_period
+    period = demo_data.opening_day(today(runtime.settings.timezone))
+    report = invoice_period(runtime, period, actor="cli")
+    click.echo(f"invoices for {period:%Y-%m}: {report.issued} issued")
 
 
 @cli.command("plugins")
@@ -86,7 +94,7 @@ def plugins_list(state: State, as_json: bool) -> None:
     from plugins.registry import describe
     rows = describe(state.runtime)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(rows, indent=2, default=str))
         return
     for row in rows:
         click.echo(f"{row['name']}  {row['distribution']} {row['version']}")
@@ -121,11 +129,16 @@ def worker(state: State, once: bool, worker_id: str | None) -> None:
 @click.option("--host", help="Address to listen on (default from [server]).")
 @click.option("--port", type=int, help="Port (default from [server]).")
 @click.option("--no-worker", is_flag=True, help="Do not deliver the outbox in this process.")
+@click.option("--no-scheduler", is_flag=True,
+              help="Do not run scheduled jobs in this process (also [scheduler] enabled=false).")
 @click.option("--demo", is_flag=True, help="Also start the plugins' platform emulators.")
 @pass_state
-def serve(state: State, host: str | None, port: int | None, no_worker: bool, demo: bool) -> None:
-    """Serve the web application, with the outbox worker in the same process."""
+def serve(state: State, host: str | None, port: int | None, no_worker: bool,
+          no_scheduler: bool, demo: bool) -> None:
+    """Serve the web application, with the outbox worker and the scheduler in the same
+    process (the scheduler runs its jobs only while it holds the leader lock)."""
     from admin.serve import serve as run
     server = state.settings.section("server")
+    scheduler = not no_scheduler and state.settings.section("scheduler")["enabled"]
     run(state.ready(), host or server["host"], port or server["port"],
-        worker=not no_worker, demo=demo)
+        worker=not no_worker, scheduler=scheduler, demo=demo)
