@@ -1,14 +1,30 @@
-"""The Flask application factory: health check and the blueprints plugins register."""
+"""The Flask application factory: the operator admin (Flask-Admin, logins and roles, CSRF
+on every form, English/Russian/Polish), the health check, and the blueprints plugins
+register (platform callbacks, which authenticate themselves and so carry no CSRF token).
+"""
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, abort, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from admin import staff
+from admin.auth import ADMIN_URL, init_login
+from admin.db import init_sessions
+from admin.formatting import init_formatting
+from admin.i18n import init_babel
+from admin.views import build_admin
 from core import migrate
 from core.runtime import Runtime
+
+log = logging.getLogger("abonent.admin")
 
 
 def secret_key(runtime: Runtime) -> str:
@@ -26,8 +42,16 @@ def secret_key(runtime: Runtime) -> str:
 
 def create_app(runtime: Runtime) -> Flask:
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = secret_key(runtime)
+    app.config.update(
+        SECRET_KEY=secret_key(runtime),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # a token lives as long as the login session: operators keep pages open all day
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     app.extensions["abonent"] = runtime
+    app.extensions["abonent_admin"] = {}
+    staff.seed(runtime)
 
     @app.get("/healthz")
     def healthz():
@@ -44,7 +68,66 @@ def create_app(runtime: Runtime) -> Flask:
                        plugins=sorted(name for name, _ in runtime.pm.list_name_plugin())
                        ), 200 if status == "ok" else 503
 
+    app.before_request(_refuse_nul)
+    csrf = CSRFProtect(app)
+    init_babel(app)
+    init_login(app)
+    init_sessions(app)
+    init_formatting(app)
+    build_admin(app, runtime)
+    _error_pages(app)
     for blueprints in runtime.hook.abonent_blueprints(runtime=runtime):
         for blueprint in blueprints or []:
+            csrf.exempt(blueprint)
             app.register_blueprint(blueprint)
     return app
+
+
+def _refuse_nul():
+    """A NUL character is never part of real input (and PostgreSQL refuses it in text):
+    such a request is answered 400 before anything reads it."""
+    if any("\x00" in value for value in (*request.args.values(), *request.form.values())):
+        abort(400, description=_("The request contains a NUL character."))
+
+
+def _for_people() -> bool:
+    """Errors of the admin's pages are explained on a page; a plugin's callback API keeps
+    its own (JSON) error answers."""
+    return request.path.startswith(ADMIN_URL) or request.blueprint == "auth"
+
+
+def _error_pages(app: Flask) -> None:
+    titles = {400: _l("Request refused"), 403: _l("Not allowed"), 404: _l("Not found"),
+              405: _l("Not allowed here")}
+    messages = {
+        400: _l("The request could not be understood. Go back and try again."),
+        403: _l("Your role does not allow this page or action."),
+        404: _l("There is no such page or record."),
+        405: _l("This address does not take that kind of request."),
+    }
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return render_template("abonent/error.html", status=400, title=_("Form refused"),
+                               message=_("The form was sent without its security token, or the "
+                                         "token is stale. Reload the page and send it again.")), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if not _for_people() or exc.code not in messages:
+            return exc
+        # a description given by the view (what is missing, which permission) is shown too
+        own = exc.description if exc.description != type(exc).description else None
+        if own and exc.code == 403:
+            own = _("Needed permission: %(permission)s", permission=own)
+        return render_template("abonent/error.html", status=exc.code, title=titles[exc.code],
+                               message=messages[exc.code], detail=own), exc.code
+
+    @app.errorhandler(InternalServerError)
+    def server_error(exc: InternalServerError):
+        log.error("error on %s %s: %r", request.method, request.path, exc.original_exception)
+        if not _for_people():
+            return exc
+        return render_template("abonent/error.html", status=500, title=_("Something went wrong"),
+                               message=_("The error has been logged for the administrators. "
+                                         "Nothing you entered was saved.")), 500

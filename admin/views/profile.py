@@ -1,0 +1,85 @@
+"""My profile: the manager's own interface language and password."""
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+from flask_admin import expose
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField
+from wtforms.validators import DataRequired
+
+from admin import staff
+from admin.auth import current_manager
+from admin.db import manager_session
+from admin.forms import attach_error, options
+from admin.i18n import LANGUAGE_NAMES
+from admin.views.base import GuardedView, needs
+from core.errors import ValidationError
+from core.models import Manager
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Interface language"), choices=options(LANGUAGE_NAMES.items()))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("The same password again"), validators=[DataRequired()])
+
+
+class ProfileView(GuardedView):
+    """Open to every manager: it changes only the manager's own row."""
+
+    def can(self, action: str = "view") -> bool:
+        return current_user.is_authenticated
+
+    def is_visible(self) -> bool:
+        return False
+
+    def _page(self, language=None, password=None):
+        return self.render("abonent/profile.html",
+                           language=language or LanguageForm(language=current_user.language),
+                           password=password or PasswordForm())
+
+    @expose("/")
+    def index(self):
+        return self._page()
+
+    @expose("/language", methods=("POST",))
+    @needs("own")
+    def language(self):
+        form = LanguageForm()
+        if form.validate_on_submit():
+            with manager_session() as session:
+                manager = staff.update_manager(session, current_user.id,
+                                               language=form.language.data)
+                user = current_manager(manager)
+            login_user(user)
+            with force_locale(user.language):
+                flash(_("Language changed."), "success")
+            return redirect(url_for(".index"))
+        return self._page(language=form)
+
+    @expose("/password", methods=("POST",))
+    @needs("own")
+    def password(self):
+        form = PasswordForm()
+        if form.validate_on_submit():
+            try:
+                with manager_session() as session:
+                    if not staff.verify(session.get(Manager, current_user.id), form.current.data):
+                        raise ValidationError("current", "is not your current password")
+                    staff.set_password(session, current_user.id, form.password.data,
+                                       form.confirm.data)
+                    user = current_manager(session.get(Manager, current_user.id))
+            except ValidationError as exc:
+                attach_error(form, exc)
+            else:
+                login_user(user)
+                flash(_("Your password is changed."), "success")
+                return redirect(url_for(".index"))
+        return self._page(password=form)

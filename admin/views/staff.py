@@ -1,0 +1,197 @@
+"""Managers and roles (written through admin.staff, which keeps the rules and the audit
+log), one-time set-up links, and the audit log itself."""
+from __future__ import annotations
+
+import re
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import and_, func, select
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import InputRequired
+
+from admin import staff
+from admin.formatting import changes_text, localtime, pretty_json
+from admin.forms import options
+from admin.i18n import LANGUAGE_NAMES
+from admin.permissions import ACTION_TITLES, AREA_TITLES, AREAS
+from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, needs
+from core.errors import ValidationError
+from core.models import AuditEntry, Manager, Role
+
+STAFF = {"create": "edit", "edit": "edit", "delete": "edit"}
+
+
+class ManagerForm(ModelForm):
+    login = StringField(_l("Login"), validators=[InputRequired()])
+    name = StringField(_l("Name"), validators=[InputRequired()])
+    role_id = SelectField(_l("Role"), coerce=int)
+    language = SelectField(_l("Language"), choices=options(LANGUAGE_NAMES.items()))
+    active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(_l("Password"), description=_l(
+        "Optional: without one, make a set-up link for the manager."))
+    confirm = PasswordField(_l("The same password again"))
+
+
+class ManagerView(ServiceModelView):
+    area = "staff"
+    actions_needed = STAFF
+    allow_create = allow_edit = True
+    form = ManagerForm
+    column_list = ("login", "name", "role", "language", "active", "password", "last_login_at",
+                   "link")
+    column_labels = {"login": _l("Login"), "name": _l("Name"), "role": _l("Role"),
+                     "language": _l("Language"), "active": _l("Active"),
+                     "password": _l("Password"), "last_login_at": _l("Last login"),
+                     "link": _l("Set-up link")}
+    column_sortable_list = ("login",)
+    column_default_sort = ("login", False)
+    column_formatters = {
+        "role": lambda v, c, m, n: m.role.name,
+        "language": lambda v, c, m, n: LANGUAGE_NAMES.get(m.language, m.language),
+        "password": lambda v, c, m, n: _("set") if m.password_hash else _("not set"),
+        "last_login_at": lambda v, c, m, n: localtime(m.last_login_at),
+        "link": lambda v, c, m, n: Markup(
+            '<form method="post" action="{}" class="d-inline"><input type="hidden" '
+            'name="csrf_token" value="{}"><button class="btn btn-link btn-sm p-0 make-link">{}'
+            '</button></form>').format(url_for("manager.link", manager_id=m.id),
+                                       generate_csrf(), _("make a link"))
+        if v.can("edit") else "",
+    }
+
+    def _with_roles(self, form):
+        form.role_id.choices = options((r.id, r.name) for r in self.session.scalars(
+            select(Role).order_by(Role.builtin.desc(), Role.name)))
+        return form
+
+    def create_form(self, obj=None):
+        return self._with_roles(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._with_roles(super().edit_form(obj))
+
+    @staticmethod
+    def _values(form) -> dict:
+        return {"login": form.login.data, "name": form.name.data, "role_id": form.role_id.data,
+                "language": form.language.data, "active": bool(form.active.data)}
+
+    def create_with(self, form):
+        return staff.create_manager(self.session, password=form.password.data or None,
+                                    confirm=form.confirm.data, **self._values(form))
+
+    def update_with(self, form, model):
+        manager = staff.update_manager(self.session, model.id, **self._values(form))
+        if form.password.data:
+            staff.set_password(self.session, model.id, form.password.data, form.confirm.data)
+        return manager
+
+    @expose("/link/<int:manager_id>", methods=("POST",))
+    @needs("edit")
+    def link(self, manager_id: int):
+        """A one-time link for the manager to set a password (new manager, forgotten one)."""
+        try:
+            token = staff.issue_setup_token(self.session, manager_id)
+            login = self.session.get(Manager, manager_id).login
+            self.session.commit()
+        except ValidationError as exc:
+            self.session.rollback()
+            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
+                  "error")
+            return redirect(url_for(".index_view"))
+        return self.render("abonent/setup_link.html", login=login,
+                           link=url_for("auth.setup", token=token, _external=True),
+                           hours=int(staff.LINK_LIFETIME.total_seconds() // 3600))
+
+
+class RoleForm(ModelForm):
+    name = StringField(_l("Name"), validators=[InputRequired()])
+
+
+class RoleView(ServiceModelView):
+    area = "staff"
+    actions_needed = STAFF
+    allow_create = allow_edit = allow_delete = True
+    form = RoleForm
+    create_template = edit_template = "abonent/role_form.html"
+    column_list = ("name", "builtin", "permissions", "managers")
+    column_labels = {"name": _l("Name"), "builtin": _l("Built-in"),
+                     "permissions": _l("Permissions"), "managers": _l("Managers")}
+    column_sortable_list = ()
+    column_default_sort = ("id", False)
+    column_formatters = {
+        "permissions": lambda v, c, m, n: ", ".join(sorted(m.permissions)),
+        "managers": lambda v, c, m, n: v.session.scalar(
+            select(func.count()).select_from(Manager).where(Manager.role_id == m.id)),
+    }
+
+    def render(self, template, **kwargs):
+        if template == self.create_template:
+            model = kwargs.get("model")
+            source = model
+            if source is None and request.args.get("copy", "").isdigit():
+                source = self.session.get(Role, int(request.args["copy"]))
+            chosen = (set(request.form.getlist("perm")) if request.method == "POST"
+                      else set(source.permissions if source is not None else ()))
+            kwargs.update(areas=AREAS, area_titles=AREA_TITLES, action_titles=ACTION_TITLES,
+                          chosen=chosen, builtin=bool(model is not None and model.builtin))
+        return super().render(template, **kwargs)
+
+    def create_with(self, form):
+        return staff.save_role(self.session, None, name=form.name.data,
+                               permissions=request.form.getlist("perm"))
+
+    def update_with(self, form, model):
+        return staff.save_role(self.session, model.id, name=form.name.data,
+                               permissions=request.form.getlist("perm"))
+
+    def delete_model(self, model):
+        try:
+            staff.delete_role(self.session, model.id)
+            self.session.commit()
+            return True
+        except ValidationError as exc:
+            self.session.rollback()
+            flash(_("Refused — %(field)s: %(reason)s", field=_("Role"), reason=_(exc.reason)),
+                  "error")
+            return False
+
+
+class AuditView(GuardedModelView):
+    """Who changed what: every change made in the admin, the CLI, jobs and plugins."""
+
+    area = "audit"
+    can_view_details = True
+    column_list = ("at", "actor", "action", "object_type", "object_id", "changes")
+    column_labels = {"at": _l("When"), "actor": _l("Who"), "action": _l("Action"),
+                     "object_type": _l("Object"), "object_id": "#", "changes": _l("Changes")}
+    column_sortable_list = ()
+    column_default_sort = ("id", True)
+    column_searchable_list = ("actor",)
+    column_filters = (
+        FilterEqual(AuditEntry.actor, _l("Who")),
+        FilterEqual(AuditEntry.object_type, _l("Object")),
+        FilterEqual(AuditEntry.object_id, _l("Object #")),
+        FilterEqual(AuditEntry.action, _l("Action")),
+    )
+    column_formatters = {
+        "at": lambda v, c, m, n: localtime(m.at, True),
+        "object_id": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
+            url_for("card.show", account_id=int(m.object_id)), m.object_id)
+        if m.object_type == "account" and (m.object_id or "").isdigit() else (m.object_id or ""),
+        "changes": lambda v, c, m, n: changes_text(m.changes),
+    }
+    column_formatters_detail = {"changes": lambda v, c, m, n: pretty_json(m.changes)}
+
+    def search_placeholder(self):
+        return _("manager login, or object:id (account:12)")
+
+    def search_filter(self, term):
+        match = re.fullmatch(r"(\w+):(\S+)", term)
+        if match and match[1] != "manager":
+            return and_(AuditEntry.object_type == match[1], AuditEntry.object_id == match[2])
+        return AuditEntry.actor.in_([term, f"manager:{term}"])

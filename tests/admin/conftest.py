@@ -1,0 +1,123 @@
+"""Fixtures of the admin's tests: the application on the test database, managers of each
+built-in role, a test client that logs in and sends forms with their CSRF token, and a
+live server for the browser tests."""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from admin import staff
+from admin.app import create_app
+from core.models import Manager, Role
+
+PASSWORD = "correct horse 42"
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture
+def app(runtime):
+    return create_app(runtime)
+
+
+@pytest.fixture
+def password() -> str:
+    """The password the managers of these tests have."""
+    return PASSWORD
+
+
+@pytest.fixture
+def new_client(app):
+    """new_client() → a Client not logged in."""
+    return lambda: Client(app)
+
+
+@pytest.fixture
+def manager(runtime, app):
+    """manager(login, role, …) → the id of a manager with that role and PASSWORD."""
+    return lambda login, role, **kw: add_manager(runtime, login, role, **kw)
+
+
+def add_manager(runtime, login: str, role: str, password: str | None = PASSWORD,
+                language: str = "en") -> int:
+    """A manager of the named role (the first administrator gets its password instead)."""
+    with runtime.session(actor="test") as s:
+        existing = s.scalars(select(Manager).where(Manager.login == login)).first()
+        if existing is not None:
+            staff.set_password(s, existing.id, password)
+            return existing.id
+        role_id = s.scalars(select(Role.id).where(Role.name == role)).one()
+        return staff.create_manager(s, login=login, name=login.title(), role_id=role_id,
+                                    language=language, password=password).id
+
+
+class Client:
+    """Flask's test client, logged in as one manager; `post` adds the CSRF token."""
+
+    def __init__(self, app):
+        self.http = app.test_client()
+
+    def token(self, url: str = "/admin/profile/") -> str:
+        match = TOKEN.search(self.http.get(url).get_data(as_text=True))
+        assert match, f"no CSRF token on {url}"
+        return match[1]
+
+    def login(self, login: str, password: str = PASSWORD):
+        token = self.token("/login")
+        return self.http.post("/login", data={"login": login, "password": password,
+                                              "csrf_token": token})
+
+    def get(self, url: str, **kw):
+        return self.http.get(url, **kw)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kw):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.token())
+        return self.http.post(url, data=data, **kw)
+
+    def text(self, url: str) -> str:
+        response = self.http.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def set_up(runtime, app):
+    """The first administrator has a password: the admin is open for logging in."""
+    add_manager(runtime, staff.FIRST_ADMIN, "administrator")
+
+
+@pytest.fixture
+def login_as(app, runtime, set_up):
+    """login_as(role) → a Client logged in as a new manager of that role."""
+    def make(role: str, login: str | None = None, language: str = "en") -> Client:
+        login = login or role.replace("-", "")
+        if login != staff.FIRST_ADMIN:
+            add_manager(runtime, login, role, language=language)
+        client = Client(app)
+        response = client.login(login)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+    return make
+
+
+@pytest.fixture
+def client(login_as) -> Client:
+    """Logged in as the first administrator."""
+    return login_as("administrator", staff.FIRST_ADMIN)
+
+
+@pytest.fixture
+def live_server(app):
+    """The application on a real socket (for the browser); yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
