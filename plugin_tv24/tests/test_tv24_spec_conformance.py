@@ -4,11 +4,9 @@ A scripted scenario drives every provider API operation the billing uses through
 real client and the real emulator; every request the client sent and every response
 the emulator gave is then validated by openapi-core against the (repaired) spec.
 
-One deliberate widening: ``BaseUser.subscriptions`` is typed string in the spec (the
-generator's default for a computed field), but ``GET /v2/users?subscriptions=current``
-attaches the list of subscriptions, which is what reconciliation reads. The test widens
-that one property to "string or list of PacketSubscription"; a test below shows the
-plain spec would refuse it, so the deviation stays visible.
+The machinery (and its one deliberate widening of ``BaseUser.subscriptions``) lives in
+:mod:`plugin_tv24.conformance`, which the plugin's delivery tests use too; a test below
+shows the plain spec would refuse the widened property, so the deviation stays visible.
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ import pytest
 import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
-from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.validation.response.exceptions import InvalidData
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from plugin_tv24 import conformance
 from plugin_tv24.client import Tv24Client, Tv24DuplicateUser, Tv24Rejected
 from plugin_tv24.spec import load_raw_spec, load_spec, repair, spec_text
 
@@ -48,21 +46,9 @@ OPERATIONS = {
 }
 
 
-def with_attached_subscriptions(document: dict) -> dict:
-    """Allow ``BaseUser.subscriptions`` to be the attached list (see the module docstring)."""
-    document["components"]["schemas"]["BaseUser"]["properties"]["subscriptions"] = {
-        "readOnly": True,
-        "oneOf": [
-            {"type": "string"},
-            {"type": "array", "items": {"$ref": "#/components/schemas/PacketSubscription"}},
-        ],
-    }
-    return document
-
-
 @pytest.fixture(scope="module")
 def openapi() -> OpenAPI:
-    return OpenAPI.from_dict(with_attached_subscriptions(load_spec()))
+    return conformance.openapi()
 
 
 @pytest.fixture
@@ -73,23 +59,6 @@ def recorded(tv24_emulator):
     session.hooks["response"].append(lambda response, **_: exchanges.append(response))
     with session, Tv24Client(tv24_emulator.url, tv24_emulator.token, session=session) as client:
         yield client, exchanges
-
-
-def check_exchange(openapi: OpenAPI, response: requests.Response) -> tuple[str, str]:
-    """Validate one exchange; return its (method, path template).
-
-    The spec documents no error responses, so a 4xx is checked against the platform's
-    error envelope instead of the spec (its request is still validated)."""
-    request = RequestsOpenAPIRequest(response.request)
-    openapi.validate_request(request)
-    if response.status_code < 400:
-        openapi.validate_response(request, RequestsOpenAPIResponse(response))
-    else:
-        body = response.json()
-        assert isinstance(body["error"]["message"], str) and body["status_code"] == response.status_code
-        assert isinstance(body.get("detail", {}), (dict, list))
-    found = APICallPathFinder(openapi.spec).find(request.method, request.host_url + request.path)
-    return request.method, found.path.parts[-1]
 
 
 def run_scenario(client: Tv24Client) -> None:
@@ -182,7 +151,7 @@ def test_repair_fixes_exactly_the_known_defects():
 def test_every_exchange_of_the_scenario_conforms(openapi, recorded):
     client, exchanges = recorded
     run_scenario(client)
-    covered = {check_exchange(openapi, response) for response in exchanges}
+    covered = {conformance.check_exchange(response, openapi) for response in exchanges}
     assert OPERATIONS <= covered, f"not exercised: {sorted(OPERATIONS - covered)}"
     statuses = {response.status_code for response in exchanges}
     assert {200, 201, 204, 400, 404} <= statuses
@@ -200,13 +169,13 @@ def test_a_response_field_of_the_wrong_type_fails_validation(openapi, recorded, 
     user = client.create_user("79001234567", "79001234567")
     client.get_user(user["id"])
     good = exchanges[-1]
-    check_exchange(openapi, good)  # the real answer passes
+    conformance.check_exchange(good, openapi)  # the real answer passes
 
     broken = requests.Response()
     broken.status_code, broken.headers, broken.request = good.status_code, good.headers, good.request
     broken._content = json.dumps({**good.json(), field: wrong}).encode()
     with pytest.raises(InvalidData) as caught:
-        check_exchange(openapi, broken)
+        conformance.check_exchange(broken, openapi)
     assert broken_paths(caught.value) == {(field,)}
 
 
