@@ -8,8 +8,9 @@ billing must survive.  Where the documentation leaves a choice of error code,
 ``services`` says which one the emulator answers and why.
 """
 
-from .seed import DEMO_ACCOUNT_ID, load_demo
+from .seed import DEMO_ACCOUNT_ID, DEMO_TOKEN, DEMO_USER, load_demo
 from .server import WialonEmulator
 from .state import ApiError, EmulatorState
 
-__all__ = ["WialonEmulator", "EmulatorState", "ApiError", "load_demo", "DEMO_ACCOUNT_ID"]
+__all__ = ["WialonEmulator", "EmulatorState", "ApiError", "load_demo", "DEMO_ACCOUNT_ID",
+           "DEMO_TOKEN", "DEMO_USER"]

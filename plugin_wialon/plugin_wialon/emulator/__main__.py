@@ -2,7 +2,8 @@
 
     python -m plugin_wialon.emulator --port 8125 --token <72 chars> --demo
 
-Without ``--token`` a random token is generated and printed.  Break the
+Without ``--token`` a random token is generated and printed (with ``--demo``:
+the demo token the demo agent of ``abonent demo load`` holds).  Break the
 running emulator through the ``/_emulator/`` endpoints (see ``control``).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import secrets
 
-from .seed import load_demo
+from .seed import DEMO_TOKEN, load_demo
 from .server import WialonEmulator
 
 TOKEN_LENGTH = 72
@@ -26,7 +27,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="accepted token (repeatable); random if none given")
     parser.add_argument("--user", default="billing", help="user name the tokens log in as")
     parser.add_argument("--demo", action="store_true",
-                        help="seed account 777 with 6 units and 300 more accounts")
+                        help="seed account 777 with 6 units and 300 more accounts; "
+                             "without --token, accept the demo token")
     parser.add_argument("--idle-timeout", type=float, default=300.0,
                         help="seconds before an idle session expires (default 300)")
     parser.add_argument("--quiet", action="store_true", help="no access log")
@@ -35,7 +37,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
-    tokens = args.token or [secrets.token_hex(TOKEN_LENGTH // 2)]
+    tokens = args.token or [DEMO_TOKEN if args.demo else secrets.token_hex(TOKEN_LENGTH // 2)]
     for token in tokens:
         if len(token) != TOKEN_LENGTH:
             print(f"warning: Wialon tokens are {TOKEN_LENGTH} characters; "
