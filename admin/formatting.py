@@ -34,6 +34,15 @@ def money(value) -> str:
     return format_decimal(Decimal(value), format="#,##0.00", locale=str(get_locale() or "en"))
 
 
+def unit_price(value) -> str:
+    """A price per unit: two decimals at least, more when a counter is priced finer
+    (0.0015 per MB stays 0.0015)."""
+    if value is None:
+        return ""
+    return format_decimal(Decimal(value), format="#,##0.00########",
+                          locale=str(get_locale() or "en"))
+
+
 def localtime(value, with_seconds: bool = False) -> str:
     if value is None:
         return ""
@@ -81,6 +90,7 @@ def signed_money(value) -> Markup:
 
 
 def init_formatting(app) -> None:
-    app.jinja_env.filters.update(money=money, localtime=localtime, state_badge=state_badge,
+    app.jinja_env.filters.update(money=money, unit_price=unit_price, localtime=localtime,
+                                 state_badge=state_badge,
                                  pretty_json=pretty_json, changes_text=changes_text,
                                  signed_money=signed_money)
