@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -62,18 +61,18 @@ def in_child(target: str, **kwargs: Any) -> dict[str, Any]:
     """Run `module:function(**kwargs)` in a fresh Python process; returns its JSON-able
     result plus "peak_mb", the child's peak resident memory."""
     module, function = target.split(":")
-    code = (f"import json, sys\nfrom {module} import {function}\n"
+    # the child measures itself: RUSAGE_CHILDREN would give the largest child so far
+    code = (f"import json, resource, sys\nfrom {module} import {function}\n"
             f"result = {function}(**json.loads(sys.argv[1]))\n"
+            f"result['peak_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss"
+            f" / 1024, 1)\n"
             f"print('\\nRESULT ' + json.dumps(result))")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     completed = subprocess.run([sys.executable, "-c", code, json.dumps(kwargs)],
                                capture_output=True, text=True)
     if completed.returncode != 0:
         raise RuntimeError(f"{target} failed:\n{completed.stderr[-3000:]}")
     line = [l for l in completed.stdout.splitlines() if l.startswith("RESULT ")][-1]
     result = json.loads(line[len("RESULT "):])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_mb"] = round(max(peak, before) / 1024, 1)
     return result
 
 
