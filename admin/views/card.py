@@ -152,8 +152,14 @@ class AccountCard(GuardedView):
         assign = AssignForm(prefix="assign", **shown)
         assign.service_id.choices = options((i, n) for i, n in offered if i not in assigned)
         tariff = TariffForm(prefix="tariff", **shown)
+        # a tariff holding another platform's services is no choice for this agent's account
+        foreign = (select(TariffService.tariff_id)
+                   .join(Service, Service.id == TariffService.service_id)
+                   .where(Service.agent_type.is_not(None),
+                          Service.agent_type != account.agent.type))
         tariff.tariff_id.choices = options((t.id, t.name) for t in session.scalars(
-            select(Tariff).where(Tariff.archived.is_(False), Tariff.id != account.tariff_id)
+            select(Tariff).where(Tariff.archived.is_(False), Tariff.id != account.tariff_id,
+                                 Tariff.id.not_in(foreign))
             .order_by(Tariff.name)))
         tariff.on.data = tariff.on.data or local_today(account)
         voluntary = VoluntaryForm(prefix="voluntary", **shown)
