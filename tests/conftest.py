@@ -9,6 +9,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "example_plugin")]
 
+from plugins.testing import RecordingPlugin  # noqa: E402
 from support import row_counts  # noqa: E402
 
 
@@ -19,3 +20,19 @@ def counts(runtime):
         with runtime.session() as s:
             return row_counts(s)
     return take
+
+
+@pytest.fixture
+def listener():
+    """A plugin recording every notification; a module registers it by overriding
+    `abonent_plugins` to return [("listener", listener)]."""
+    return RecordingPlugin()
+
+
+@pytest.fixture
+def empty_database_url(abonent_backend, tmp_path) -> str:
+    """A fresh, empty (not migrated) database of the backend under test, for the CLI."""
+    from plugins.testing import create_postgres_database, postgres_url
+    if abonent_backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'cli.db'}"
+    return create_postgres_database(postgres_url(), "abonent_cli")

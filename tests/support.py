@@ -1,6 +1,9 @@
 """Helpers for Abonent's own tests (fixtures come from plugins.testing and conftest.py)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -9,6 +12,24 @@ from core.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCS = Path(__file__).resolve().parent / "procs"
+ABONENT = Path(sys.executable).parent / "abonent"  # the installed console script
+
+
+def cli_runner(url: str, var_dir: Path, **env: str):
+    """`run(*args, stdin="", ok=True)`: `abonent` in a child process against `url`, with
+    `env` added to its environment. Whatever the outcome, it never shows a traceback;
+    `ok` says whether it must succeed or fail. `run.url` and `run.env` are what it used."""
+    env = {**os.environ, "ABONENT_DATABASE_URL": url, "ABONENT_VAR_DIR": str(var_dir), **env}
+    env.pop("ABONENT_CONFIG", None)
+
+    def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(ABONENT), *args], env=env, input=stdin,
+                                capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in result.stderr, result.stderr
+        assert (result.returncode == 0) == ok, result.stderr or result.stdout
+        return result
+    run.url, run.env = url, env
+    return run
 
 
 def row_counts(session) -> dict[str, int]:

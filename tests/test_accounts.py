@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import abonent_example
 from core import Duplicate, NotFound, ValidationError
-from core.models import Account, AuditEntry, Delivery, OutboxEvent, Subscription
+from core.models import AuditEntry, OutboxEvent, Subscription
 from core.services import accounts, customers, subscriptions
 from plugins.testing import RecordingPlugin
 

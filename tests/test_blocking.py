@@ -16,14 +16,8 @@ from core.models import Block, Contract
 from core.services.customers import update_contract
 from core.services.payments import record_payment
 from core.state import account_state
-from plugins.testing import RecordingPlugin
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def listener():
-    return RecordingPlugin()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ are left alone, a crash leaves the file to the next intake; and the `abonent usa
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -20,8 +18,8 @@ from core.clock import frozen
 from core.ledger import verify_balances
 from core.models import Block, CdrFile, Charge, Contract, UsageRecord
 from test_usage_rating import make_counter
+from support import cli_runner
 
-ABONENT = Path(sys.executable).parent / "abonent"
 SETTLE = 60
 
 
@@ -267,18 +265,8 @@ def test_many_lines_in_chunks(runtime, factory, monkeypatch):
 @pytest.fixture
 def abonent_cli(runtime):
     """Run `abonent` against the test's database and var folder."""
-    env = {**os.environ, "ABONENT_DATABASE_URL": runtime.settings.database_url,
-           "ABONENT_VAR_DIR": str(runtime.settings.var_dir),
-           "ABONENT_CDR__SETTLE_SECONDS": str(SETTLE)}
-    env.pop("ABONENT_CONFIG", None)
-
-    def run(*args, ok=True):
-        result = subprocess.run([str(ABONENT), *args], env=env, capture_output=True, text=True,
-                                timeout=120)
-        assert "Traceback" not in result.stderr
-        assert (result.returncode == 0) == ok, result.stderr
-        return result
-    return run
+    return cli_runner(runtime.settings.database_url, runtime.settings.var_dir,
+                      ABONENT_CDR__SETTLE_SECONDS=str(SETTLE))
 
 
 def test_usage_cli(runtime, counter, abonent_cli):

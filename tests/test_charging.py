@@ -14,14 +14,8 @@ from core.blocking import set_block
 from core.ledger import verify_balances
 from core.models import Charge, Contract, Subscription, TariffChange
 from core.services import accounts, subscriptions
-from plugins.testing import RecordingPlugin
 
 NOV = date(2026, 11, 1)
-
-
-@pytest.fixture
-def listener():
-    return RecordingPlugin()
 
 
 @pytest.fixture

@@ -1,37 +1,20 @@
 """The `abonent` command line against a real database: db, demo, events."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from core.models import Account, Contract, Payment, Subscriber, Subscription
+from support import cli_runner
 
-ABONENT = Path(sys.executable).parent / "abonent"
 
 
 @pytest.fixture
-def cli(abonent_backend, tmp_path):
-    """Run `abonent` with a fresh database of the backend under test."""
-    from plugins.testing import create_postgres_database, postgres_url
-    url = (f"sqlite:///{tmp_path / 'cli.db'}" if abonent_backend == "sqlite"
-           else create_postgres_database(postgres_url(), "abonent_cli"))
-    # the installed plugins stay out: their demo data and jobs are their own tests' business
-    env = {**os.environ, "ABONENT_DATABASE_URL": url, "ABONENT_VAR_DIR": str(tmp_path),
-           "ABONENT_PLUGINS__DISABLED": "tv24,wialon"}
-
-    def run(*args, ok=True):
-        result = subprocess.run([str(ABONENT), *args], env=env, capture_output=True, text=True,
-                                timeout=300)
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-    run.url = url
-    return run
+def cli(empty_database_url, tmp_path):
+    """Run `abonent` with a fresh database of the backend under test; the installed
+    plugins stay out (their demo data and jobs are their own tests' business)."""
+    return cli_runner(empty_database_url, tmp_path, ABONENT_PLUGINS__DISABLED="tv24,wialon")
 
 
 def test_db_commands(cli):

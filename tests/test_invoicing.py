@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import textwrap
 import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -28,8 +26,8 @@ from core.models import AuditEntry, Invoice, NumberCounter, NumberPlan, OutboxEv
 from core.numbering import next_number
 from core.services import subscriptions
 from plugins.testing import RecordingPlugin
+from support import cli_runner
 
-ABONENT = Path(sys.executable).parent / "abonent"
 UTC = timezone.utc
 MAY, JUNE = date(2024, 5, 1), date(2024, 6, 1)
 D = Decimal
@@ -480,18 +478,8 @@ def test_two_runs_at_once_issue_each_invoice_once(runtime, factory, abonent_data
 
 @pytest.fixture
 def cli(abonent_database, tmp_path):
-    env = {**os.environ, "ABONENT_DATABASE_URL": abonent_database.url,
-           "ABONENT_VAR_DIR": str(tmp_path)}
-
-    def run(*args, ok=True):
-        result = subprocess.run([str(ABONENT), "invoice", *args], env=env, capture_output=True,
-                                text=True, timeout=300)
-        if ok:
-            assert result.returncode == 0, result.stderr
-        else:
-            assert result.returncode != 0 and "Traceback" not in result.stderr
-        return result
-    return run
+    abonent = cli_runner(abonent_database.url, tmp_path)
+    return lambda *args, ok=True: abonent("invoice", *args, ok=ok)
 
 
 def test_cli_runs_shows_and_lists(runtime, factory, catalog, cli, tmp_path):

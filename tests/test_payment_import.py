@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,8 +15,8 @@ from core.blocking import set_block
 from core.clock import frozen
 from core.models import Block, Contract, Payment
 from core.payment_import import import_payments
+from support import cli_runner
 
-ABONENT = Path(sys.executable).parent / "abonent"
 
 
 @pytest.fixture(autouse=True)
@@ -162,17 +158,7 @@ def test_bad_source_and_missing_file(runtime, tmp_path):
 
 @pytest.fixture
 def abonent_cli(runtime):
-    env = {**os.environ, "ABONENT_DATABASE_URL": runtime.settings.database_url,
-           "ABONENT_VAR_DIR": str(runtime.settings.var_dir)}
-    env.pop("ABONENT_CONFIG", None)
-
-    def run(*args, ok=True):
-        result = subprocess.run([str(ABONENT), *args], env=env, capture_output=True, text=True,
-                                timeout=120)
-        assert "Traceback" not in result.stderr
-        assert (result.returncode == 0) == ok, result.stderr
-        return result
-    return run
+    return cli_runner(runtime.settings.database_url, runtime.settings.var_dir)
 
 
 def test_payment_cli(runtime, contracts, abonent_cli, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,15 +12,7 @@ from sqlalchemy import func, select
 from core import Duplicate, NotFound, ValidationError
 from core.models import Contract, OutboxEvent, Payment
 from core.services.payments import record_payment
-from plugins.testing import RecordingPlugin
 from support import PROCS
-
-
-
-
-@pytest.fixture
-def listener():
-    return RecordingPlugin()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 import abonent_example
 from core import AgentType, ConfigError, PluginError
-from core.config import load_settings, validate_settings
+from core.config import validate_settings
 from plugins.host import build_runtime, make_plugin_manager
 from support import ROOT, fake_distribution
 

@@ -5,7 +5,6 @@ import json
 import logging
 import signal
 import threading
-from datetime import date
 
 import click
 from sqlalchemy import select

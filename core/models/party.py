@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
-from core.models.base import Base, Money, Rate
+from core.models.base import Base, Rate
 
 
 class Operator(Base):

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from admin import staff
 from core import demo
 from core.models import Account, Delivery, Payment
-from plugins.testing import RecordingPlugin
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -43,11 +42,6 @@ def page(browser, live_server):
     tab.on("dialog", answer)
     yield tab
     context.close()
-
-
-@pytest.fixture
-def listener():
-    return RecordingPlugin()
 
 
 @pytest.fixture

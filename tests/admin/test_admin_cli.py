@@ -2,40 +2,26 @@
 one-time links from the command line, and `abonent serve` printing the first-start link."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from core.db import make_engine
 from core.models import AuditEntry, Manager
+from support import ABONENT, cli_runner
 
-ABONENT = Path(sys.executable).parent / "abonent"
 
 
 @pytest.fixture
-def cli(abonent_backend, tmp_path):
+def cli(empty_database_url, tmp_path):
     """Run `abonent` against a fresh, migrated database of the backend under test."""
-    from plugins.testing import create_postgres_database, postgres_url
-    url = (f"sqlite:///{tmp_path / 'cli.db'}" if abonent_backend == "sqlite"
-           else create_postgres_database(postgres_url(), "abonent_admin_cli"))
-    env = {**os.environ, "ABONENT_DATABASE_URL": url, "ABONENT_VAR_DIR": str(tmp_path)}
-
-    def run(*args, stdin: str = "", ok: bool = True):
-        result = subprocess.run([str(ABONENT), *args], env=env, input=stdin, capture_output=True,
-                                text=True, timeout=120)
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-    run.url, run.env = url, env
+    run = cli_runner(empty_database_url, tmp_path)
     run("db", "upgrade")
-    yield run
+    return run
 
 
 def _managers(url):
