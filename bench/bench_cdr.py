@@ -18,12 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.common import Figure, fresh_database, in_child, runtime_for, timed
-from core.models import (Agent, NumberPlan, Operator, SensorType, Service, Tariff,
-                         TariffService)
+from bench.population import analyze, counter_accounts
+from core.models import Agent, NumberPlan, Operator, SensorType, Service, Tariff, TariffService
 
 LINES = 1_000_000
 ACCOUNTS = 100_000
@@ -51,26 +50,9 @@ def _seed(url: str, accounts: int) -> None:
         tariff = Tariff(name="Wialon", items=[TariffService(service_id=service.id, is_base=True)])
         s.add(tariff)
         s.flush()
-        ids = {"n": accounts, "operator": operator.id, "agent": agent.id, "tariff": tariff.id,
-               "service": service.id, "day": DAY}
-        for statement in (
-            "INSERT INTO subscriber (id, kind, name, addresses, created_at) "
-            "SELECT g, 'person', 'Bench ' || g, '[]', now() FROM generate_series(1, :n) g",
-            "INSERT INTO contract (id, number, subscriber_id, operator_id, balance, credit_limit, "
-            "do_not_block, created_at) SELECT g, 'B-' || g, g, :operator, 0, 1000000000, false, "
-            "now() FROM generate_series(1, :n) g",
-            "INSERT INTO account (id, contract_id, login, agent_id, tariff_id, ext_id, fields, "
-            "created_at, updated_at) SELECT g, g, 'bench' || g, :agent, :tariff, g::text, '{}', "
-            "now(), now() FROM generate_series(1, :n) g",
-            "INSERT INTO subscription (account_id, service_id, state, is_base, start_on, "
-            "created_at) SELECT g, :service, 'active', true, CAST(:day AS date), now() "
-            "FROM generate_series(1, :n) g",
-        ):
-            s.execute(text(statement), ids)
-        for table in ("subscriber", "contract", "account"):
-            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), ids)
-    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("ANALYZE"))
+        counter_accounts(s, accounts, operator=operator.id, agent=agent.id, tariff=tariff.id,
+                         service=service.id, day=DAY)
+    analyze(runtime.engine)
     runtime.engine.dispose()
 
 

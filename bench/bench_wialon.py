@@ -15,10 +15,11 @@ import tempfile
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 import plugin_wialon.plugin
 from bench.common import Figure, fresh_database, runtime_for, timed
+from bench.population import analyze, counter_accounts
 from core.models import (Agent, Charge, NumberPlan, Operator, SensorType, Service, Tariff,
                          TariffService)
 from plugin_wialon.client import WialonClient
@@ -58,27 +59,11 @@ def _seed(runtime, accounts: int, api_url: str) -> int:
                         items=[TariffService(service_id=service.id, is_base=True)])
         s.add(tariff)
         s.flush()
-        ids = {"n": accounts, "operator": s.scalar(select(Operator.id)), "agent": agent.id,
-               "tariff": tariff.id, "service": service.id, "day": DAY}
-        for statement in (
-            "INSERT INTO subscriber (id, kind, name, addresses, created_at) "
-            "SELECT g, 'company', 'Fleet ' || g, '[]', now() FROM generate_series(1, :n) g",
-            "INSERT INTO contract (id, number, subscriber_id, operator_id, balance, credit_limit, "
-            "do_not_block, created_at) SELECT g, 'B-' || g, g, :operator, 0, 1000000000, false, "
-            "now() FROM generate_series(1, :n) g",
-            "INSERT INTO account (id, contract_id, login, agent_id, tariff_id, ext_id, fields, "
-            "created_at, updated_at) SELECT g, g, 'fleet' || g, :agent, :tariff, g::text, '{}', "
-            "now(), now() FROM generate_series(1, :n) g",
-            "INSERT INTO subscription (account_id, service_id, state, is_base, start_on, "
-            "created_at) SELECT g, :service, 'active', true, CAST(:day AS date), now() "
-            "FROM generate_series(1, :n) g",
-        ):
-            s.execute(text(statement), ids)
-        for table in ("subscriber", "contract", "account"):
-            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"), ids)
+        counter_accounts(s, accounts, operator=s.scalar(select(Operator.id)), agent=agent.id,
+                         tariff=tariff.id, service=service.id, day=DAY, kind="company",
+                         name="Fleet", login="fleet")
         agent_id = agent.id
-    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("ANALYZE"))
+    analyze(runtime.engine)
     return agent_id
 
 

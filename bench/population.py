@@ -1,6 +1,7 @@
 """Large populations for benchmarks, written set-based with generate_series on PostgreSQL:
 an operator, a tariff with a daily and a monthly base service, and N subscribers each with
-a contract, an account and its base subscriptions (a million in well under a minute)."""
+a contract, an account and its base subscriptions (a million in well under a minute);
+and the counter-service accounts the CDR and Wialon benchmarks rate."""
 from __future__ import annotations
 
 from datetime import date
@@ -55,3 +56,39 @@ def populate(url: str, accounts: int, *, start: date = date(2026, 11, 1),
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
+
+
+COUNTER_ACCOUNTS = (
+    "INSERT INTO subscriber (id, kind, name, addresses, created_at) "
+    "SELECT g, :kind, :name || ' ' || g, '[]', now() FROM generate_series(1, :n) g",
+    "INSERT INTO contract (id, number, subscriber_id, operator_id, balance, credit_limit, "
+    "do_not_block, created_at) SELECT g, 'B-' || g, g, :operator, 0, 1000000000, false, "
+    "now() FROM generate_series(1, :n) g",
+    "INSERT INTO account (id, contract_id, login, agent_id, tariff_id, ext_id, fields, "
+    "created_at, updated_at) SELECT g, g, :login || g, :agent, :tariff, g::text, '{}', "
+    "now(), now() FROM generate_series(1, :n) g",
+    "INSERT INTO subscription (account_id, service_id, state, is_base, start_on, "
+    "created_at) SELECT g, :service, 'active', true, CAST(:day AS date), now() "
+    "FROM generate_series(1, :n) g",
+)
+
+
+def counter_accounts(session, n: int, *, operator: int, agent: int, tariff: int, service: int,
+                     day, kind: str = "person", name: str = "Bench",
+                     login: str = "bench") -> None:
+    """`n` subscribers, each with a contract (credit limit high: blocking is not what is
+    measured) and an account whose ext_id is its number, subscribed to the counter
+    `service` from `day`; ids 1…n, the sequences moved past them."""
+    values = {"n": n, "operator": operator, "agent": agent, "tariff": tariff,
+              "service": service, "day": day, "kind": kind, "name": name, "login": login}
+    for statement in COUNTER_ACCOUNTS:
+        session.execute(text(statement), values)
+    for table in ("subscriber", "contract", "account"):
+        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n)"),
+                        values)
+
+
+def analyze(engine) -> None:
+    """Fresh planner statistics after a bulk load."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))

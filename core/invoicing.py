@@ -50,7 +50,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, ContextManager
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, select, text, type_coerce
+from sqlalchemy import and_, case, exists, func, select, text, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -66,6 +66,7 @@ from core.money import RATE_PLACES, round_money, to_decimal
 from core.numbering import next_numbers
 from core.runtime import Runtime
 from core.services import inputs
+from core.sqlfuncs import inline_ids, insert_rows
 
 log = logging.getLogger("abonent.invoicing")
 
@@ -261,10 +262,7 @@ def _due(contract_id, first: date, last: date, everyone: bool) -> ColumnElement:
 
 
 def _among(column, ids) -> ColumnElement:
-    """`column IN (ids)` with the ids rendered inline: a batch's hundreds of ids as one
-    literal list instead of hundreds of bound parameters to convert and send."""
-    return column.in_(bindparam(f"{column.name}_ids", list(ids), expanding=True,
-                                literal_execute=True))
+    return column.in_(inline_ids(f"{column.name}_ids", ids))
 
 
 def _next_window(session: Session, run: _Run, after: int, size: int
@@ -413,35 +411,6 @@ def _number(session: Session, drafts: list[Draft]) -> None:
         numbers = next_numbers(session, terms.plan, today(terms.timezone), len(plan_drafts))
         for draft, number in zip(plan_drafts, numbers):
             draft.number = number
-
-
-def insert_rows(session: Session, model, rows: list[dict[str, Any]],
-                returning: tuple[str, ...] = ()) -> list:
-    """Insert `rows` (dicts with the same keys) into `model`'s table in one statement.
-
-    On PostgreSQL it is `INSERT … SELECT * FROM unnest(<one array per column>)`: a handful
-    of parameters whatever the number of rows, where a multi-row VALUES passes, converts
-    and parses one parameter per value (three times slower for a batch of invoices).
-    Elsewhere it is SQLAlchemy's bulk insert. The returned rows come in no given order.
-    """
-    table = model.__table__
-    if session.bind.dialect.name != "postgresql":
-        statement = insert(model)
-        if returning:
-            statement = statement.returning(*(table.c[name] for name in returning))
-        result = session.execute(statement, rows)
-        return result.all() if returning else []
-    dialect = session.bind.dialect
-    quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect)}[])"
-                       for name in names)
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"SELECT * FROM unnest({arrays})")
-    if returning:
-        sql += f" RETURNING {', '.join(quote(n) for n in returning)}"
-    result = session.execute(text(sql), {name: [row[name] for row in rows] for name in names})
-    return result.all() if returning else []
 
 
 def _write(session: Session, run: _Run, drafts: list[Draft]) -> None:

@@ -1,7 +1,11 @@
-"""The few SQL expressions that SQLite and PostgreSQL spell differently."""
+"""The few SQL expressions that SQLite and PostgreSQL spell differently, and the bulk
+statements that the set-based runs share."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, cast, func
+from typing import Any, Iterable
+
+from sqlalchemy import Integer, String, bindparam, cast, func, insert, text
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 
@@ -17,3 +21,40 @@ def padded(dialect: str, expression, width: int = 12) -> ColumnElement:
     if dialect == "postgresql":
         return func.lpad(cast(expression, String), width, "0")
     return func.printf(f"%0{width}d", expression)
+
+
+def inline_ids(name: str, ids: Iterable[int] | None = None):
+    """An IN-list of integer ids rendered inline: a batch's hundreds of ids as one literal
+    list instead of hundreds of bound parameters to convert and send. Without `ids`, they
+    are given at execution under `name`."""
+    return bindparam(name, None if ids is None else list(ids), expanding=True,
+                     literal_execute=True)
+
+
+def insert_rows(session: Session, model, rows: list[dict[str, Any]],
+                returning: tuple[str, ...] = ()) -> list:
+    """Insert `rows` (dicts with the same keys) into `model`'s table in one statement.
+
+    On PostgreSQL it is `INSERT … SELECT * FROM unnest(<one array per column>)`: a handful
+    of parameters whatever the number of rows, where a multi-row VALUES passes, converts
+    and parses one parameter per value (three times slower for a batch of invoices).
+    Elsewhere it is SQLAlchemy's bulk insert. The returned rows come in no given order.
+    """
+    table = model.__table__
+    if session.bind.dialect.name != "postgresql":
+        statement = insert(model)
+        if returning:
+            statement = statement.returning(*(table.c[name] for name in returning))
+        result = session.execute(statement, rows)
+        return result.all() if returning else []
+    dialect = session.bind.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect)}[])"
+                       for name in names)
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"SELECT * FROM unnest({arrays})")
+    if returning:
+        sql += f" RETURNING {', '.join(quote(n) for n in returning)}"
+    result = session.execute(text(sql), {name: [row[name] for row in rows] for name in names})
+    return result.all() if returning else []

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (ARRAY, BigInteger, and_, any_, bindparam, cast, exists, func, or_,
+from sqlalchemy import (ARRAY, BigInteger, and_, any_, cast, exists, func, or_,
                         select, update)
 from sqlalchemy.orm import Session, aliased
 
@@ -34,14 +34,9 @@ from core.errors import Rejected, RetryLater
 from core.events import Event
 from core.models import Delivery, OutboxEvent
 from core.runtime import Runtime
+from core.sqlfuncs import inline_ids
 
 log = logging.getLogger("abonent.outbox")
-
-
-def ids_param(name: str):
-    """An IN-list of integer ids rendered inline: a batch's hundreds of ids as one
-    literal list instead of hundreds of bound parameters to convert and send."""
-    return bindparam(name, expanding=True, literal_execute=True)
 
 
 @dataclass(frozen=True)
@@ -98,7 +93,7 @@ class Outbox:
             events = {row[0]: row for row in session.execute(
                 select(OutboxEvent.id, OutboxEvent.name, OutboxEvent.account_id,
                        OutboxEvent.contract_id, OutboxEvent.payload, OutboxEvent.created_at)
-                .where(OutboxEvent.id.in_(ids_param("events"))),
+                .where(OutboxEvent.id.in_(inline_ids("events"))),
                 {"events": [row.event_id for row in leased]})}
             claimed = []
             for delivery_id, plugin, attempts, event_id in sorted(leased):
@@ -143,7 +138,7 @@ class Outbox:
             done = [item.delivery_id for item, status, _ in outcomes if status == "done"]
             if done:
                 session.execute(
-                    update(Delivery).where(Delivery.id.in_(ids_param("done")),
+                    update(Delivery).where(Delivery.id.in_(inline_ids("done")),
                                            Delivery.state == "pending")
                     .values(state="done", delivered_at=at, locked_until=None, last_error=None),
                     {"done": done}, execution_options={"synchronize_session": False})
