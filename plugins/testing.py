@@ -14,6 +14,11 @@ Fixtures:
 - `factory`: builds operators, tariffs, agents, subscribers, contracts, accounts.
 - `drain`: `drain()` delivers the outbox until nothing is due; returns the count.
 - `RecordingPlugin(name)`: a plugin object that records every notification it receives.
+- `fault_proxy`: `fault_proxy(upstream_url)` starts a `FaultProxy` (plugins.faults) in front
+  of a platform, stopped after the test: error statuses, hangs, applied calls whose answer
+  is lost, garbled bodies.
+- `BillingDays` (plugins.billing_days): run several consecutive billing days and assert the
+  money of each.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ from core.hookspecs import NOTIFICATIONS
 from core.models import Agent, NumberPlan, Operator, Service, Tariff, TariffService
 from core.services.accounts import create_account
 from core.services.customers import create_contract, create_subscriber
+from plugins.billing_days import BillingDays, DayMoney  # noqa: F401  (for plugin authors)
+from plugins.faults import FaultProxy
 
 BACKENDS = ("sqlite", "postgresql")
 PG_ENV = "ABONENT_TEST_POSTGRES_URL"
@@ -294,3 +301,18 @@ for _name in NOTIFICATIONS:
 @pytest.fixture
 def recorder() -> RecordingPlugin:
     return RecordingPlugin()
+
+
+@pytest.fixture
+def fault_proxy():
+    """`fault_proxy(upstream_url)` → a started FaultProxy, stopped after the test."""
+    started: list[FaultProxy] = []
+
+    def start(upstream: str, timeout: float = 30.0) -> FaultProxy:
+        proxy = FaultProxy(upstream, timeout=timeout).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()
