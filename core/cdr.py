@@ -14,8 +14,15 @@ Taking a file is safe against writers and crashes:
   then moved to `<spool>/done/` (with a numeric suffix when the name is taken). A crash
   in between, or a failure while rating it (a plugin's pricing service down), leaves it
   in work/, and the next intake takes work/ first; a failed file never stops the others;
-- every line's record key is `<source>:<sha256 of the file>:<line number>`, so a file
-  taken twice (re-dropped, or retaken from work/) adds nothing.
+- a line's record key is what the usage is, not where it was written (`record_key`):
+  `<source>:<day>:<ext_id>:<unit_id>:<sensor_type_id>`, with `#<n>` appended for the n-th
+  (n ≥ 2) line of the same identity in one file. So a file taken twice (re-dropped,
+  retaken from work/, or renamed and dropped again for the same day) adds nothing, while
+  byte-identical content for another day (a Wialon file whenever no count changed) is
+  charged on its own day. Records taken before this rule keep their old keys
+  (`<source>:<sha256 of the file>:<line number>`); a file already taken under them and
+  dropped again would be charged once more, so do not re-drop files taken before the
+  upgrade.
 
 Broken lines never stop the good ones: they go to `<spool>/rejects/<file>.rej` as
 `line_no;original line;reason`, next to the records rejected at rating (unknown ext_id…),
@@ -43,7 +50,7 @@ from core.errors import NotFound, ValidationError
 from core.models import CdrFile
 from core.runtime import Runtime
 from core.services import inputs
-from core.usage import CHUNK, ID_MAX, RatingRun, operator_today
+from core.usage import CHUNK, ID_MAX, KEY_MAX, RatingRun, operator_today
 
 log = logging.getLogger(__name__)
 
@@ -285,10 +292,25 @@ class Spool:
         return report
 
 
+def record_key(source: str, day: date, line: CdrLine, occurrence: int = 1) -> str:
+    """The record key of a spool line: its source, its day and its own identity (ext_id,
+    unit, sensor type; `#<occurrence>` from the second line of that identity in a file).
+    Parsed from the right it is unambiguous (the ids are digits; an ext_id may hold ":").
+    A key longer than KEY_MAX (a long ext_id) becomes `<source>:<day>:#<sha256 of the
+    identity>`, which no plain key can equal (a plain key ends in `:<digits>`)."""
+    identity = f"{line.ext_id}:{line.unit_id}:{line.sensor_type_id}"
+    if occurrence > 1:
+        identity += f"#{occurrence}"
+    key = f"{source}:{day.isoformat()}:{identity}"
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{source}:{day.isoformat()}:#{hashlib.sha256(identity.encode()).hexdigest()}"
+
+
 def _rate_file(session, path: Path, report: FileReport, rejects: BinaryIO) -> None:
     """Parse the file by chunks, rate each chunk, and write its refused lines in order."""
     run = RatingRun(session)
-    prefix = f"{report.source}:{report.digest}:"
+    seen: dict[tuple[str, int, int], int] = {}  # identity → lines of it so far in the file
     with open(path, "rb") as stream:
         numbered = enumerate(read_lines(stream), 1)
         while True:
@@ -301,9 +323,12 @@ def _rate_file(session, path: Path, report: FileReport, rejects: BinaryIO) -> No
                 if isinstance(parsed, str):
                     refused.append((number, content, parsed))
                 else:
-                    rows.append((f"{prefix}{number}", report.source, parsed.ext_id,
-                                 parsed.unit_id, parsed.sensor_type_id, parsed.value, report.day))
-                    kept[number] = content
+                    identity = parsed[:3]
+                    seen[identity] = occurrence = seen.get(identity, 0) + 1
+                    key = record_key(report.source, report.day, parsed, occurrence)
+                    rows.append((key, report.source, parsed.ext_id, parsed.unit_id,
+                                 parsed.sensor_type_id, parsed.value, report.day))
+                    kept[key] = (number, content)
                 if len(rows) + len(refused) >= CHUNK:
                     break
             if not rows and not refused:
@@ -311,8 +336,7 @@ def _rate_file(session, path: Path, report: FileReport, rejects: BinaryIO) -> No
             report.lines += len(rows) + len(refused)
             if rows:
                 for key, reason in run.add(rows):
-                    number = int(key.rsplit(":", 1)[1])
-                    refused.append((number, kept[number], reason))
+                    refused.append((*kept[key], reason))
             refused.sort(key=lambda item: item[0])
             rejects.writelines(f"{n};".encode() + content + f";{reason}\n".encode()
                                for n, content, reason in refused)

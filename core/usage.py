@@ -7,10 +7,14 @@ names one); the lowest subscription id wins if several match. It is charged
 value × price per unit, rounded half-up to the cent, as a charge of kind "usage" keyed
 `u:<record key>` for that day. Blocked accounts are rated too: the usage happened.
 
-Records are idempotent by their key: a record already stored is a duplicate, counted
-and not rated again. A record that cannot be rated (unknown or ambiguous ext_id, no
-matching counter subscription, negative value…) is stored as "rejected" with its reason,
-never dropped, so an operator can see and fix it.
+Records are idempotent by their key: a record already stored and rated is a duplicate,
+counted and not rated again. A record that cannot be rated (unknown or ambiguous ext_id,
+no matching counter subscription, negative value…) is stored as "rejected" with its
+reason, never dropped, so an operator can see and fix it. A rejected record does not
+block its correction: a record arriving with the key of a rejected one (the value
+corrected, or the line re-sent once the account's ext_id is fixed) supersedes it and is
+rated afresh; the rejected row stays, its key moved to `<key>~superseded:<its id>` (see
+`SUPERSEDED`), so the history of the refusals remains visible.
 
 Rating is set-based, by chunks of CHUNK records: they go into a temporary staging table
 (COPY on PostgreSQL, executemany on SQLite), then one `INSERT … SELECT … ON CONFLICT
@@ -55,6 +59,8 @@ KEY_MAX = 118
 ID_MAX = 2**31 - 1  # ids are INTEGER columns
 #: check_balances takes the affected contracts in slices (a statement's bind-parameter limit).
 _CONTRACT_SLICE = 10_000
+#: What a rejected record's key becomes when a record with its key supersedes it.
+SUPERSEDED = "~superseded:"
 
 #: (key, source, ext_id, unit_id, sensor_type_id, value, day) of one record, validated.
 Row = tuple[str, str, str, "int | None", int, Decimal, date]
@@ -194,6 +200,7 @@ class RatingRun:
     def add(self, rows: Sequence[Row]) -> list[tuple[str, str]]:
         """Store and rate one chunk; returns the (key, reason) of the records it rejected."""
         self._stage(rows)
+        self._supersede_rejected()
         at_once = self.dialect == "postgresql" and not self.priced_by_plugins
         stored = []
         for day in sorted({row[6] for row in rows}):
@@ -246,6 +253,17 @@ class RatingRun:
                 f"INSERT INTO {STAGING.name} ({', '.join(_STAGING_COLUMNS)}) VALUES ({marks})",
                 [(key, source, ext_id, unit_id, sensor, str(value), day.isoformat())
                  for key, source, ext_id, unit_id, sensor, value, day in rows])
+
+    def _supersede_rejected(self) -> None:
+        """Move the keys of stored rejected records that a staged record repeats out of the
+        way (`<key>~superseded:<id>`), so the new record is stored and rated; a rated
+        record with the key stays, and the staged one is a duplicate."""
+        self.session.execute(
+            update(UsageRecord)
+            .where(UsageRecord.state == "rejected",
+                   UsageRecord.key.in_(select(STAGING.c.key)))
+            .values(key=UsageRecord.key + literal(SUPERSEDED) + _text(UsageRecord.id)),
+            execution_options={"synchronize_session": False})
 
     def _insert(self, model):
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(model)

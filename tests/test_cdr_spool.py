@@ -73,7 +73,7 @@ def test_seed_file_is_charged_18_and_a_redrop_adds_nothing(runtime, counter):
     assert not (spool / "wialon_2024-05-01.cdr").exists()
     assert list((spool / "work").iterdir()) == []
     (record,) = rows(runtime, UsageRecord)
-    assert record.key == f"Wialon_1:{report.digest}:1" and record.charge_id == charge.id
+    assert record.key == "Wialon_1:2024-05-01:777:5:1" and record.charge_id == charge.id
     (taken,) = rows(runtime, CdrFile)
     assert (taken.source, taken.name, taken.digest, taken.lines, taken.taken) == (
         "Wialon_1", "wialon_2024-05-01.cdr", report.digest, 1, 1)
@@ -119,9 +119,9 @@ def test_broken_lines_go_to_rejects_and_never_stop_the_good(runtime, counter):
         b"8;999;5;1;6;unknown ext_id 999",
         b"9;777;5;42;6;unknown sensor type 42",
     ]
-    rejected = {r.key.rsplit(":", 1)[1]: r.reason for r in rows(runtime, UsageRecord)
-                if r.state == "rejected"}
-    assert rejected == {"8": "unknown ext_id 999", "9": "unknown sensor type 42"}
+    rejected = {r.key: r.reason for r in rows(runtime, UsageRecord) if r.state == "rejected"}
+    assert rejected == {"Wialon_1:2024-05-01:999:5:1": "unknown ext_id 999",
+                        "Wialon_1:2024-05-01:777:5:42": "unknown sensor type 42"}
     assert (rows(runtime, CdrFile)[0].lines, rows(runtime, CdrFile)[0].rejected) == (9, 7)
     assert balance(runtime, counter.contract_id) == Decimal("-25.50")
 

@@ -14,8 +14,11 @@ from core.models.base import Base, BigId, Rate
 class UsageRecord(Base):
     """One measured quantity for an ext_id: rated into a charge, or rejected with a reason.
 
-    `key` is `<source>:<file digest>:<line>` for spool lines (or the caller's own key),
-    unique, so a file taken twice adds nothing.
+    `key` is `<source>:<day>:<ext_id>:<unit>:<sensor type>[#n]` for spool lines taken
+    since 0002 (`<source>:<file digest>:<line>` before; see core.cdr.record_key), or the
+    caller's own key; unique, so a file taken twice adds nothing. A rejected record
+    superseded by a later one with its key keeps its row, its key suffixed
+    `~superseded:<id>` (core.usage.SUPERSEDED).
     """
 
     __tablename__ = "usage_record"
