@@ -7,16 +7,22 @@ computed field), but `GET /v2/users?subscriptions=…` attaches the list of subs
 which is what reconciliation reads; it may be "string or list of PacketSubscription".
 The spec documents no error responses: a 4xx is checked against the platform's error
 envelope instead, and a 5xx (an overloaded platform, a proxy's HTML page) is not checked.
+openapi-core does not read the values an operation's description lists for a parameter
+(`subscriptions`, `types`), nor refuse undeclared parameters: each request also passes
+the emulator's own strict check (plugin_tv24.emulator.strict), whatever was answered.
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.templating.paths.finders import APICallPathFinder
 
+from plugin_tv24.emulator.strict import StrictRequests
 from plugin_tv24.spec import load_spec
 
 
@@ -33,6 +39,11 @@ def with_attached_subscriptions(document: dict) -> dict:
 
 
 @lru_cache(maxsize=1)
+def strict() -> StrictRequests:
+    return StrictRequests()
+
+
+@lru_cache(maxsize=1)
 def openapi() -> OpenAPI:
     return OpenAPI.from_dict(with_attached_subscriptions(load_spec()))
 
@@ -43,6 +54,10 @@ def check_exchange(response: requests.Response, spec: OpenAPI | None = None) -> 
     spec = spec or openapi()
     request = RequestsOpenAPIRequest(response.request)
     spec.validate_request(request)
+    sent = response.request
+    body = json.loads(sent.body) if sent.body else None
+    strict().check(sent.method, urlsplit(sent.url).path, parse_qsl(urlsplit(sent.url).query, keep_blank_values=True),
+                   body, has_body=body is not None)
     if response.status_code < 400:
         spec.validate_response(request, RequestsOpenAPIResponse(response))
     elif response.status_code < 500:

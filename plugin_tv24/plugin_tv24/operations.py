@@ -29,7 +29,9 @@ from plugin_tv24.agent import CODE, AgentSettings, Identity, device_limit, ident
 from plugin_tv24.client import Tv24DuplicateUser, Tv24Rejected
 from plugin_tv24.connections import client_for, timeouts
 
-CURRENT_OR_PLANNED = "current,planned"
+#: `subscriptions=` of `GET /v2/users`: the document allows ONE kind, so "current and
+#: planned" is asked as "all" and filtered with `live`
+ALL = "all"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ def instant(value: str) -> datetime:
 def split_name(name: str) -> tuple[str, str]:
     first, _, last = name.strip().partition(" ")
     return first[:64], last.strip()[:64]
+
+
+def live(subscriptions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The current and planned subscriptions among `subscriptions`: those not over yet."""
+    at = now()
+    return [s for s in subscriptions or () if instant(s["end_at"]) > at]
 
 
 def open_pause(subscription: dict[str, Any], at: datetime) -> dict[str, Any] | None:
@@ -257,7 +265,7 @@ class AccountOnPlatform:
         """A current or planned platform subscription of `packet` that no other billing
         subscription claims: bought in the app, or created by an attempt whose answer was
         lost."""
-        candidates = [s for s in self.client.subscriptions(user, types=CURRENT_OR_PLANNED)
+        candidates = [s for s in live(self.client.subscriptions(user))
                       if s["packet"]["id"] == packet]
         with self.ctx.session() as session:
             for candidate in candidates:

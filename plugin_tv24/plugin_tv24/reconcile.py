@@ -22,15 +22,16 @@ unknown_user          a platform user no account claims           none (reported
 
 A subscription ended by a downgrade but left to run out its paid period on the platform
 ("winding down") is expected, not extra. The platform is read page by page
-(`GET /v2/users?subscriptions=current,planned`), the billing in a few queries, and no
-transaction is held while the platform is called.
+(`GET /v2/users?subscriptions=all`: the document allows one kind per request, so the
+ended ones are dropped here), the billing in a few queries, and no transaction is held
+while the platform is called.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -40,7 +41,7 @@ from core import (Account, Agent, Block, Contract, ExternalLink, Operator, Recon
 from plugin_tv24 import store
 from plugin_tv24.agent import CODE, AgentSettings, packet_id
 from plugin_tv24.client import Tv24Error, Tv24Rejected
-from plugin_tv24.operations import CURRENT_OR_PLANNED, AccountFacts, AccountOnPlatform, instant
+from plugin_tv24.operations import ALL, AccountFacts, AccountOnPlatform, instant, live
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _platform_users(account: AccountOnPlatform, expected: Expected | None
     account (by link, else by provider_uid), or every user of the agent."""
     client = account.client
     if expected is None:
-        return list(client.iter_users(subscriptions=CURRENT_OR_PLANNED))
+        return _with_live(client.iter_users(subscriptions=ALL))
     user = None
     if expected.user_id is not None:
         try:
@@ -139,10 +140,15 @@ def _platform_users(account: AccountOnPlatform, expected: Expected | None
             if exc.status != 404:
                 raise
     if user is None:
-        return list(client.iter_users(provider_uid=str(expected.facts.id),
-                                      subscriptions=CURRENT_OR_PLANNED))
-    user["subscriptions"] = client.subscriptions(user["id"], types=CURRENT_OR_PLANNED)
+        return _with_live(client.iter_users(provider_uid=str(expected.facts.id),
+                                            subscriptions=ALL))
+    user["subscriptions"] = live(client.subscriptions(user["id"]))
     return [user]
+
+
+def _with_live(users: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The users, each with only its current and planned subscriptions attached."""
+    return [{**user, "subscriptions": live(user.get("subscriptions"))} for user in users]
 
 
 class _Run:

@@ -27,6 +27,7 @@ from . import forms, render
 from .errors import ApiError
 from .faults import Faults
 from .state import RequestRecord, Tv24State
+from .strict import StrictRequests
 
 USER_FILTERS = ("phone", "username", "provider_uid", "email")
 RETRY_AFTER_SECONDS = 1
@@ -39,7 +40,7 @@ _PROXY_DOWN_PAGE = (
 def create_app(state: Tv24State, faults: Faults, token: str) -> Flask:
     app = Flask("plugin_tv24.emulator")
     app.json.ensure_ascii = False
-    app.register_blueprint(_api(state, faults, token))
+    app.register_blueprint(_api(state, faults, token, StrictRequests()))
     app.register_blueprint(_control(state, faults))
 
     @app.errorhandler(ApiError)
@@ -53,13 +54,13 @@ def create_app(state: Tv24State, faults: Faults, token: str) -> Flask:
     return app
 
 
-def _api(state: Tv24State, faults: Faults, token: str) -> Blueprint:
+def _api(state: Tv24State, faults: Faults, token: str, strict: StrictRequests) -> Blueprint:
     api = Blueprint("tv24_api", __name__, url_prefix="/v2")
 
     @api.before_request
     def inject_faults_and_authenticate() -> Any:
         """Faults first (an overloaded platform fails before it looks at credentials),
-        then the provider token."""
+        then the provider token, then whatever the OpenAPI document does not allow."""
         if faults.is_down:
             return Response(_PROXY_DOWN_PAGE, 502, content_type="text/html")
         delay, status = faults.take()
@@ -75,6 +76,9 @@ def _api(state: Tv24State, faults: Faults, token: str) -> Blueprint:
             raise ApiError(401, "Authentication credentials were not provided.")
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise ApiError(401, "Invalid token.")
+        body = request.get_json(silent=True)  # not JSON: the route's own parse error says so
+        strict.check(request.method, request.path, request.args.items(multi=True), body,
+                     has_body=body is not None)
         return None
 
     @api.after_request
@@ -89,9 +93,11 @@ def _api(state: Tv24State, faults: Faults, token: str) -> Blueprint:
         """The user's subscriptions of ``kinds``, rendered (``None``: not asked for)."""
         if kinds is None:
             return None
+        window = forms.subscription_window(request.args)
         with state.lock:
             now = state.clock()
-            return [render.subscription(sub, now) for sub in state.user_subscriptions(user_id, kinds)]
+            return [render.subscription(sub, now)
+                    for sub in state.user_subscriptions(user_id, kinds, window)]
 
     # -- users -------------------------------------------------------------------------
 

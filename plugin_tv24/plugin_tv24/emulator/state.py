@@ -208,15 +208,19 @@ class Tv24State:
 
     # -- subscriptions -----------------------------------------------------------------
 
-    def user_subscriptions(self, user_id: int | str, kinds: Iterable[str] | None = None) -> list[Subscription]:
-        """The user's subscriptions of any of ``kinds`` (all when ``None``), oldest first."""
+    def user_subscriptions(self, user_id: int | str, kinds: Iterable[str] | None = None,
+                           window: tuple[datetime, datetime] | None = None) -> list[Subscription]:
+        """The user's subscriptions of any of ``kinds`` (all when ``None``), oldest first;
+        kind "period" means those overlapping ``window``."""
         with self.lock:
             user = self.get_user(user_id)
             now = self.clock()
             subs = [sub for sub in self.subscriptions.values() if sub.user_id == user.id]
             if kinds is None:
                 return subs
-            return [sub for sub in subs if any(sub.is_kind(kind, now) for kind in kinds)]
+            return [sub for sub in subs
+                    if any(sub.overlaps(*window) if kind == "period" and window else sub.is_kind(kind, now)
+                           for kind in kinds)]
 
     def create_subscriptions(self, user_id: int | str, items: Iterable[NewSubscription]) -> list[Subscription]:
         """Subscribe to several packets at once: all of them, or none when one is refused."""
