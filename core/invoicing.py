@@ -1,7 +1,7 @@
 """Invoicing: each contract's document (счёт / акт) for a month, with its lines.
 
 `invoice_period` issues one invoice per contract that has charges whose period starts in
-the month, or lines a plugin adds through `abonent_invoice_lines`. A contract that already
+the month (or corrections, below), or lines a plugin adds through `abonent_invoice_lines`. A contract that already
 has its invoice for the month is skipped (the table keeps one per contract and month), so
 a run repeated, resumed after a crash, or limited to one contract on demand never issues
 a second one.
@@ -34,9 +34,22 @@ contract's invoice, with what it wrote, and the report names the contract.
 A dry run does the same work in one transaction that is rolled back: nothing is written
 and no number is consumed.
 
-Charges are invoiced by the month their period starts in; one that is written for a month
-after the month's invoice (a late CDR) is on no invoice, so the invoicing job runs once
-the month's usage is in.
+Charges are invoiced by the month their period starts in, and each remembers the invoice
+that carries it (`charge.invoice_id`). One written for a month after that month was
+invoiced (a late CDR, a manual charge, a month closed early) goes on the contract's next
+invoice as a correction line, "Correction for 2026-10: Wialon objects", one per month and
+service — never silently on none. "After that month was invoiced" means from the first
+month any invoice exists for on (`_Run.floor`): charges of months before invoicing began
+are left to their own month's run; invoice the months in order (the scheduler does).
+
+A month is invoiced once it has ended in the operator's time zone; invoicing it earlier
+(`close_early`) is refused unless asked for on purpose, and audited. A dry run may look
+at a month that has not ended.
+
+On PostgreSQL a window locks the charge table against writers (SHARE ROW EXCLUSIVE) while
+it sums and links the charges, so a charge committed in between is neither summed without
+being linked nor linked without being summed; it waits for the window, then lands on the
+next invoice. SQLite's write lock does the same.
 """
 from __future__ import annotations
 
@@ -46,11 +59,11 @@ import re
 from collections import defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, ContextManager
 
-from sqlalchemy import and_, case, exists, func, select, text, type_coerce
+from sqlalchemy import and_, case, exists, func, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -67,6 +80,7 @@ from core.numbering import next_numbers
 from core.runtime import Runtime
 from core.services import inputs
 from core.sqlfuncs import inline_ids, insert_rows
+from core.usage import operator_today
 
 log = logging.getLogger("abonent.invoicing")
 
@@ -225,7 +239,9 @@ def month_end(first: date) -> date:
 
 @dataclass
 class _Run:
-    """A run's fixed inputs and its report, shared by its windows."""
+    """A run's fixed inputs and its report, shared by its windows. `floor`: the first
+    month any invoice exists for (None before the first run); uninvoiced charges from it
+    up to the run's month are corrections."""
 
     runtime: Runtime
     first: date
@@ -234,6 +250,14 @@ class _Run:
     terms: dict[int, Terms]
     plugins: list[str]
     report: RunReport
+    floor: date | None = None
+
+    def billable(self) -> ColumnElement:
+        """The charges this run puts on an invoice: not on one yet, of the run's month,
+        or of an earlier month since invoicing began (corrections)."""
+        since = self.first if self.floor is None else min(self.floor, self.first)
+        return and_(Charge.invoice_id.is_(None), Charge.period_start >= since,
+                    Charge.period_start <= self.last)
 
     @property
     def everyone(self) -> bool:
@@ -245,20 +269,21 @@ class _Run:
 
 def _serialise(session: Session) -> None:
     """Wait for any other run's batch to commit before picking contracts, so this batch
-    sees its invoices. SQLite's transactions already begin with the write lock."""
+    sees its invoices, and keep charges from being written while it sums and links them
+    (see the module's docstring). SQLite's transactions already begin with the write lock."""
     if session.bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        session.execute(text("LOCK TABLE charge IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _due(contract_id, first: date, last: date, everyone: bool) -> ColumnElement:
+def _due(contract_id, run: "_Run") -> ColumnElement:
     """Whether the contract with id `contract_id` (a column) is to be invoiced: it has no
-    invoice for the month yet, and charges in it (any contract, when a plugin may add
+    invoice for the month yet, and billable charges (any contract, when a plugin may add
     lines). Batches apply the same rule in two steps (see `_next_window`, `_drafts`)."""
-    due = ~exists().where(Invoice.contract_id == contract_id, Invoice.period_start == first)
-    if everyone:
+    due = ~exists().where(Invoice.contract_id == contract_id, Invoice.period_start == run.first)
+    if run.everyone:
         return due
-    return and_(due, exists().where(Charge.contract_id == contract_id,
-                                    Charge.period_start >= first, Charge.period_start <= last))
+    return and_(due, exists().where(Charge.contract_id == contract_id, run.billable()))
 
 
 def _among(column, ids) -> ColumnElement:
@@ -294,7 +319,7 @@ def _check_plans(session: Session, run: _Run) -> None:
     if not planless:
         return
     query = select(Contract.number).where(Contract.operator_id.in_(planless),
-                                          _due(Contract.id, run.first, run.last, run.everyone))
+                                          _due(Contract.id, run))
     if run.contract_id is not None:
         query = query.where(Contract.id == run.contract_id)
     number = session.scalar(query.limit(1))
@@ -305,36 +330,45 @@ def _check_plans(session: Session, run: _Run) -> None:
 
 # --- building lines ------------------------------------------------------------------------
 
-def _charge_lines(session: Session, batch: dict[int, int], first: date, last: date,
-                  terms: dict[int, Terms]) -> dict[int, list[Line]]:
-    """The core lines of every contract of the batch: one GROUP BY over their month's
-    charges."""
+def _charge_lines(session: Session, batch: dict[int, int], run: _Run) -> dict[int, list[Line]]:
+    """The core lines of every contract of the batch: one GROUP BY over their billable
+    charges (by day for the corrections, few, which are then summed by month here): the
+    month's lines, then a correction line per earlier month and service."""
     signed = case((Charge.kind == "refund", -func.coalesce(Charge.quantity, 1)),
                   else_=func.coalesce(Charge.quantity, 1))
     kind = case((Charge.service_id.is_(None), Charge.kind)).label("line_kind")
+    late = case((Charge.period_start < run.first, Charge.period_start)).label("late_day")
     rows = session.execute(
-        select(Charge.contract_id, Charge.service_id, kind, func.sum(Charge.amount),
+        select(Charge.contract_id, late, Charge.service_id, kind, func.sum(Charge.amount),
                type_coerce(func.sum(signed), Rate()))
-        .where(_among(Charge.contract_id, batch), Charge.period_start >= first,
-               Charge.period_start <= last)
-        .group_by(Charge.contract_id, Charge.service_id, kind)).all()
-    service_ids = {service_id for _, service_id, *_ in rows if service_id is not None}
+        .where(_among(Charge.contract_id, batch), run.billable())
+        .group_by(Charge.contract_id, late, Charge.service_id, kind)).all()
+    service_ids = {row[2] for row in rows if row[2] is not None}
     services = {row.id: row for row in session.execute(
         select(Service.id, Service.name, Service.kind, Unit.name.label("unit"))
         .outerjoin(Unit, Unit.id == Service.unit_id)
         .where(_among(Service.id, service_ids)))} if service_ids else {}
+    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for contract_id, late_day, service_id, charge_kind, amount, quantity in rows:
+        month = None if late_day is None else late_day.replace(day=1)
+        total = sums[contract_id, month, service_id, charge_kind]
+        total[0] += amount
+        total[1] += quantity
     lines: dict[int, list[Line]] = defaultdict(list)
-    for contract_id, service_id, charge_kind, amount, quantity in rows:
-        rate = terms[batch[contract_id]].vat_rate
+    for (contract_id, month, service_id, charge_kind), (amount, quantity) in sums.items():
+        rate = run.terms[batch[contract_id]].vat_rate
+        correction = "" if month is None else f"Correction for {month:%Y-%m}: "
         if service_id is None:
-            lines[contract_id].append(Line(WITHOUT_SERVICE[charge_kind], quantity, None,
-                                           amount, rate))
+            lines[contract_id].append(Line(correction + WITHOUT_SERVICE[charge_kind], quantity,
+                                           None, amount, rate))
             continue
         service = services[service_id]
         unit = service.unit if service.kind == "counter" else UNITS.get(service.kind)
-        lines[contract_id].append(Line(service.name, quantity, unit, amount, rate, service_id))
+        lines[contract_id].append(Line(correction + service.name, quantity, unit, amount, rate,
+                                       service_id))
     for contract_lines in lines.values():
-        contract_lines.sort(key=lambda line: (line.service_id is None, line.description,
+        contract_lines.sort(key=lambda line: (line.description.startswith("Correction for "),
+                                              line.service_id is None, line.description,
                                               line.service_id or 0))
     return lines
 
@@ -375,7 +409,7 @@ def _plugin_lines(session: Session, runtime: Runtime, plugins: list[str], contra
 # --- one window -----------------------------------------------------------------------------
 
 def _drafts(session: Session, run: _Run, batch: dict[int, int]) -> list[Draft]:
-    core_lines = _charge_lines(session, batch, run.first, run.last, run.terms)
+    core_lines = _charge_lines(session, batch, run)
     contracts: dict[int, Contract] = {}
     if run.plugins:
         contracts = {c.id: c for c in session.scalars(select(Contract).where(
@@ -429,6 +463,12 @@ def _write(session: Session, run: _Run, drafts: list[Draft]) -> None:
          "vat": vat, "gross": gross}
         for draft in drafts
         for position, (line, net, vat, gross) in enumerate(draft.lines, start=1)])
+    session.execute(
+        update(Charge).where(_among(Charge.contract_id, invoice_of), run.billable())
+        .values(invoice_id=select(Invoice.id).where(Invoice.contract_id == Charge.contract_id,
+                                                    Invoice.period_start == run.first)
+                .scalar_subquery()),
+        execution_options={"synchronize_session": False})
     emit_many(session, [
         ("invoice_issued",
          {"invoice": {"id": invoice_of[d.contract_id], "number": d.number,
@@ -475,14 +515,32 @@ def _window(session: Session, run: _Run, after: int, size: int) -> int | None:
 # --- the run -------------------------------------------------------------------------------
 
 def _prepare(session: Session, runtime: Runtime, first: date, contract_id: Any,
-             report: RunReport) -> _Run:
+             report: RunReport, close_early: bool) -> _Run:
     if contract_id is not None:
         contract_id = inputs.fetch(session, Contract, contract_id, "contract_id").id
+    _check_ended(session, report, close_early)
     plugins = [impl.plugin_name for impl in reversed(runtime.pm.impls(HOOK))]
     terms = {op.id: Terms.of(session, op) for op in session.scalars(select(Operator))}
-    run = _Run(runtime, first, report.period_end, contract_id, terms, plugins, report)
+    run = _Run(runtime, first, report.period_end, contract_id, terms, plugins, report,
+               session.scalar(select(func.min(Invoice.period_start))))
     _check_plans(session, run)
     return run
+
+
+def _check_ended(session: Session, report: RunReport, close_early: bool) -> None:
+    """Refuse a month that has not ended in the operator's time zone (its usage and
+    charges are still coming) unless the operator closes it early on purpose; a dry run
+    only looks. Closing early is audited; what lands in the month later is corrected on
+    the next invoice."""
+    if report.dry_run or month_end(report.period_start) < operator_today(session):
+        return
+    if not close_early:
+        raise ValidationError("period", f"{report.period_start:%Y-%m} has not ended (its last "
+                                        f"day is {report.period_end}); invoice it from "
+                                        f"{report.period_end + timedelta(days=1)} on, or close "
+                                        f"it early on purpose")
+    audit(session, "close_early", "invoice_run", f"{report.period_start:%Y-%m}",
+          {"period_end": report.period_end})
 
 
 def _run_windows(open_session: Callable[[], ContextManager[Session]], run: _Run,
@@ -502,21 +560,23 @@ def _count_skipped(session: Session, run: _Run) -> None:
 
 def invoice_period(runtime: Runtime, period: date, *, contract_id: Any = None,
                    dry_run: bool = False, batch_size: int = BATCH_SIZE,
-                   actor: str = "system") -> RunReport:
+                   actor: str = "system", close_early: Any = False) -> RunReport:
     """Issue the invoices of the month starting on `period` (its first day), for every
-    contract or only `contract_id`; see the module's docstring for the rules."""
+    contract or only `contract_id`; a month that has not ended only with `close_early`.
+    See the module's docstring for the rules."""
+    close_early = inputs.boolean(close_early, "close_early")
     first = parse_period(period)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValidationError("batch_size", "must be a whole number of at least 1")
     report = RunReport(first, month_end(first), dry_run)
     if dry_run:
         with runtime.session(actor=actor, commit=False) as session:
-            run = _prepare(session, runtime, first, contract_id, report)
+            run = _prepare(session, runtime, first, contract_id, report, close_early)
             _run_windows(lambda: nullcontext(session), run, batch_size)
             _count_skipped(session, run)
         return report
     with runtime.session(actor=actor) as session:
-        run = _prepare(session, runtime, first, contract_id, report)
+        run = _prepare(session, runtime, first, contract_id, report, close_early)
     _run_windows(lambda: runtime.session(actor=actor), run, batch_size)
     with runtime.session(actor=actor) as session:
         _count_skipped(session, run)

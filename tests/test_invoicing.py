@@ -521,3 +521,75 @@ def test_cli_runs_shows_and_lists(runtime, factory, catalog, cli, tmp_path):
 def test_cli_names_the_bad_field(runtime, cli, args, message):
     result = cli(*args, ok=False)
     assert message in result.stderr
+
+
+# --- months that have not ended, and charges that land in an invoiced month ---------------
+
+JULY = date(2024, 7, 1)
+
+
+def test_a_late_charge_goes_on_the_next_invoice_as_a_correction(runtime, factory, catalog):
+    contract = charged_contract(runtime, factory, "18.00")  # a May charge
+    quiet = charged_contract(runtime, factory, "5.00")      # nothing in June but a late May
+    assert issue(runtime, MAY).issued == 2
+    with clock.frozen(at(date(2024, 6, 3))):  # a late CDR for May 31, after May's invoices
+        charge(runtime, contract.id, catalog["wialon"].id, "9.00", key="late", quantity="3",
+               day=date(2024, 5, 31))
+        charge(runtime, quiet.id, None, "2.50", key="late-quiet", kind="manual",
+               day=date(2024, 5, 20))
+    charge(runtime, contract.id, None, "30.00", key="june", kind="manual", day=date(2024, 6, 10))
+    assert rows(invoice_of(runtime, contract.id, MAY)) == [
+        ("Other charges", D(1), None, D("15.00"), D("3.00"), D("18.00"))]
+
+    june = issue(runtime, JUNE)
+    assert (june.issued, june.skipped) == (2, 0)
+    invoice = invoice_of(runtime, contract.id, JUNE)
+    assert rows(invoice) == [
+        ("Other charges", D(1), None, D("25.00"), D("5.00"), D("30.00")),
+        ("Correction for 2024-05: Wialon objects", D(3), "pcs", D("7.50"), D("1.50"),
+         D("9.00"))]
+    assert (invoice.net, invoice.vat, invoice.gross) == (D("32.50"), D("6.50"), D("39.00"))
+    assert rows(invoice_of(runtime, quiet.id, JUNE)) == [
+        ("Correction for 2024-05: Other charges", D(1), None, D("2.08"), D("0.42"), D("2.50"))]
+    assert june.totals["RUB"].gross == D("41.50")
+
+    again = issue(runtime, JUNE)  # running June twice changes nothing
+    assert (again.issued, again.skipped) == (0, 2)
+    assert rows(invoice_of(runtime, contract.id, JUNE)) == rows(invoice)
+    assert issue(runtime, JULY).issued == 0  # a correction is carried once
+    assert rows(invoice_of(runtime, contract.id, MAY)) == [
+        ("Other charges", D(1), None, D("15.00"), D("3.00"), D("18.00"))]
+
+
+def test_a_month_that_has_not_ended_is_refused_unless_closed_early(runtime, factory, catalog,
+                                                                     counts):
+    contract = charged_contract(runtime, factory, "18.00")
+    before = counts()
+    with clock.frozen(at(date(2024, 5, 31), 20)):
+        with pytest.raises(ValidationError) as refused:
+            invoice_period(runtime, MAY)
+        assert refused.value.field == "period"
+        assert "2024-05 has not ended (its last day is 2024-05-31)" in refused.value.reason
+        assert counts() == before
+        assert invoice_period(runtime, MAY, dry_run=True).issued == 1  # a look is fine
+        assert invoice_period(runtime, MAY, close_early=True).issued == 1
+        charge(runtime, contract.id, catalog["wialon"].id, "6.00", key="w", quantity="2",
+               day=date(2024, 5, 31))
+    with runtime.session() as s:
+        assert s.scalars(select(AuditEntry.object_id).where(
+            AuditEntry.action == "close_early")).all() == ["2024-05"]
+    assert rows(invoice_of(runtime, contract.id, JUNE) or Invoice()) == []
+    assert issue(runtime, JUNE).issued == 1
+    assert [(r[0], r[-1]) for r in rows(invoice_of(runtime, contract.id, JUNE))] == [
+        ("Correction for 2024-05: Wialon objects", D("6.00"))]
+
+
+def test_cli_refuses_the_current_month_unless_closed_early(runtime, factory, cli):
+    contract = factory.contract()
+    this_month = clock.today().replace(day=1)
+    charge(runtime, contract.id, None, "7.00", key="now", kind="manual", day=this_month)
+    refused = cli("run", "--period", f"{this_month:%Y-%m}", ok=False).stderr
+    assert f"period: {this_month:%Y-%m} has not ended" in refused
+    assert invoice_of(runtime, contract.id, this_month) is None
+    closed = cli("run", "--period", f"{this_month:%Y-%m}", "--close-early").stdout
+    assert "issued 1 invoice(s)" in closed and "gross 7.00" in closed

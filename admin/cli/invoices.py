@@ -35,10 +35,15 @@ def invoice() -> None:
 @click.option("--period", required=True, help="The month to invoice, YYYY-MM.")
 @click.option("--contract", "contract_ref", help="Only this contract (number or id).")
 @click.option("--dry-run", is_flag=True, help="Show what would be issued; write nothing.")
+@click.option("--close-early", is_flag=True,
+              help="Invoice a month that has not ended yet, on purpose (audited); what "
+                   "lands in it later goes on the next invoice as a correction.")
 @pass_state
-def invoice_run(state: State, period: str, contract_ref: str | None, dry_run: bool) -> None:
-    """Issue the invoices of a month. Safe to run twice: a contract that has its invoice
-    for the month is skipped."""
+def invoice_run(state: State, period: str, contract_ref: str | None, dry_run: bool,
+                close_early: bool) -> None:
+    """Issue the invoices of a month that has ended. Safe to run twice: a contract that
+    has its invoice for the month is skipped; charges that landed in a month already
+    invoiced go on the next invoice as correction lines."""
     from core.documents import quantity_text
     from core.invoicing import invoice_period, parse_period
     runtime = state.ready()
@@ -48,7 +53,7 @@ def invoice_run(state: State, period: str, contract_ref: str | None, dry_run: bo
         with runtime.session(actor="cli") as session:
             contract_id = _contract(session, contract_ref).id
     report = invoice_period(runtime, first, contract_id=contract_id, dry_run=dry_run,
-                            actor="cli")
+                            close_early=close_early, actor="cli")
     if not (report.issued or report.skipped or report.failed):
         click.echo(f"{first:%Y-%m}: nothing to invoice (no charges in the month)")
         return

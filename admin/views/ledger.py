@@ -173,6 +173,7 @@ class IssueForm(FlaskForm):
                          description=_l("YYYY-MM, e.g. 2026-10"))
     contract = StringField(_l("Only this contract (number)"), validators=[Optional()])
     dry_run = BooleanField(_l("Dry run: show what would be issued, change nothing"), default=True)
+    close_early = BooleanField(_l("Close the month early (it has not ended yet)"))
 
 
 class InvoiceView(GuardedModelView):
@@ -238,9 +239,11 @@ class InvoiceView(GuardedModelView):
                         contract_id = find_contract(session, typed(form.contract)).id
                 result = invoice_period(runtime(), parse_period(typed(form.period)),
                                         contract_id=contract_id, dry_run=bool(form.dry_run.data),
+                                        close_early=bool(form.close_early.data),
                                         actor=actor()).as_dict()
             except ValidationError as exc:
-                target = {"period": form.period, "contract": form.contract}.get(
+                target = {"period": form.period, "contract": form.contract,
+                          "close_early": form.close_early}.get(
                     exc.field.split(".")[0], form.period)
                 target.errors = [*target.errors, _(exc.reason)]
             except Exception as exc:  # a plugin's invoice lines failed: say so, no 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
@@ -31,7 +31,8 @@ class Invoice(Base):
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
 
-    __table_args__ = (UniqueConstraint("contract_id", "period_start"),)
+    __table_args__ = (UniqueConstraint("contract_id", "period_start"),
+                      Index("ix_invoice_period_start", "period_start"))
 
 
 class InvoiceLine(Base):

@@ -39,6 +39,9 @@ class Charge(Base):
     comment: Mapped[str | None] = mapped_column(String(500))
     batch: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=now)
+    #: The invoice that carries this charge (its month's, or a later one's correction
+    #: line when it landed after its month was invoiced); None until invoiced.
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
 
     service = relationship("Service")
 
