@@ -1,13 +1,15 @@
 """`abonent tv24 sync [--fix] [--account ID]`: reconcile from the command line.
 
 Prints one line per drift found (and whether it was fixed), then a summary. Exits 1 when
-drift is left unfixed or the platform could not be read, so a cron job notices.
+drift is left unfixed or there were errors (the platform could not be read), so a cron
+job notices; platform users that no account claims are listed but are no failure (they
+are the provider account's business, not drift the billing can repair).
 """
 from __future__ import annotations
 
 import click
 
-from plugin_tv24.reconcile import reconcile
+from plugin_tv24.reconcile import counts, reconcile, unfixed
 from plugin_tv24.store import PLUGIN
 
 
@@ -33,8 +35,6 @@ def sync(state, fix: bool, account_id: int | None) -> None:
         click.echo(f"{mark:<5}  {who:<14} {item['kind']:<20} {item['detail']}")
     for error in report.errors:
         click.echo(f"error  {error}", err=True)
-    left = sum(1 for item in report.drift if not item["fixed"])
-    click.echo(f"{report.checked} account(s) checked, {len(report.drift)} drift, "
-               f"{len(report.drift) - left} fixed, {len(report.errors)} error(s)")
-    if left or report.errors:
+    click.echo(counts(report))
+    if unfixed(report) or report.errors:
         raise SystemExit(1)

@@ -16,7 +16,7 @@ from plugin_tv24.agent import AGENT_TYPE
 from plugin_tv24.cli import tv24
 from plugin_tv24.config import SCHEMA
 from plugin_tv24.panel import account_panel
-from plugin_tv24.reconcile import reconcile
+from plugin_tv24.reconcile import outcome, reconcile, summary
 from plugin_tv24.store import PLUGIN
 
 
@@ -41,9 +41,11 @@ def abonent_cli_commands():
 
 
 def nightly_sync(ctx) -> dict:
-    """The scheduled reconciliation of every 24h TV account; its summary is kept."""
+    """The scheduled reconciliation of every 24h TV account: its outcome (a platform it
+    could not read is "failed", errors or unfixed drift "partial") and summary are kept."""
     report = reconcile(ctx, fix=ctx.config["sync_fix"])
-    return {"checked": report.checked, "drift": len(report.drift),
+    return {"outcome": outcome(report), "summary": summary(report),
+            "checked": report.checked, "drift": len(report.drift),
             "fixed": sum(1 for item in report.drift if item["fixed"]),
             "errors": report.errors}
 

@@ -44,6 +44,39 @@ from plugin_tv24.client import Tv24Error, Tv24Rejected
 from plugin_tv24.operations import ALL, AccountFacts, AccountOnPlatform, instant, live
 
 
+#: drift that is reported but is not the billing's to fix (nor a reason to fail)
+REPORTED_ONLY = frozenset({"unknown_user"})
+
+
+def unfixed(report: ReconcileReport) -> list[dict[str, Any]]:
+    """The drift left that the billing should have repaired (users no account claims are
+    the provider account's business, reported only)."""
+    return [item for item in report.drift
+            if not item["fixed"] and item["kind"] not in REPORTED_ONLY]
+
+
+def outcome(report: ReconcileReport) -> str:
+    """A scheduled run's outcome: failed when nothing could be checked because of errors
+    (the platform unreadable), partial when errors or unfixed drift remain, else ok."""
+    if report.errors and not report.checked:
+        return "failed"
+    return "partial" if report.errors or unfixed(report) else "ok"
+
+
+def counts(report: ReconcileReport) -> str:
+    """What was checked, found and fixed, and how many errors."""
+    fixed = sum(1 for item in report.drift if item["fixed"])
+    strangers = sum(1 for item in report.drift if item["kind"] in REPORTED_ONLY)
+    return (f"{report.checked} account(s) checked, {len(report.drift) - strangers} drift, "
+            f"{fixed} fixed, {strangers} platform user(s) of no account, "
+            f"{len(report.errors)} error(s)")
+
+
+def summary(report: ReconcileReport) -> str:
+    """One line for a person: the counts and the first error, if any."""
+    return f"{counts(report)}: {report.errors[0]}" if report.errors else counts(report)
+
+
 @dataclass
 class Expected:
     """An account as the billing has it, with what the plugin linked."""

@@ -94,13 +94,19 @@ def test_the_cli_reports_and_fixes(tv, abonent_database, tmp_path):
                                  "--account", str(accounts[1].id)])
     assert report.exit_code == 1, report.output
     assert f"found  account {accounts[1].id:<6} device_limit" in report.output
-    assert report.output.splitlines()[-1] == "1 account(s) checked, 3 drift, 0 fixed, 0 error(s)"
+    assert report.output.splitlines()[-1] == ("1 account(s) checked, 3 drift, 0 fixed, "
+                                              "0 platform user(s) of no account, 0 error(s)")
     fixed = runner.invoke(cli, ["--config", str(config), "tv24", "sync", "--fix",
                                 "--account", str(accounts[1].id)])
     assert fixed.exit_code == 0, fixed.output
-    assert fixed.output.splitlines()[-1] == "1 account(s) checked, 3 drift, 3 fixed, 0 error(s)"
+    assert fixed.output.splitlines()[-1] == ("1 account(s) checked, 3 drift, 3 fixed, "
+                                             "0 platform user(s) of no account, 0 error(s)")
     whole = runner.invoke(cli, ["--config", str(config), "tv24", "sync", "--fix"])
-    assert whole.exit_code == 1 and "unknown_user" in whole.output  # a stranger stays
+    assert whole.exit_code == 0, whole.output  # a stranger is reported, not a failure
+    assert "found  platform       unknown_user" in whole.output
+    assert whole.output.splitlines()[-1].endswith("1 platform user(s) of no account, 0 error(s)")
+    again = runner.invoke(cli, ["--config", str(config), "tv24", "sync"])
+    assert again.exit_code == 0 and "1 platform user(s) of no account" in again.output
     generic = tv.factory.account(login="internet-only")
     refused = runner.invoke(cli, ["--config", str(config), "tv24", "sync",
                                   "--account", str(generic.id)])
@@ -111,9 +117,33 @@ def test_the_nightly_job_fixes_and_summarises(tv, runtime):
     accounts = drifted(tv)
     (job,) = plugin.abonent_jobs(runtime)
     assert (job.id, job.cron) == ("tv24-sync", {"hour": 3, "minute": 30})
-    summary = job.func(runtime.context("tv24"))
-    assert summary == {"checked": 6, "drift": 10, "fixed": 9, "errors": []}
+    result = job.func(runtime.context("tv24"))
+    assert result == {"outcome": "ok", "checked": 6, "drift": 10, "fixed": 9, "errors": [],
+                      "summary": "6 account(s) checked, 9 drift, 9 fixed, "
+                                 "1 platform user(s) of no account, 0 error(s)"}
     assert tv.packets(accounts[2].id) == [2]
+
+
+def test_the_nightly_job_fails_when_it_cannot_read_the_platform(tv, runtime):
+    tv.account()
+    tv.drain()
+    tv.emulator.faults.down()
+    (job,) = plugin.abonent_jobs(runtime)
+    result = job.func(runtime.context("tv24"))
+    assert result["outcome"] == "failed" and result["checked"] == 0
+    assert "cannot read the platform" in result["summary"] and "HTTP 502" in result["summary"]
+
+
+def test_the_nightly_job_is_partial_when_a_fix_is_refused(tv, runtime, fault_proxy):
+    drifted(tv)
+    proxy = fault_proxy(tv.emulator.url)
+    tv.configure(api_url=proxy.url)
+    proxy.error(status=400, match="PATCH /v2/users/", body=b'{"error": {"message": "No."}, '
+                                                            b'"status_code": 400}')
+    (job,) = plugin.abonent_jobs(runtime)
+    result = job.func(runtime.context("tv24"))
+    assert result["outcome"] == "partial" and result["checked"] == 6
+    assert len(result["errors"]) == 1 and "No." in result["summary"]
 
 
 # --- the panel ------------------------------------------------------------------------------
