@@ -13,18 +13,25 @@ How a run goes:
   once per session) over one pooled ``requests.Session``;
 * 1 / 1011 (session invalid or expired): log in again, retry those ids once;
 * 10 / 1003 (too many requests): back off (exponential, full jitter, bounded)
-  and retry;
-* any other error, a non-JSON reply, an HTTP error or no answer at all (even
-  at login): the ids concerned get ``count=None`` and a reason; the run goes on;
-* only a refused login (bad or revoked token, throttled IP) stops the run,
-  with ``WialonAuthError``.
+  and retry, at login as on every other call;
+* a unit search cannot tell an account Wialon does not know from an empty one
+  (both find no units), so every account found empty is looked up once more
+  (``account/get_account_data``, the smallest ``type``): Wialon answers 7 for
+  one it does not know, and that account fails with ``error_code`` 7;
+* any other error, a non-JSON reply, an HTTP error or no answer at all: the
+  ids concerned get ``count=None`` and a reason in plain words; the run goes on;
+* a run that cannot even log in stops at once, with ``WialonAuthError`` (bad
+  or revoked token, throttled IP) or ``WialonUnavailableError`` (no answer, an
+  HTTP error, a garbled reply): one cause for the whole run, said once.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -32,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from .errors import BACKOFF_CODES, RELOGIN_CODES, describe
@@ -42,6 +50,11 @@ API_PATH = "/wialon/ajax.html"
 # Wialon's limit of simultaneous requests in one session.
 SESSION_CONCURRENCY_LIMIT = 10
 LOGIN_FLAGS = 0x1  # basic information is all we need from the login reply
+#: No data flags: a count needs only ``totalItemsCount``, not the units' names and rights
+#: (the base flag 0x1 makes each unit about five times bigger on the wire).
+SEARCH_FLAGS = 0x0
+#: ``account/get_account_data`` without the billing settings: enough to know the account exists.
+ACCOUNT_EXISTS_TYPE = 1
 
 
 class WialonError(Exception):
@@ -51,8 +64,9 @@ class WialonError(Exception):
 class WialonAuthError(WialonError):
     """Wialon refused to log in; nothing can be counted until the token is fixed."""
 
-    def __init__(self, code: int, reason: str | None = None):
-        super().__init__(f"Wialon login refused: {describe(code, reason)}")
+    def __init__(self, code: int, reason: str | None = None, retries: int = 0):
+        retried = f"; still refused after {retries} retries" if retries else ""
+        super().__init__(f"Wialon login refused: {describe(code, reason)}{retried}")
         self.code = code
 
 
@@ -90,10 +104,10 @@ class Backoff:
 
 @dataclass(frozen=True)
 class _Method:
-    """A way of counting: the batch sub-request per id and where the count sits in the reply."""
+    """A batch sub-request per id and how its reply becomes a ``UnitCount``."""
 
     request: Callable[[int], dict]
-    count_path: tuple[str, ...]
+    read: Callable[[int, Any], "UnitCount"]
 
 
 def _search_request(account_id: int) -> dict:
@@ -103,20 +117,36 @@ def _search_request(account_id: int) -> dict:
             "spec": {"itemsType": "avl_unit", "propName": "sys_billing_account_guid",
                      "propValueMask": str(account_id), "sortType": "sys_name",
                      "propType": "property"},
-            "force": 1, "flags": 1, "from": 0, "to": 0,
+            "force": 1, "flags": SEARCH_FLAGS, "from": 0, "to": 0,
         },
     }
 
 
-def _account_data_request(account_id: int) -> dict:
-    return {"svc": "account/get_account_data", "params": {"itemId": account_id, "type": 2}}
+def _account_data_request(account_id: int, detail: int = 2) -> dict:
+    return {"svc": "account/get_account_data", "params": {"itemId": account_id, "type": detail}}
+
+
+def _count_at(*path: str) -> Callable[[int, Any], "UnitCount"]:
+    def read(account_id: int, reply: Any) -> UnitCount:
+        return _extract_count(account_id, reply, path)
+    return read
+
+
+def _exists(account_id: int, reply: Any) -> UnitCount:
+    """The account answered, so it exists; the count (0) is the search's."""
+    if not isinstance(reply, dict):
+        return UnitCount(account_id, None, None,
+                         "unexpected reply from Wialon: account data is not an object")
+    return UnitCount(account_id, 0)
 
 
 METHODS: dict[str, _Method] = {
-    "search": _Method(_search_request, ("totalItemsCount",)),
+    "search": _Method(_search_request, _count_at("totalItemsCount")),
     "account_data": _Method(_account_data_request,
-                            ("settings", "combined", "services", "avl_unit", "usage")),
+                            _count_at("settings", "combined", "services", "avl_unit", "usage")),
 }
+_EXISTS = _Method(lambda account_id: _account_data_request(account_id, ACCOUNT_EXISTS_TYPE),
+                  _exists)
 
 
 def _error_code(reply: Any) -> int | None:
@@ -185,10 +215,21 @@ class WialonClient:
             return self._login_locked()
 
     def _login_locked(self) -> dict:
-        reply = self._post("token/login", {"token": self._token, "fl": LOGIN_FLAGS}, sid=None)
-        code = _error_code(reply)
+        """Log in, backing off on 10 / 1003 as on any other call (Wialon answers 1003 to
+        a login while it limits them, e.g. "LIMIT failed_logins")."""
+        for attempt in range(self._backoff.attempts + 1):
+            reply = self._post("token/login", {"token": self._token, "fl": LOGIN_FLAGS},
+                               sid=None)
+            code = _error_code(reply)
+            if code not in BACKOFF_CODES or attempt == self._backoff.attempts:
+                break
+            pause = self._backoff.delay(attempt)
+            log.info("Wialon refused the login for now (error %s); retrying in %.2fs",
+                     code, pause)
+            time.sleep(pause)
         if code is not None:
-            raise WialonAuthError(code, reply.get("reason"))
+            raise WialonAuthError(code, reply.get("reason"),
+                                  attempt if code in BACKOFF_CODES else 0)
         if not isinstance(reply, dict) or not isinstance(reply.get("eid"), str):
             raise WialonUnavailableError("unexpected login reply from Wialon: no session id (eid)")
         self._sid = reply["eid"]
@@ -238,17 +279,23 @@ class WialonClient:
         try:
             response = self._http.post(self.api_url, data=form, timeout=self._timeout)
         except requests.RequestException as exc:
-            raise WialonUnavailableError(f"cannot reach Wialon at {self.api_url}: {exc}") from exc
+            raise WialonUnavailableError(network_failure(exc, self.api_url, self._timeout)) \
+                from exc
         content_type = response.headers.get("Content-Type", "")
-        not_json = WialonUnavailableError(
-            f"non-JSON reply from Wialon (HTTP {response.status_code}, "
-            f"Content-Type {content_type or 'missing'})")
         if content_type.split(";")[0].strip() != "application/json":
-            raise not_json
+            if response.status_code != 200:
+                raise WialonUnavailableError(
+                    f"Wialon at {self.api_url} answered HTTP {response.status_code} "
+                    f"{response.reason or ''}".rstrip() + " instead of the API's JSON")
+            raise WialonUnavailableError(
+                f"non-JSON reply from Wialon (HTTP 200, Content-Type "
+                f"{content_type or 'missing'})")
         try:
             reply = response.json()
         except ValueError:
-            raise not_json from None
+            raise WialonUnavailableError(
+                f"garbled reply from Wialon (HTTP {response.status_code}: the JSON is cut "
+                f"short or broken)") from None
         if response.status_code != 200:
             raise WialonUnavailableError(f"HTTP {response.status_code} reply from Wialon")
         return reply
@@ -260,25 +307,32 @@ class WialonClient:
         """Count the units of each billing account id, in the order given.
 
         ``method="search"`` counts ``core/search_items`` hits
-        (``totalItemsCount``); ``method="account_data"`` reads the account's
+        (``totalItemsCount``), then checks that each account found empty exists;
+        ``method="account_data"`` reads the account's
         ``settings.combined.services.avl_unit.usage``.  Per-account problems
-        end up in the result; only ``WialonAuthError`` is raised.
+        end up in the result; a run that cannot log in raises
+        ``WialonAuthError`` or ``WialonUnavailableError``.
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
         ids = list(dict.fromkeys(int(account_id) for account_id in account_ids))
         if not ids:
             return {}
-        try:
-            self._session_id()  # a bad token fails here, before any thread starts
-        except WialonUnavailableError as exc:
-            return {account_id: UnitCount(account_id, None, None, str(exc)) for account_id in ids}
+        self._session_id()  # a bad token or a dead server fails here, once for the run
+        counted = self._run_batches(ids, METHODS[method])
+        if method == "search":
+            empty = [a for a in ids if counted[a].count == 0]
+            if empty:
+                counted.update(self._run_batches(empty, _EXISTS))
+        return {account_id: counted[account_id] for account_id in ids}
+
+    def _run_batches(self, ids: list[int], method: _Method) -> dict[int, UnitCount]:
+        """``method`` for every id, in batches, at most ``max_concurrency`` at once."""
         batches = [ids[i:i + self._batch_size] for i in range(0, len(ids), self._batch_size)]
         counted: dict[int, UnitCount] = {}
         with ThreadPoolExecutor(max_workers=min(self._max_concurrency, len(batches)),
                                 thread_name_prefix="wialon-count") as pool:
-            futures = [pool.submit(self._count_batch, batch, METHODS[method])
-                       for batch in batches]
+            futures = [pool.submit(self._count_batch, batch, method) for batch in batches]
             try:
                 for future in as_completed(futures):
                     counted.update(future.result())
@@ -286,7 +340,7 @@ class WialonClient:
                 for future in futures:
                     future.cancel()
                 raise
-        return {account_id: counted[account_id] for account_id in ids}
+        return counted
 
     def _count_batch(self, account_ids: list[int], method: _Method) -> dict[int, UnitCount]:
         """Count one batch, re-logging in once and backing off as Wialon asks."""
@@ -314,7 +368,7 @@ class WialonClient:
                 elif code is not None:
                     done[account_id] = _failure(account_id, code, reply, busy_retries)
                 else:
-                    done[account_id] = _extract_count(account_id, reply, method.count_path)
+                    done[account_id] = method.read(account_id, reply)
             if session_lost:
                 relogged = True
                 try:
@@ -341,3 +395,35 @@ class WialonClient:
             raise WialonUnavailableError(
                 f"unexpected batch reply from Wialon: expected {len(account_ids)} results")
         return reply
+
+
+def network_failure(exc: requests.RequestException, url: str, timeout: float) -> str:
+    """What went wrong on the way to Wialon, in words (not urllib3's repr of its pool)."""
+    where = f"Wialon at {url}"
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"{where} did not accept a connection within {timeout:g} s"
+    if isinstance(exc, requests.ReadTimeout):
+        return f"{where} did not answer within {timeout:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"cannot reach {where}: the secure connection failed (TLS certificate or handshake)"
+    causes = _causes(exc)
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"cannot reach {where}: connection refused (nothing listens there, or it is down)"
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return f"cannot reach {where}: its host name does not resolve"
+    if any(isinstance(c, (ConnectionResetError, http.client.RemoteDisconnected,
+                          urllib3.exceptions.ProtocolError)) for c in causes):
+        return f"{where} closed the connection without answering"
+    os_error = next((c for c in reversed(causes) if isinstance(c, OSError) and c.strerror), None)
+    detail = os_error.strerror if os_error else type(exc).__name__
+    return f"cannot reach {where}: {detail}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__ or next(
+            (a for a in exc.args if isinstance(a, BaseException)), None)
+    return chain

@@ -17,8 +17,12 @@ A run for (agent, day), under the spool folder's lock:
 So a second run the same day writes nothing new, a run after a failure writes only the
 accounts that failed, and a crash anywhere neither loses a count nor charges it twice:
 before the file is whole nothing happened; after, the file is either waiting (step 2
-sees it) or taken (its records are there). An account with no objects gets no line
-(nothing to charge): it is counted again by a later run the same day.
+sees it) or taken (its records are there). An account with no objects gets a line of 0
+(a charge of 0.00): its day is then recorded as counted, so a later catch-up (see
+plugin_wialon.catchup) never charges that day with objects added since.
+
+A run that cannot count at all (Wialon refuses the token, cannot be reached) says so
+once, as the run's `run_failure`, not once per account.
 """
 from __future__ import annotations
 
@@ -35,8 +39,9 @@ from core import (Agent, CdrLine, FileReport, NotFound, Runtime, ValidationError
                   operator_today, spool_root)
 from plugin_wialon import spool
 from plugin_wialon.agent import CODE, AgentSettings, wialon_account_id
-from plugin_wialon.client import UnitCount, WialonAuthError, WialonClient
+from plugin_wialon.client import UnitCount, WialonClient, WialonError
 from plugin_wialon.config import PLUGIN
+from plugin_wialon.errors import Code
 from plugin_wialon.selection import PCS, Target, targets
 
 log = logging.getLogger("abonent.wialon")
@@ -54,8 +59,10 @@ class Failure:
 
 @dataclass
 class CollectReport:
-    """What one run did. `accounts` = counted + failed + skipped; `without_objects` are
-    counted accounts Wialon reports no objects for (no line, no charge)."""
+    """What one run did. `accounts` = counted + failed + skipped + not_counted;
+    `without_objects` are counted accounts Wialon reports no objects for (a line of 0);
+    `run_failure` is why nothing could be counted (then `not_counted` accounts were not);
+    `error` is why the file written was not rated yet."""
 
     agent: str
     source: str
@@ -73,19 +80,28 @@ class CollectReport:
     rejected: int = 0
     amount: Decimal = Decimal("0.00")
     error: str | None = None
+    run_failure: str | None = None
+    not_counted: int = 0
 
     @property
     def failed(self) -> int:
         return len(self.failures)
 
+    @property
+    def troubled(self) -> bool:
+        """Something of the day is not charged: an account failed, or nothing could be
+        counted, or the file written waits to be rated."""
+        return bool(self.failures or self.run_failure or self.error)
+
     def summary(self) -> dict:
-        """The JSON-able result kept for the run (the admin's jobs page shows it)."""
+        """The JSON-able figures of the day (the job's result lists them per day)."""
         result = {
             "agent": self.agent, "source": self.source, "day": self.day.isoformat(),
             "dry_run": self.dry_run, "accounts": self.accounts, "counted": self.counted,
-            "failed": self.failed, "skipped": self.skipped, "lines": self.lines,
-            "units": self.units, "file": self.file, "rated": self.rated,
+            "failed": self.failed, "skipped": self.skipped, "not_counted": self.not_counted,
+            "lines": self.lines, "units": self.units, "file": self.file, "rated": self.rated,
             "rejected": self.rejected, "amount": str(self.amount), "error": self.error,
+            "run_failure": self.run_failure,
             "failures": [{"account_id": f.account_id, "ext_id": f.ext_id, "reason": f.reason}
                          for f in self.failures[:SUMMARY_LIMIT]],
             "without_objects": self.without_objects[:SUMMARY_LIMIT],
@@ -93,6 +109,43 @@ class CollectReport:
         if self.failed > SUMMARY_LIMIT:
             result["failures_not_listed"] = self.failed - SUMMARY_LIMIT
         return result
+
+
+class Counter:
+    """One Wialon session for one or more days of an agent (a catch-up counts the same
+    accounts for several days: each is asked once). A run-wide failure (the login) is
+    kept: the days after it fail with the same cause without asking Wialon again."""
+
+    def __init__(self, runtime: Runtime, settings: AgentSettings):
+        config = runtime.plugin_configs[PLUGIN]
+        self.method = settings.count_method
+        self.client = WialonClient(settings.api_url, settings.token, timeout=config["timeout"],
+                                   max_concurrency=config["max_concurrency"],
+                                   batch_size=config["batch_size"])
+        self.known: dict[int, UnitCount] = {}
+        self.failure: WialonError | None = None
+
+    def count(self, wialon_ids: set[int]) -> dict[int, UnitCount]:
+        """The count of each id; raises the run-wide WialonError (auth, unreachable)."""
+        if self.failure is not None:
+            raise self.failure
+        asking = sorted(wialon_ids - self.known.keys())
+        if asking:
+            try:
+                self.known.update(self.client.count_units(asking, self.method))
+            except WialonError as exc:
+                self.failure = exc
+                raise
+        return {w: self.known[w] for w in wialon_ids}
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "Counter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def wialon_agents(session, ref: str | int | None = None) -> list[Agent]:
@@ -110,23 +163,32 @@ def wialon_agents(session, ref: str | int | None = None) -> list[Agent]:
     return [agent]
 
 
-def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
-            dry_run: bool = False) -> CollectReport:
-    """Count, write and rate the day (default: the operator's today) of one agent.
-
-    A dry run counts and reports what it would write, and writes nothing. Raises
-    ValidationError for an agent that is not usable (missing, disabled, bad settings),
-    spool.RunInProgress when another run holds the spool folder.
-    """
+def agent_settings(runtime: Runtime, agent_id: int) -> tuple[AgentSettings, date]:
+    """A usable agent's settings and the operator's today; ValidationError / NotFound
+    naming what is wrong (missing, disabled, bad settings)."""
     with runtime.session(actor=ACTOR) as session:
         agent = session.get(Agent, agent_id)
         if agent is None or agent.type != CODE:
             raise NotFound("agent_id", f"no Wialon agent with id {agent_id}")
         if not agent.enabled:
             raise ValidationError("agent_id", f"Wialon agent {agent.name!r} is disabled")
-        settings = AgentSettings.of(agent)
-        day = day or operator_today(session)
-    run = _Run(runtime, settings, day, dry_run)
+        return AgentSettings.of(agent), operator_today(session)
+
+
+def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
+            dry_run: bool = False, counter: Counter | None = None) -> CollectReport:
+    """Count, write and rate the day (default: the operator's today) of one agent.
+
+    A dry run counts and reports what it would write, and writes nothing. `counter`
+    shares one Wialon session (and its counts) between days; by default the run has
+    its own. Raises ValidationError for an agent that is not usable (missing, disabled,
+    bad settings), spool.RunInProgress when another run holds the spool folder.
+    """
+    settings, today = agent_settings(runtime, agent_id)
+    if counter is None:
+        with Counter(runtime, settings) as own:
+            return collect(runtime, agent_id, day, dry_run=dry_run, counter=own)
+    run = _Run(runtime, settings, day or today, dry_run, counter)
     if dry_run:
         run.count_and_write()
         return run.report
@@ -138,16 +200,19 @@ def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
         run.count_and_write()
     report = run.report
     log.info("Wialon %s, %s: %d counted, %d failed, %d skipped; %s charged%s", settings.name,
-             day, report.counted, report.failed, report.skipped, report.amount,
-             f"; {report.error}" if report.error else "")
+             run.day, report.counted, report.failed, report.skipped, report.amount,
+             f"; {report.run_failure or report.error}" if report.run_failure or report.error
+             else "")
     return report
 
 
 class _Run:
-    def __init__(self, runtime: Runtime, settings: AgentSettings, day: date, dry_run: bool):
+    def __init__(self, runtime: Runtime, settings: AgentSettings, day: date, dry_run: bool,
+                 counter: Counter):
         self.runtime = runtime
         self.settings = settings
         self.day = day
+        self.counter = counter
         self.folder: Path = spool_root(runtime) / settings.cdr_source
         self.report = CollectReport(settings.name, settings.cdr_source, day, dry_run)
 
@@ -174,25 +239,25 @@ class _Run:
                 self.fail(account_id, items[0].ext_id, refusal)
             else:
                 to_count[account_id] = (wialon_id, missing)
-        lines, written_by = self._lines(to_count, self._count({w for w, _ in to_count.values()}))
+        counts = self._count({w for w, _ in to_count.values()})
+        if counts is None:
+            self.report.not_counted = len(to_count)
+            return
+        lines, written_by = self._lines(to_count, counts)
         self.report.lines = len(lines)
         if lines and not self.report.dry_run:
             self._write_and_take(lines, written_by)
 
-    def _count(self, wialon_ids: set[int]) -> dict[int, UnitCount]:
+    def _count(self, wialon_ids: set[int]) -> dict[int, UnitCount] | None:
+        """The counts, or None when nothing could be counted (the cause is the report's
+        run_failure: one line, not one per account)."""
         if not wialon_ids:
             return {}
-        config = self.runtime.plugin_configs[PLUGIN]
-        client = WialonClient(self.settings.api_url, self.settings.token,
-                              timeout=config["timeout"],
-                              max_concurrency=config["max_concurrency"],
-                              batch_size=config["batch_size"])
-        with client:
-            try:
-                return client.count_units(sorted(wialon_ids), self.settings.count_method)
-            except WialonAuthError as exc:
-                self.report.error = str(exc)
-                return {w: UnitCount(w, None, exc.code, str(exc)) for w in wialon_ids}
+        try:
+            return self.counter.count(wialon_ids)
+        except WialonError as exc:
+            self.report.run_failure = f"nothing counted: {exc}"
+            return None
 
     def _lines(self, to_count: dict[int, tuple[int, list[Target]]],
                counts: dict[int, UnitCount]) -> tuple[list[CdrLine], dict[str, int]]:
@@ -203,12 +268,11 @@ class _Run:
             ext_id = missing[0].ext_id
             counted = counts[wialon_id]
             if counted.count is None:
-                self.fail(account_id, ext_id, counted.reason)
+                self.fail(account_id, ext_id, _reason(ext_id, counted))
                 continue
             self.report.counted += 1
             if counted.count == 0:
                 self.report.without_objects.append(account_id)
-                continue
             self.report.units += counted.count
             written_by[ext_id] = account_id
             lines += [CdrLine(ext_id, PCS, t.sensor_type_id, Decimal(counted.count))
@@ -234,6 +298,13 @@ class _Run:
             account_id = written_by[ext_id]
             self.report.counted -= 1
             self.fail(account_id, ext_id, f"counted, but the billing refused the count: {reason}")
+
+
+def _reason(ext_id: str, counted: UnitCount) -> str:
+    if counted.error_code == Code.ACCESS_DENIED:
+        return (f"ext_id {ext_id} not found on Wialon (no such billing account, or the "
+                f"token's user has no access to it; Wialon error 7)")
+    return counted.reason
 
 
 def _who(target: Target) -> tuple[int | None, str | None]:

@@ -13,7 +13,8 @@ from functools import partial
 
 from core import JobSpec, Runtime, ValidationError
 from plugin_wialon.agent import DEFAULT_RUN_TIME, AgentSettings
-from plugin_wialon.collect import collect, wialon_agents
+from plugin_wialon.catchup import count_days
+from plugin_wialon.collect import wialon_agents
 
 
 def job_id(agent_id: int) -> str:
@@ -21,8 +22,9 @@ def job_id(agent_id: int) -> str:
 
 
 def daily_run(agent_id: int, ctx) -> dict:
-    """Count the operator's today for one agent; the summary is the run's result."""
-    return collect(ctx.runtime, agent_id).summary()
+    """Count the days not yet complete (plugin_wialon.catchup) and the operator's today;
+    the result carries the run's outcome (ok / partial / failed) and its one-line summary."""
+    return count_days(ctx.runtime, agent_id).summary()
 
 
 def _run_time(agent) -> time:
@@ -42,5 +44,5 @@ def specs(runtime: Runtime) -> list[JobSpec]:
             id=job_id(agent.id), func=partial(daily_run, agent.id),
             cron={"hour": at.hour, "minute": at.minute},
             description=f"Wialon ({agent.name}): count each account's objects and charge "
-                        f"the day's counter service"))
+                        f"the day's counter service, catching up the days not complete"))
     return jobs

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from plugin_wialon.client import Backoff, WialonAuthError, WialonClient
+from plugin_wialon.client import (Backoff, WialonAuthError, WialonClient,
+                                  WialonUnavailableError)
 from plugin_wialon.emulator import DEMO_ACCOUNT_ID, WialonEmulator
 
 DEMO_IDS = [DEMO_ACCOUNT_ID, *range(1001, 1301)]
@@ -23,8 +24,11 @@ def test_counts_many_accounts_in_batches(wialon_emulator, make_wialon_client, me
     assert list(counts) == DEMO_IDS
     assert {a: c.count for a, c in counts.items()} == expected_counts(wialon_emulator, DEMO_IDS)
     assert all(c.error_code is None and c.reason is None for c in counts.values())
-    # One login, then ceil(301 / 50) = 7 core/batch calls.
-    assert wialon_emulator.state.stats["requests"] == 1 + 7
+    # One login, then ceil(301 / 50) = 7 core/batch calls; a search also asks whether
+    # the accounts it found empty exist (one more batch of them).
+    empty = sum(1 for c in counts.values() if c.count == 0)
+    assert 0 < empty <= 50
+    assert wialon_emulator.state.stats["requests"] == 1 + 7 + (method == "search")
 
 
 def test_seed_account_777_has_6_units(make_wialon_client):
@@ -101,18 +105,55 @@ def test_non_json_reply_fails_that_batch_with_a_clear_reason(wialon_emulator, ma
     failed = [c for c in counts.values() if c.count is None]
     assert len(failed) == 50  # exactly one batch
     assert {c.reason for c in failed} == {
-        "non-JSON reply from Wialon (HTTP 502, Content-Type text/html)"}
+        f"Wialon at {client.api_url} answered HTTP 502 BAD GATEWAY instead of the API's JSON"}
     assert all(c.error_code is None for c in failed)
     assert sum(c.count is not None for c in counts.values()) == 250
 
 
-def test_unknown_account(make_wialon_client):
+@pytest.mark.parametrize("method", ["search", "account_data"])
+def test_an_account_wialon_does_not_know_is_not_an_empty_one(wialon_emulator,
+                                                             make_wialon_client, method):
+    """A unit search finds no units for an unknown account as for an empty one; the
+    client asks again about the empty ones, and Wialon answers 7 for the unknown."""
+    wialon_emulator.add_account(5000, units=0)
+    counts = make_wialon_client().count_units([424242, 5000, 777], method=method)
+    assert (counts[424242].count, counts[424242].error_code) == (None, 7)
+    assert counts[424242].reason == ("Access denied (no such item or no rights to it) "
+                                     "(Wialon error 7)")
+    assert (counts[5000].count, counts[5000].error_code) == (0, None)
+    assert counts[777].count == 6
+
+
+def test_a_count_asks_for_no_unit_data(wialon_emulator, make_wialon_client):
+    """Counting reads totalItemsCount only: the units ride along without their names and
+    rights (data flags 0), a fifth of the bytes of the base flag."""
+    wialon_emulator.add_account(5000, units=100)
     client = make_wialon_client()
-    by_data = client.count_units([424242], method="account_data")[424242]
-    assert by_data.count is None and by_data.error_code == 7
-    assert by_data.reason.startswith("Access denied")
-    # A unit search for an account that does not exist simply finds no units.
-    assert client.count_units([424242], method="search")[424242].count == 0
+    client.login()
+    before = wialon_emulator.state.stats["bytes_sent"]
+    assert client.count_units([5000])[5000].count == 100
+    sent = wialon_emulator.state.stats["bytes_sent"] - before
+    # 100 units: {"id":N} is 13 bytes each; with flags 1 each is about 80 (8,000 bytes).
+    assert sent < 2_000
+
+
+def test_error_1003_at_login_is_retried_like_everywhere_else(wialon_emulator,
+                                                             make_wialon_client):
+    wialon_emulator.state.fail_logins(1003, times=2)
+    counts = make_wialon_client().count_units([777])
+    assert counts[777].count == 6
+    assert wialon_emulator.state.stats["logins"] == 1
+
+
+def test_login_retries_on_1003_are_bounded(wialon_emulator, make_wialon_client):
+    wialon_emulator.state.fail_logins(1003)
+    client = make_wialon_client(backoff=Backoff(base=0.001, cap=0.01, attempts=3))
+    with pytest.raises(WialonAuthError) as refused:
+        client.count_units([777])
+    assert refused.value.code == 1003
+    assert str(refused.value) == (
+        "Wialon login refused: Only one request is allowed at the moment (limit exceeded): "
+        "LIMIT api_concurrent (Wialon error 1003); still refused after 3 retries")
 
 
 def test_invalid_token_raises_auth_error(make_wialon_client):
@@ -161,16 +202,49 @@ def test_busy_retries_are_bounded(wialon_emulator, make_wialon_client):
     assert counts[1001].reason.endswith("; still failing after 3 retries")
 
 
-@pytest.mark.parametrize("logged_in", [False, True])
-def test_wialon_unreachable_is_a_per_account_reason(wialon_emulator, make_wialon_client,
-                                                    logged_in):
+def test_wialon_unreachable_at_login_stops_the_run_with_the_cause_in_words(
+        wialon_emulator, make_wialon_client):
     client = make_wialon_client(timeout=2)
-    if logged_in:
-        client.login()
+    wialon_emulator.stop()
+    with pytest.raises(WialonUnavailableError) as down:
+        client.count_units([777, 1001])
+    assert str(down.value) == (f"cannot reach Wialon at {client.api_url}: connection refused "
+                               f"(nothing listens there, or it is down)")
+
+
+def test_wialon_lost_mid_run_is_a_per_account_reason(wialon_emulator, make_wialon_client):
+    client = make_wialon_client(timeout=2)
+    client.login()
     wialon_emulator.stop()
     counts = client.count_units([777, 1001])
     assert all(c.count is None and c.error_code is None for c in counts.values())
-    assert counts[777].reason.startswith(f"cannot reach Wialon at {client.api_url}")
+    assert {c.reason for c in counts.values()} == {
+        f"cannot reach Wialon at {client.api_url}: connection refused (nothing listens "
+        f"there, or it is down)"}
+
+
+def test_faults_on_the_way_are_said_in_words(wialon_emulator, wialon_token, fault_proxy):
+    """A 503 page, a hang past the timeout, a connection dropped, a body cut short: each
+    is one plain sentence, never urllib3's text of its connection pool."""
+    proxy = fault_proxy(wialon_emulator.url)
+    client = WialonClient(proxy.url, wialon_token, timeout=0.5,
+                          backoff=Backoff(base=0.001, cap=0.01, attempts=1))
+    with client:
+        api = client.api_url
+        for arm, reason in (
+                (lambda: proxy.error(status=503, body=b"<html>down</html>"),
+                 f"Wialon at {api} answered HTTP 503 Service Unavailable instead of the "
+                 f"API's JSON"),
+                (lambda: proxy.hang(), f"Wialon at {api} did not answer within 0.5 s"),
+                (lambda: proxy.lose_answer(status=None),
+                 f"Wialon at {api} closed the connection without answering"),
+                (lambda: proxy.garble(), "garbled reply from Wialon (HTTP 200: the JSON is "
+                                         "cut short or broken)")):
+            arm()
+            with pytest.raises(WialonUnavailableError) as failed:
+                client.login()
+            assert str(failed.value) == reason
+        assert client.count_units([777])[777].count == 6
 
 
 def test_options_are_validated():

@@ -16,7 +16,11 @@ from plugin_wialon import collect as collect_module
 from plugin_wialon import spool
 from plugin_wialon.selection import targets
 
-ACCESS_DENIED = "Access denied (no such item or no rights to it) (Wialon error 7)"
+
+
+def not_found(ext_id) -> str:
+    return (f"ext_id {ext_id} not found on Wialon (no such billing account, or the token's "
+            f"user has no access to it; Wialon error 7)")
 
 
 class Killed(BaseException):
@@ -169,15 +173,16 @@ def test_a_dry_run_counts_and_writes_nothing(world, table_counts):
     assert table_counts() == before and world.files(where="") == []
 
 
-def test_an_invalid_token_fails_every_account_and_the_run_goes_on(world):
-    world.account(777)
+def test_an_invalid_token_is_one_cause_for_the_run_not_one_per_account(world):
+    for ext_id in (777, 1001, 1002):
+        world.account(ext_id)
     world.set_agent(token="x" * 72)
 
     report = world.collect()
 
-    reason = "Wialon login refused: Invalid user name or password (bad token) (Wialon error 8)"
-    assert report.error == reason
-    assert [(f.ext_id, f.reason) for f in report.failures] == [("777", reason)]
+    assert report.run_failure == ("nothing counted: Wialon login refused: Invalid user name "
+                                  "or password (bad token) (Wialon error 8)")
+    assert (report.failures, report.not_counted, report.counted) == ([], 3, 0)
     assert report.file is None and world.charges() == {} and usage_records(world.runtime) == 0
 
 
@@ -200,35 +205,54 @@ def test_errors_in_part_of_a_batch_fail_those_accounts_only(world):
     report = world.collect()
 
     reasons = {f.account_id: f.reason for f in report.failures}
-    assert reasons == {accounts[1001].id: ACCESS_DENIED,
+    assert reasons == {accounts[1001].id: not_found(1001),
                        accounts[1003].id: "Billing error (Wialon error 14)"}
     assert accounts[777].id in world.charges()
     assert accounts[1001].id not in world.charges() and accounts[1003].id not in world.charges()
 
 
-def test_a_non_json_reply_is_a_reason_not_a_crash(world):
+def test_a_non_json_reply_is_a_reason_not_a_crash(world, fault_proxy):
     world.account(777)
-    world.emulator.state.serve_non_json(1, status=502)
+    proxy = fault_proxy(world.emulator.url)
+    world.set_agent(api_url=proxy.url)
+    proxy.error(status=502, body=b"<html>Bad Gateway</html>",
+                match=lambda method, path, body: b"core%2Fbatch" in body)
 
     report = world.collect()
 
     assert [f.reason for f in report.failures] == [
-        "non-JSON reply from Wialon (HTTP 502, Content-Type text/html)"]
+        f"Wialon at {proxy.url}/wialon/ajax.html answered HTTP 502 Bad Gateway instead of "
+        f"the API's JSON"]
     assert world.charges() == {}
     assert world.collect().counted == 1  # once the proxy is well again
 
 
-def test_an_ext_id_wialon_does_not_know(world):
-    account = world.account(424242)
+@pytest.mark.parametrize("method", ["search", "account_data"])
+def test_an_ext_id_wialon_does_not_know_fails_with_its_reason(world, method):
+    unknown = world.account(778)
+    known = world.account(777)
+    world.set_agent(count_method=method)
 
-    by_search = world.collect()
-    assert (by_search.counted, by_search.without_objects, by_search.lines) == (1, [account.id], 0)
+    report = world.collect()
 
-    world.set_agent(count_method="account_data")
-    by_account_data = world.collect()
-    assert [(f.account_id, f.reason) for f in by_account_data.failures] == [
-        (account.id, ACCESS_DENIED)]
-    assert world.charges() == {} and usage_records(world.runtime) == 0
+    assert [(f.account_id, f.ext_id, f.reason) for f in report.failures] == [
+        (unknown.id, "778", not_found(778))]
+    assert (report.counted, report.failed) == (1, 1)
+    assert world.charges() == {known.id: [(world.day, Decimal(6), Decimal("18.00"))]}
+
+
+def test_an_account_with_no_objects_is_counted_as_0_once(world):
+    world.emulator.add_account(5000, units=0)
+    empty = world.account(5000)
+
+    first = world.collect()
+    assert (first.counted, first.without_objects, first.lines) == (1, [empty.id], 1)
+    assert world.charges() == {empty.id: [(world.day, Decimal(0), Decimal("0.00"))]}
+    # The day is recorded as counted: objects added later never reach it.
+    world.emulator.add_account(5000, units=4)
+    again = world.collect()
+    assert (again.counted, again.skipped) == (0, 1)
+    assert world.charges() == {empty.id: [(world.day, Decimal(0), Decimal("0.00"))]}
 
 
 def test_accounts_with_no_usable_ext_id(world):

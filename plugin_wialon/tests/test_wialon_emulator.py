@@ -246,16 +246,20 @@ def test_control_endpoints(emulator, api):
     started = time.monotonic()
     api.call("core/search_items", search_params(5000))
     assert time.monotonic() - started >= 0.2
+    http.post(f"{control}/fail_logins", json={"code": 1003, "times": 1})
+    assert Api(emulator).login() == {"error": 1003, "reason": "LIMIT api_concurrent"}
+    assert "eid" in Api(emulator).login()
     http.post(f"{control}/reset_faults", json={})
 
-    assert http.post(f"{control}/expire_sessions", json={"code": 1011}).json()["expired"] == 1
+    assert http.post(f"{control}/expire_sessions", json={"code": 1011}).json()["expired"] == 2
     assert api.call("core/search_items", search_params(5000)) == {"error": 1011}
 
     http.post(f"{control}/invalidate_token", json={"token": TOKEN})
     assert api.login() == {"error": 8}
 
     state = http.get(f"{control}/state").json()
-    assert state["accounts"] == 4 and state["tokens"] == 0 and state["stats"]["logins"] == 1
+    assert state["accounts"] == 4 and state["tokens"] == 0 and state["stats"]["logins"] == 2
+    assert state["stats"]["bytes_sent"] > 0
     bad = http.post(f"{control}/accounts", json={"units": 3})
     assert bad.status_code == 400 and "account_id" in bad.json()["error"]
 

@@ -14,7 +14,7 @@ from core.clock import frozen
 from core.models import Agent, Manager, Role
 from plugin_wialon.cli import wialon
 from plugin_wialon.jobs import job_id
-from plugins.scheduler import job_specs, last_runs, run_job
+from core.jobs import job_specs, last_runs, run_job
 
 PASSWORD = "correct horse 42"
 
@@ -50,16 +50,20 @@ def test_one_job_per_enabled_agent_at_its_run_time(world, factory):
 
 
 def test_the_job_counts_the_operators_today_and_keeps_its_summary(world):
-    account = world.account(777)
+    account = world.account(777, start_on=world.day)
     with frozen(datetime(2026, 5, 4, 3, 30, tzinfo=timezone.utc)):
         outcome = run_job(world.runtime, job_id(world.agent.id), trigger="schedule")
 
     assert outcome["status"] == "ok"
     result = outcome["result"]
-    assert {k: result[k] for k in ("day", "accounts", "counted", "failed", "skipped", "units",
-                                   "amount")} == {"day": "2026-05-04", "accounts": 1,
-                                                  "counted": 1, "failed": 0, "skipped": 0,
-                                                  "units": 6, "amount": "18.00"}
+    assert result["summary"] == "Wialon Wialon, 2026-05-04: 1 counted, 18.00 charged"
+    assert {k: result[k] for k in ("outcome", "today", "counted", "failed", "amount",
+                                   "caught_up")} == {
+        "outcome": "ok", "today": "2026-05-04", "counted": 1, "failed": 0, "amount": "18.00",
+        "caught_up": []}
+    (today,) = result["days"]
+    assert {k: today[k] for k in ("day", "accounts", "counted", "skipped", "units")} == {
+        "day": "2026-05-04", "accounts": 1, "counted": 1, "skipped": 0, "units": 6}
     with world.runtime.session() as s:
         assert last_runs(s)[job_id(world.agent.id)].result == result
     assert world.charges() == {account.id: [(world.day, Decimal(6), Decimal("18.00"))]}
@@ -81,8 +85,8 @@ def admin_client(runtime):
 
 
 def test_the_jobs_page_and_the_account_card_show_the_run(world, factory):
-    account = world.account(777)
-    failing = world.account(1001)
+    account = world.account(777, start_on=world.day)
+    failing = world.account(1001, start_on=world.day)
     internet = factory.account()
     world.emulator.state.fail_accounts({1001: 7})
     with frozen(datetime(2026, 5, 4, 3, 30, tzinfo=timezone.utc)):
@@ -94,7 +98,7 @@ def test_the_jobs_page_and_the_account_card_show_the_run(world, factory):
 
     assert job_id(world.agent.id) in jobs
     assert "<b>counted</b>: 1<br>" in jobs and "<b>failed</b>: 1<br>" in jobs
-    assert f"{failing.id}" in jobs and "Wialon error 7" in jobs
+    assert f"account {failing.id}: ext_id 1001 not found on Wialon" in jobs
     assert 'data-plugin="wialon"' in card
     panel = card.split('data-plugin="wialon"', 1)[1]
     assert "2026-05-04" in panel and "18.00" in panel and ">6<" in panel
@@ -110,8 +114,9 @@ def test_the_command_counts_a_day_and_says_what_failed(world):
 
     dry = runner.invoke(wialon, ["collect", "--date", "2026-05-04", "--dry-run"], obj=state)
     assert dry.exit_code == 1, dry.output
-    assert (f"failed   account {failing.id} (ext_id 1001): Access denied (no such item or no "
-            f"rights to it) (Wialon error 7)") in dry.output
+    assert (f"failed   account {failing.id} (ext_id 1001): ext_id 1001 not found on Wialon "
+            f"(no such billing account, or the token's user has no access to it; Wialon "
+            f"error 7)") in dry.output
     assert "Wialon (Wialon_1), 2026-05-04: 2 account(s): 1 counted, 1 failed, 0 skipped" \
            in dry.output
     assert "dry run: would write 1 line(s); nothing was written" in dry.output

@@ -76,6 +76,8 @@ def create_app(state: EmulatorState) -> Flask:
                              values.get("sid"))
         except ApiError as exc:
             result = exc.envelope()
-        return json_reply(result)
+        reply = json_reply(result)
+        state.count_sent(reply.content_length or 0)
+        return reply
 
     return app

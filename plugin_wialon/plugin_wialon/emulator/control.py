@@ -8,6 +8,7 @@ All take a JSON body and answer JSON; a bad body answers HTTP 400 with
     GET  /_emulator/state            counts, limits, active faults, stats
     POST /_emulator/accounts         {"account_id": 777, "units": 6}
     POST /_emulator/fail_accounts    {"accounts": {"777": 7}, "times": null}
+    POST /_emulator/fail_logins      {"code": 1003, "times": 2}
     POST /_emulator/non_json         {"count": 3, "status": 502}
     POST /_emulator/expire_sessions  {"code": 1}    (or 1011)
     POST /_emulator/invalidate_token {"token": "..."}
@@ -68,6 +69,13 @@ def fail_accounts(state: EmulatorState, body: dict):
     times = body.get("times")
     state.fail_accounts({int(k): int(v) for k, v in body["accounts"].items()},
                         None if times is None else int(times))
+
+
+@_command
+def fail_logins(state: EmulatorState, body: dict):
+    times = body.get("times")
+    state.fail_logins(int(body.get("code", Code.ONE_REQUEST_AT_A_TIME)),
+                      None if times is None else int(times))
 
 
 @_command

@@ -36,7 +36,8 @@ from typing import Any, Callable
 from ..errors import Code
 from .state import Account, ApiError, EmulatorState, Session
 
-# Data flag 0x1 ("base"): id, nm, cls, mu, uacl.  Other flags are accepted and ignored.
+# Data flag 0x1 ("base"): id, nm, cls, mu, uacl; without it a unit is its id alone.  Other
+# flags are accepted and add nothing (no unit here has more to tell).
 ITEM_DATAFLAG_BASE = 0x1
 UNIT_CLASS_ID = 2  # "avl_unit" in the login reply's "classes"
 USER_CLASS_ID = 1

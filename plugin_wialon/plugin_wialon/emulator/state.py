@@ -78,6 +78,7 @@ class _AccountFault:
 @dataclass
 class _Faults:
     accounts: dict[int, _AccountFault] = field(default_factory=dict)
+    logins: _AccountFault | None = None
     non_json_left: int = 0
     non_json_status: int = 502
     delay: float = 0.0
@@ -110,7 +111,8 @@ class EmulatorState:
         self._killed: dict[str, int] = {}  # sid -> code answered from now on
         self._failed_logins: dict[str, deque[float]] = {}
         self._faults = _Faults()
-        self.stats = {"requests": 0, "logins": 0, "failed_logins": 0, "busy_rejections": 0}
+        self.stats = {"requests": 0, "logins": 0, "failed_logins": 0, "busy_rejections": 0,
+                      "bytes_sent": 0}
 
     # --- seed data -----------------------------------------------------------
 
@@ -155,6 +157,14 @@ class EmulatorState:
                 failures.popleft()
             if len(failures) >= self.failed_login_limit:
                 raise ApiError(Code.ONE_REQUEST_AT_A_TIME, "LIMIT failed_logins")
+            refused = self._faults.logins
+            if refused is not None:
+                if refused.remaining is not None:
+                    refused.remaining -= 1
+                    if refused.remaining <= 0:
+                        self._faults.logins = None
+                raise ApiError(refused.code, "LIMIT api_concurrent"
+                               if refused.code == Code.ONE_REQUEST_AT_A_TIME else None)
             user = self._tokens.get(token)
             if user is None:
                 failures.append(now)
@@ -234,6 +244,17 @@ class EmulatorState:
             for account_id, code in codes.items():
                 self._faults.accounts[int(account_id)] = _AccountFault(int(code), times)
 
+    def fail_logins(self, code: int, times: int | None = None) -> None:
+        """Answer logins with ``code`` (e.g. 1003 while Wialon limits them), ``times``
+        times or (None) until reset; the token is not looked at."""
+        with self._lock:
+            self._faults.logins = _AccountFault(int(code), times)
+
+    def count_sent(self, size: int) -> None:
+        """Add an API reply's body size to ``stats["bytes_sent"]`` (what a count costs)."""
+        with self._lock:
+            self.stats["bytes_sent"] += size
+
     def take_account_fault(self, account_id: int) -> int | None:
         """The error code to answer for ``account_id`` now, if one is injected."""
         with self._lock:
@@ -289,6 +310,7 @@ class EmulatorState:
                 "max_concurrent_requests": self.max_concurrent_requests,
                 "faults": {
                     "accounts": {str(k): v.code for k, v in self._faults.accounts.items()},
+                    "logins": self._faults.logins.code if self._faults.logins else None,
                     "non_json_left": self._faults.non_json_left,
                     "delay": self._faults.delay,
                 },
