@@ -25,6 +25,8 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from core import Agent, ValidationError, audit
 from plugin_tv24 import inbound
@@ -156,6 +158,8 @@ def _body(name: str, limit: int) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest(400, "body", "is not valid JSON") from None
+    except RecursionError:  # e.g. a thousand nested "[": deeper than any callback's body
+        raise BadRequest(400, "body", "is nested too deeply") from None
 
 
 def _run(runtime, agent: AgentSettings, call: Call, source: str, retry: bool = True
@@ -184,10 +188,31 @@ def _audit(session, agent: AgentSettings, call: Call, source: str, reply: dict) 
           {"agent_id": agent.agent_id, "source": source, "params": call.params, "reply": reply})
 
 
+class _Anything(BaseConverter):
+    """Any rest of a path, empty or starting with a slash (werkzeug's `path` wants
+    neither)."""
+
+    regex = ".*"
+    part_isolating = False
+
+
 def blueprint() -> Blueprint:
+    """The callback routes. Every answer is JSON in the platform's format, also the
+    web application's own refusals (a NUL in a parameter) and errors: the blueprint's
+    handlers replace its HTML pages, and its routes keep doubled slashes as they came
+    (`/tv24//balance` is an unknown callback URL, not a 308 to `/tv24/balance`)."""
     callbacks = Blueprint("tv24_callbacks", __name__, url_prefix="/tv24")
 
-    @callbacks.route("/<secret>/<name>", methods=METHODS)
+    @callbacks.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @callbacks.errorhandler(Exception)
+    def internal_error(exc: Exception):
+        log.error("24h TV callback %s failed", request.path, exc_info=exc)
+        return _error(500, "internal error; the billing logged it")
+
+    @callbacks.route("/<secret>/<name>", methods=METHODS, merge_slashes=False)
     def callback(secret: str, name: str):
         runtime = current_app.extensions["abonent"]
         source = request.remote_addr or ""
@@ -215,8 +240,11 @@ def blueprint() -> Blueprint:
             return jsonify({"status": INTERNAL, "err": 500,
                             "errmsg": "internal error; the billing logged it"})
 
-    @callbacks.route("/", defaults={"rest": ""}, methods=METHODS)
-    @callbacks.route("/<path:rest>", methods=METHODS)
+    callbacks.record_once(lambda state: state.app.url_map.converters.setdefault(
+        "anything", _Anything))
+
+    @callbacks.route("/", defaults={"rest": ""}, methods=METHODS, strict_slashes=False)
+    @callbacks.route("/<anything:rest>", methods=METHODS, merge_slashes=False)
     def elsewhere(rest: str):
         return _error(404, "unknown callback URL")
 

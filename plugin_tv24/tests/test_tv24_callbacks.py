@@ -210,6 +210,9 @@ def test_balance_is_a_decimal_string(tv, platform):
     ("delete_subscription", {"user_id": "1"}, {}, 400, "sub_id: is required"),
     ("balance", {"user_id": "-5"}, None, 400, "user_id: must be a whole number"),
     ("refund", {"user_id": "1"}, None, 404, "unknown callback 'refund'"),
+    ("auth", {"phone": "7900\x001234567"}, None, 400, "The request contains a NUL character."),
+    ("balance", {"user_id": "1\x00"}, None, 400, "The request contains a NUL character."),
+    ("packet", {"user_id": "1"}, b"[" * 1000, 400, "body: is nested too deeply"),
 ])
 def test_malformed_callbacks_get_a_json_error(tv, billing, path, params, body, status, message):
     kwargs = {"data": body} if isinstance(body, bytes) else {"json": body}
@@ -220,9 +223,12 @@ def test_malformed_callbacks_get_a_json_error(tv, billing, path, params, body, s
 
 
 def test_a_wrong_secret_or_a_stray_path_is_404(tv, billing):
-    for url in (f"{billing}/tv24/not-the-secret/auth", f"{billing}/tv24/", f"{billing}/tv24/a/b/c"):
-        response = requests.post(url, params={"phone": "79001234567"}, timeout=5)
-        assert response.status_code == 404 and response.json()["status"] == -3
+    for url in (f"{billing}/tv24/not-the-secret/auth", f"{billing}/tv24/", f"{billing}/tv24/a/b/c",
+                f"{billing}/tv24//balance", f"{billing}/tv24", f"{billing}/tv24/{tv.secret}//balance",
+                f"{billing}/tv24/{tv.secret}/balance/"):
+        response = requests.post(url, params={"phone": "79001234567"}, timeout=5,
+                                 allow_redirects=False)
+        assert response.status_code == 404 and response.json()["status"] == -3, url
 
 
 def test_a_source_outside_the_allow_list_is_403(tv, billing):
