@@ -2,8 +2,8 @@
 
 Jobs are what the `abonent_jobs` hook returns (the core's own — the billing day, the CDR
 spool, the monthly invoices — are registered the same way by the built-in plugin). Every
-run, scheduled or by hand, is recorded in `job_run` with its result or error, so the
-admin and `abonent jobs` can say what happened last.
+run, scheduled or by hand, is recorded by core.jobs.run_job with its outcome, so the
+admin and `abonent jobs` can say what happened last; this module decides when runs happen.
 
 Only one scheduler fires jobs: on PostgreSQL the leader holds an advisory lock on a
 connection of its own (a second scheduler waits, and takes over when the first dies and
@@ -15,77 +15,34 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
-import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from core.clock import now
-from core.contributions import JobSpec
-from core.db import jsonable
-from core.errors import NotFound, PluginError
-from core.models import JobRun
+from core.jobs import job_specs, last_runs, run_job  # noqa: F401  (the host's API too)
 from core.runtime import Runtime
 
 log = logging.getLogger("abonent.scheduler")
 LOCK_KEY = 0x61626F6E  # "abon": the advisory lock every scheduler competes for
 
 
-def job_specs(runtime: Runtime) -> dict[str, tuple[str, JobSpec]]:
-    """Every registered job by id, with the plugin that registered it."""
-    found: dict[str, tuple[str, JobSpec]] = {}
-    for impl in runtime.pm.impls("abonent_jobs"):
-        for spec in impl.function(runtime=runtime) or []:
-            if spec.id in found:
-                raise PluginError(f"job {spec.id!r} is registered by both "
-                                  f"{found[spec.id][0]!r} and {impl.plugin_name!r}")
-            found[spec.id] = (impl.plugin_name, spec)
-    return found
-
-
-def run_job(runtime: Runtime, job_id: str, trigger: str = "manual") -> dict[str, Any]:
-    """Run a job now and record the run; returns {"status", "result", "error", "run_id"}.
-
-    A job's exception fails its run (recorded with the error), never the caller."""
-    specs = job_specs(runtime)
-    if job_id not in specs:
-        raise NotFound("job_id", f"no job {job_id!r} (known: {', '.join(sorted(specs))})")
-    plugin, spec = specs[job_id]
-    with runtime.session(actor="scheduler") as session:
-        run = JobRun(job_id=job_id, started_at=now(), status="running", trigger=trigger)
-        session.add(run)
-    status, result, error = "ok", {}, None
-    try:
-        result = jsonable(spec.func(runtime.context(plugin)) or {})
-    except Exception as exc:  # recorded as the run's error, shown in the admin
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-        log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-    with runtime.session(actor="scheduler") as session:
-        stored = session.get(JobRun, run.id)
-        stored.status, stored.result, stored.error = status, result, error
-        stored.finished_at = now()
-    return {"run_id": run.id, "status": status, "result": result, "error": error}
-
-
-def last_runs(session) -> dict[str, JobRun]:
-    """The latest run of each job."""
-    latest = (select(JobRun.job_id, func.max(JobRun.id).label("id"))
-              .group_by(JobRun.job_id).subquery())
-    rows = session.scalars(select(JobRun).join(latest, latest.c.id == JobRun.id))
-    return {run.job_id: run for run in rows}
-
-
 # APScheduler stores jobs by reference and pickles their arguments, so the scheduled
 # callable is this module-level function and the runtime is looked up, not stored.
 _current: dict[str, Runtime] = {}
+#: jobs whose next run is a slot missed while no scheduler led (see Scheduler.start)
+_catching_up: set[str] = set()
 
 
 def _scheduled(job_id: str) -> None:
-    run_job(_current["runtime"], job_id, trigger="schedule")
+    trigger = "catch-up" if job_id in _catching_up else "schedule"
+    _catching_up.discard(job_id)
+    run_job(_current["runtime"], job_id, trigger=trigger)
 
 
 class Leadership:
@@ -147,29 +104,59 @@ class Leadership:
 
 
 class Scheduler:
-    """APScheduler configured from the registered jobs, in the operator's time zone."""
+    """APScheduler configured from the registered jobs, in the operator's time zone.
+
+    Each job's next run lives in the shared job store, so a slot that fell due while no
+    scheduler led (the leader died just before it; every scheduler was down) is still
+    there when one leads again: `start` keeps that due time instead of recomputing the
+    next run from now, and APScheduler runs the slot once (coalesced) if it is at most
+    `[scheduler] catch_up_seconds` late. Such a run is recorded with trigger "catch-up".
+    """
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.timezone = runtime.settings.timezone
+        self.grace = runtime.settings.section("scheduler")["catch_up_seconds"]
         self._scheduler = BackgroundScheduler(
             timezone=self.timezone,
             jobstores={"default": SQLAlchemyJobStore(engine=runtime.engine)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": self.grace})
+        self._scheduler.add_listener(lambda event: _catching_up.discard(event.job_id),
+                                     EVENT_JOB_MISSED)
 
     def start(self) -> list[str]:
         _current["runtime"] = self.runtime
+        _catching_up.clear()
         specs = job_specs(self.runtime)
         self._scheduler.start(paused=True)
-        for job in self._scheduler.get_jobs():
-            if job.id not in specs:
-                job.remove()
+        stored = {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+        for job_id in stored.keys() - specs.keys():
+            self._scheduler.remove_job(job_id)
+        at = datetime.now(timezone.utc)
         for job_id, (_, spec) in sorted(specs.items()):
-            self._scheduler.add_job(_scheduled, CronTrigger(timezone=self.timezone, **spec.cron),
-                                    args=[job_id], id=job_id, name=spec.description or job_id,
-                                    replace_existing=True)
+            trigger = CronTrigger(timezone=self.timezone, **spec.cron)
+            due = stored.get(job_id)
+            kept = {}
+            if due is not None and due <= at:
+                kept["next_run_time"] = due  # the missed slot, run (or skipped) on resume
+                self._note_missed(job_id, _missed_slot(trigger, due, at), at)
+            self._scheduler.add_job(_scheduled, trigger, args=[job_id], id=job_id,
+                                    name=spec.description or job_id, replace_existing=True,
+                                    **kept)
         self._scheduler.resume()
         return sorted(specs)
+
+    def _note_missed(self, job_id: str, slot: datetime, at: datetime) -> None:
+        late = (at - slot).total_seconds()
+        if late <= self.grace:
+            _catching_up.add(job_id)
+            log.warning("%s: catching up the slot of %s that fell due while no scheduler "
+                        "led (%.1f s late)", job_id, slot.isoformat(), late)
+        else:
+            log.warning("%s: the slot of %s fell due while no scheduler led and is skipped: "
+                        "%.0f s late, more than [scheduler] catch_up_seconds = %s",
+                        job_id, slot.isoformat(), late, self.grace)
 
     def next_runs(self) -> dict[str, Any]:
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
@@ -177,6 +164,15 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+
+def _missed_slot(trigger: CronTrigger, due: datetime, at: datetime) -> datetime:
+    """The slot a coalesced run of a job due since `due` stands for: its latest fire time
+    up to `at` (what APScheduler runs, and judges late against the grace)."""
+    slot = due
+    while (following := trigger.get_next_fire_time(slot, at)) is not None and following <= at:
+        slot = following
+    return slot
 
 
 def run_as_leader(runtime: Runtime, stop: threading.Event, check_every: float = 5.0) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from admin.cli import State, cli, pass_state
 from core.billing_day import run_day
 from core.clock import today
+from core.jobs import job_specs, last_runs, run_job, summary_of
 from core.models import Account
 
 
@@ -66,22 +67,28 @@ def scheduler(state: State) -> None:
         stop.set()
 
 
+#: exit codes of `abonent jobs run` by the run's outcome (a cron wrapper can tell them apart)
+EXIT_CODES = {"ok": 0, "failed": 1, "partial": 2}
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def jobs(ctx: click.Context) -> None:
-    """Scheduled jobs: their schedule and last run (`abonent jobs run ID` runs one now)."""
+    """Scheduled jobs: their schedule and the outcome of their last run (ok, partial,
+    failed). `abonent jobs run ID` runs one now."""
     if ctx.invoked_subcommand is not None:
         return
-    from plugins.scheduler import job_specs, last_runs
     runtime = ctx.obj.ready()
     specs = job_specs(runtime)  # before the session: a plugin's hook may open its own
     with runtime.session() as session:
         runs = last_runs(session)
         for job_id, (plugin, spec) in sorted(specs.items()):
             run = runs.get(job_id)
-            last = (f"last {run.status} at {run.started_at:%Y-%m-%d %H:%M:%S}"
-                    + (f": {run.error}" if run.error else "") if run else "never run")
-            click.echo(f"{job_id}  [{plugin}]  cron {spec.cron}  {last}")
+            last = (f"{run.status:<8} {run.started_at:%Y-%m-%d %H:%M:%S} ({run.trigger})"
+                    if run else f"{'never':<8}")
+            summary = summary_of(run) if run else ""
+            click.echo(f"{last}  {job_id}  [{plugin}]  cron {spec.cron}"
+                       + (f"\n    {summary}" if summary else ""))
             click.echo(f"    {spec.description}")
 
 
@@ -89,9 +96,12 @@ def jobs(ctx: click.Context) -> None:
 @click.argument("job_id")
 @pass_state
 def jobs_run(state: State, job_id: str) -> None:
-    """Run a job now (recorded like a scheduled run)."""
-    from plugins.scheduler import run_job
+    """Run a job now (recorded like a scheduled run) and print its result.
+
+    Exit code: 0 when the run is ok, 1 when it failed, 2 when it was partial (some of
+    its work failed)."""
     outcome = run_job(state.ready(), job_id)
     click.echo(json.dumps(outcome, indent=2, default=str))
-    if outcome["status"] != "ok":
-        raise SystemExit(1)
+    click.echo(f"{job_id}: {outcome['status']}"
+               + (f": {outcome['summary']}" if outcome["summary"] else ""), err=True)
+    raise SystemExit(EXIT_CODES[outcome["status"]])

@@ -185,6 +185,9 @@ def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
     bad settings), spool.RunInProgress when another run holds the spool folder.
     """
     settings, today = agent_settings(runtime, agent_id)
+    if day is not None and day > today:
+        raise ValidationError("date", f"{day} has not begun (the operator's today is {today}): "
+                                      f"Wialon counts the objects an account has now")
     if counter is None:
         with Counter(runtime, settings) as own:
             return collect(runtime, agent_id, day, dry_run=dry_run, counter=own)

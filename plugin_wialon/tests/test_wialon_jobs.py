@@ -134,6 +134,17 @@ def test_the_command_counts_a_day_and_says_what_failed(world):
     assert "nothing to write" in again.output
 
 
+def test_the_command_refuses_a_day_that_has_not_begun(world):
+    world.account(777)
+    with frozen(datetime(2026, 5, 4, 3, 30, tzinfo=timezone.utc)):
+        result = CliRunner().invoke(wialon, ["collect", "--date", "2026-05-05"],
+                                    obj=CliState(world.runtime))
+    assert result.exit_code == 1
+    assert ("date: 2026-05-05 has not begun (the operator's today is 2026-05-04): Wialon "
+            "counts the objects an account has now") in result.output
+    assert world.charges() == {} and world.files(where="") == []
+
+
 def test_the_command_refuses_an_unknown_agent(world):
     result = CliRunner().invoke(wialon, ["collect", "--agent", "Nope"], obj=CliState(world.runtime))
     assert result.exit_code == 1

@@ -113,3 +113,18 @@ def test_non_json_replies(emulator, api):
     emulator.state.serve_non_json(1, status=200)
     page = api.core_search_items(spec=UNITS_OF_777, force=1, flags=1, **ALL_ITEMS)
     assert isinstance(page, bytes) and page.startswith(b"<html>")
+
+
+def test_a_count_with_no_data_flags_and_an_account_wialon_does_not_know(api):
+    """What the billing's count sends: flags 0 gives the total and bare ids; an unknown
+    account is found empty by a search and refused (7) by get_account_data."""
+    found = api.core_search_items(spec=UNITS_OF_777, force=1, flags=0, **ALL_ITEMS)
+    assert found["totalItemsCount"] == 6 and found["dataFlags"] == 0
+    assert all(set(unit) == {"id"} for unit in found["items"])
+
+    unknown = dict(UNITS_OF_777, propValueMask="778")
+    assert api.core_search_items(spec=unknown, force=1, flags=0, **ALL_ITEMS)[
+        "totalItemsCount"] == 0
+    with pytest.raises(WialonError) as refused:
+        api.account_get_account_data(itemId=778, type=1)
+    assert refused.value._code == 7
