@@ -17,6 +17,7 @@ from core.errors import (AbonentError, ConfigError, Duplicate, NotFound, PluginE
 from core.events import Event
 from core.fields import Field
 from core.hookspecs import hookimpl
+from core.jobs import job_outcome, job_specs, last_runs
 from core.links import delete_link, find_link, get_link, set_link
 from core.models import (Account, Agent, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
@@ -33,6 +34,8 @@ __all__ = [
     # plugin contracts
     "AccountDraft", "AgentType", "Field", "InvoiceLineDraft", "JobSpec", "Panel",
     "PluginContext", "ReconcileReport", "Runtime", "UsageDraft", "hookimpl", "runtime_of",
+    # recorded job runs (a plugin runs one with ctx.run_job)
+    "job_outcome", "job_specs", "last_runs",
     # errors
     "AbonentError", "ConfigError", "Duplicate", "InsufficientFunds", "NotFound", "PluginError",
     "Rejected", "RetryLater", "ValidationError",

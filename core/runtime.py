@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.agents import AgentType
 from core.errors import NotFound
+from core.jobs import run_job
 
 
 @dataclass
@@ -86,8 +87,8 @@ class Runtime:
 
 @dataclass(frozen=True)
 class PluginContext:
-    """What a plugin's hook receives as `ctx`: its name, its validated configuration and a
-    way to open its own transactions (audited as `plugin:<name>`)."""
+    """What a plugin's hook receives as `ctx`: its name, its validated configuration, a
+    way to open its own transactions (audited as `plugin:<name>`) and to run a job."""
 
     name: str
     config: dict[str, Any]
@@ -95,6 +96,11 @@ class PluginContext:
 
     def session(self):
         return self.runtime.session(actor=f"plugin:{self.name}")
+
+    def run_job(self, job_id: str, trigger: str = "manual") -> dict[str, Any]:
+        """Run a registered job now, recorded like a scheduled run (see core.jobs);
+        returns {"run_id", "status", "summary", "result", "error"}."""
+        return run_job(self.runtime, job_id, trigger=trigger)
 
 
 def runtime_of(session: Session) -> Runtime:

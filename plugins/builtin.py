@@ -16,6 +16,7 @@ from core.contributions import JobSpec
 from core.fields import Field
 from core.hookspecs import hookimpl
 from core.invoicing import invoice_period
+from core.jobs import job_outcome
 from core.models import Account, Contract, Phone, Subscriber
 
 GENERIC = AgentType(
@@ -44,27 +45,51 @@ def abonent_find_subscriber(session, phone):
 
 
 def billing_day(ctx) -> dict:
-    """The daily run for today (the operator's day)."""
+    """The daily run for today (the operator's day): ok, or it raises (and rolls back)."""
     with ctx.runtime.session(actor="scheduler") as session:
-        return run_day(session, today(ctx.runtime.settings.timezone)).as_dict()
+        summary = run_day(session, today(ctx.runtime.settings.timezone)).as_dict()
+    charges = summary["charges"].values()
+    amount = sum((Decimal(c["amount"]) for c in charges), start=Decimal("0.00"))
+    return {**summary, "summary": (
+        f"{summary['day']}: {sum(c['count'] for c in charges)} charges, {amount}; "
+        f"{summary['blocked_accounts']} accounts blocked for balance")}
 
 
 def cdr_intake(ctx) -> dict:
-    """Rate every settled file of every CDR spool; a file that fails stays for the next."""
+    """Rate every settled file of every CDR spool; a file that fails stays for the next.
+
+    Partial when a file could not be taken or lines were rejected (money not charged
+    until someone looks), failed when no file could be taken at all."""
     reports = intake(ctx.runtime)
-    return {"files": len(reports), "lines": sum(r.lines for r in reports),
-            "taken": sum(r.taken for r in reports),
-            "duplicates": sum(r.duplicates for r in reports),
-            "rejected": sum(r.rejected for r in reports),
-            "amount": str(sum((r.amount for r in reports), start=Decimal("0.00"))),
-            "failed": [f"{r.source}/{r.name}: {r.error}" for r in reports if r.error]}
+    failed = [f"{r.source}/{r.name}: {r.error}" for r in reports if r.error]
+    taken = len(reports) - len(failed)
+    rejected = sum(r.rejected for r in reports)
+    amount = sum((r.amount for r in reports), start=Decimal("0.00"))
+    summary = (f"{taken} of {len(reports)} files taken, {sum(r.taken for r in reports)} "
+               f"lines charged {amount}, {rejected} rejected")
+    if failed:
+        summary += f"; {len(failed)} not taken: {failed[0]}" + (", …" if failed[1:] else "")
+    return {"outcome": job_outcome(len(failed) + bool(rejected), taken),
+            "summary": summary, "files": len(reports),
+            "lines": sum(r.lines for r in reports), "taken": sum(r.taken for r in reports),
+            "duplicates": sum(r.duplicates for r in reports), "rejected": rejected,
+            "amount": str(amount), "failed": failed}
 
 
 def monthly_invoices(ctx) -> dict:
-    """Invoice the previous month (idempotent: a second run issues nothing new)."""
+    """Invoice the previous month (idempotent: a second run issues nothing new); partial
+    when some contracts' invoices failed, failed when all did."""
     first_of_this = today(ctx.runtime.settings.timezone).replace(day=1)
     period = (first_of_this - timedelta(days=1)).replace(day=1)
-    return invoice_period(ctx.runtime, period, actor="scheduler").as_dict()
+    report = invoice_period(ctx.runtime, period, actor="scheduler").as_dict()
+    failed = report["failed"]
+    summary = (f"{period:%Y-%m}: {report['issued']} issued, {report['skipped']} "
+               f"already issued, {len(failed)} failed")
+    if failed:
+        summary += f" (contract {failed[0]['contract_id']}: {failed[0]['error']}" + (
+            ", …)" if failed[1:] else ")")
+    return {**report, "summary": summary,
+            "outcome": job_outcome(len(failed), report["issued"] + report["skipped"])}
 
 
 def abonent_jobs(runtime):

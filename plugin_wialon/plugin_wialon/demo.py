@@ -20,10 +20,10 @@ from sqlalchemy import select
 from core import (Agent, SensorType, Service, Tariff, TariffService, create_account,
                   create_contract, create_subscriber, record_payment)
 from plugin_wialon.agent import CODE, DEFAULT_SOURCE
+from plugin_wialon.config import PLUGIN
 from plugin_wialon.emulator import DEMO_TOKEN, DEMO_USER, WialonEmulator, load_demo
 from plugin_wialon.jobs import job_id
 from plugin_wialon.selection import PCS
-from plugins.scheduler import run_job
 
 log = logging.getLogger("abonent.wialon.demo")
 
@@ -85,7 +85,7 @@ def start(runtime) -> list[WialonEmulator]:
         agent_id = session.scalar(select(Agent.id).where(Agent.type == CODE,
                                                          Agent.name == AGENT_NAME))
     if agent_id is not None:
-        outcome = run_job(runtime, job_id(agent_id), trigger="demo")
+        outcome = runtime.context(PLUGIN).run_job(job_id(agent_id), trigger="demo")
         log.info("Wialon emulator at %s; the daily job %s ran: %s (its summary is on the "
                  "admin's jobs page)", emulator.url, job_id(agent_id), outcome["status"])
     return [emulator]
