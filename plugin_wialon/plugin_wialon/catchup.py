@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core import Runtime
+from core import Runtime, job_outcome
 from plugin_wialon.collect import (SUMMARY_LIMIT, CollectReport, Counter, agent_settings,
                                    collect)
 from plugin_wialon.config import PLUGIN
@@ -61,19 +61,14 @@ class CatchUpReport:
 
     @property
     def outcome(self) -> str:
-        """"failed": nothing counted and something could not be; "partial": counted, but
-        some account or day is not charged; "ok": every day of the window complete."""
-        if not any(d.troubled for d in self.days):
-            return "ok"
-        return "failed" if self.counted == 0 and (self.run_failure or self.failed) else "partial"
-
-    @property
-    def troubled(self) -> bool:
-        return self.outcome != "ok"
+        """"ok": every day of the window complete; "partial": counted, but some account
+        or day is not charged; "failed": nothing counted and something could not be."""
+        not_charged = sum(d.failed + d.not_counted + bool(d.error) for d in self.days)
+        return job_outcome(failed=not_charged, done=self.counted)
 
     def line(self) -> str:
         """The run in one line, for the jobs page, `abonent jobs` and the log."""
-        head = f"Wialon {self.agent}"
+        head = self.agent
         if self.run_failure:
             days = [d.day for d in self.days if d.run_failure] + self.not_tried
             left = (f"{days[0]}" if len(days) == 1 else f"{len(days)} days, {days[0]} to "

@@ -72,11 +72,11 @@ def test_a_day_wialon_was_down_is_caught_up_the_next_day(world, fault_proxy):
     failed, caught_up = (ran[1].runs[job_id(world.agent.id)]["result"],
                          ran[2].runs[job_id(world.agent.id)]["result"])
     assert failed["summary"] == (
-        f"Wialon Wialon: nothing counted: Wialon at {proxy.url}/wialon/ajax.html answered "
+        f"Wialon: nothing counted: Wialon at {proxy.url}/wialon/ajax.html answered "
         f"HTTP 503 Service Unavailable instead of the API's JSON; left for the next run: "
         f"2026-05-02")
     assert caught_up["caught_up"] == ["2026-05-02"]
-    assert caught_up["summary"] == ("Wialon Wialon, 2026-05-03: 1 counted, 18.00 charged; "
+    assert caught_up["summary"] == ("Wialon, 2026-05-03: 1 counted, 18.00 charged; "
                                     "caught up 2026-05-02 (1 counted, 18.00)")
 
 

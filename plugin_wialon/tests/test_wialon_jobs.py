@@ -56,7 +56,7 @@ def test_the_job_counts_the_operators_today_and_keeps_its_summary(world):
 
     assert outcome["status"] == "ok"
     result = outcome["result"]
-    assert result["summary"] == "Wialon Wialon, 2026-05-04: 1 counted, 18.00 charged"
+    assert result["summary"] == "Wialon, 2026-05-04: 1 counted, 18.00 charged"
     assert {k: result[k] for k in ("outcome", "today", "counted", "failed", "amount",
                                    "caught_up")} == {
         "outcome": "ok", "today": "2026-05-04", "counted": 1, "failed": 0, "amount": "18.00",
