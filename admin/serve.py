@@ -22,7 +22,6 @@ log = logging.getLogger("abonent.serve")
 
 def serve(runtime: Runtime, host: str, port: int, *, worker: bool = True,
           scheduler: bool = True, demo: bool = False) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # each job run is recorded (jobs page, `abonent jobs`); APScheduler's own lines are noise
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = threading.Event()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,8 +55,11 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="failed attempts before a delivery is dead-lettered"),
         Field("backoff_base", "decimal", default=2, min=0, help="seconds before the 1st retry"),
         Field("backoff_max", "decimal", default=3600, min=0, help="longest wait between retries"),
-        Field("lease_seconds", "int", default=60, min=1,
-              help="how long a claimed delivery is reserved for the worker that took it"),
+        Field("lease_seconds", "int", default=10, min=1,
+              help="how long a claimed delivery stays reserved for its worker without a "
+                   "heartbeat: a killed worker's deliveries are taken again after this"),
+        Field("heartbeat_seconds", "decimal", default=2, min=Decimal("0.1"),
+              help="how often a live worker renews its leases; at most lease_seconds / 3"),
         Field("batch_size", "int", default=200, min=1, max=10000),
         Field("poll_interval", "decimal", default=1, min=0),
     ),
@@ -148,6 +152,15 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         target[keys[-1]] = value
 
 
+def _check_lease(outbox: dict[str, Any]) -> None:
+    """A lease must outlive a missed heartbeat or two (a slow moment of the database),
+    or a live worker would lose its deliveries to another one mid-call."""
+    if outbox["heartbeat_seconds"] * 3 > outbox["lease_seconds"]:
+        raise ConfigError("outbox.heartbeat_seconds",
+                          f"must be at most a third of outbox.lease_seconds "
+                          f"({outbox['lease_seconds']})")
+
+
 def validate_settings(data: dict[str, Any], source: str) -> Settings:
     values: dict[str, dict[str, Any]] = {}
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
@@ -165,6 +178,7 @@ def validate_settings(data: dict[str, Any], source: str) -> Settings:
                 values[name] = clean_fields(SCHEMA[name], sections.get(name), prefix=f"{name}.")
     except ValidationError as exc:
         raise ConfigError(exc.field, exc.reason) from None
+    _check_lease(values["outbox"])
     var_dir = Path(values[""]["var_dir"]).resolve()
     values[""]["var_dir"] = str(var_dir)
     if not values[""]["database_url"]:

@@ -10,8 +10,15 @@ retry by hand.
 
 A worker claims a batch by writing a lease (`locked_until`) in a short transaction
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the queue), calls the
-plugins outside any transaction, then records the outcomes. A worker killed mid-batch
-loses nothing: its leases run out and another worker takes those deliveries again.
+plugins outside any transaction, then records the outcomes. Leases are short
+(`outbox.lease_seconds`) and a heartbeat renews them every `outbox.heartbeat_seconds`
+while the worker lives, however slow a plugin is: a worker killed mid-batch loses nothing
+and holds its accounts back only until its leases run out, seconds later, when another
+worker takes those deliveries again (a re-send carries the same idempotency key).
+
+A database that goes away does not end a worker: it keeps the outcomes it could not write,
+stops delivering once it can no longer vouch for its leases, waits with back-off (one log
+line per outage) and writes them first when the database is back.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from sqlalchemy import (ARRAY, BigInteger, and_, any_, cast, exists, func, or_,
 from sqlalchemy.orm import Session, aliased
 
 from core.clock import now
+from core.db import Reconnect, unavailable
 from core.errors import Rejected, RetryLater
 from core.events import Event
 from core.models import Delivery, OutboxEvent
@@ -56,6 +64,12 @@ class Outbox:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.plugins = sorted({plugin for listeners in runtime.listeners.values()
                                for plugin, _ in listeners})
+        #: outcomes delivered but not yet written (kept across an outage of the database)
+        self._unwritten: list[tuple[Claimed, str, Any]] = []
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.config["lease_seconds"])
 
     # --- claiming -----------------------------------------------------------------------
 
@@ -84,7 +98,7 @@ class Outbox:
                 chosen = Delivery.id.in_(due.scalar_subquery())
             leased = session.execute(
                 update(Delivery).where(chosen).values(
-                    locked_until=at + timedelta(seconds=self.config["lease_seconds"]),
+                    locked_until=at + self.lease,
                     locked_by=self.worker_id, attempts=Delivery.attempts + 1)
                 .returning(Delivery.id, Delivery.plugin, Delivery.attempts, Delivery.event_id),
                 execution_options={"synchronize_session": False}).all()
@@ -108,7 +122,8 @@ class Outbox:
 
     def deliver(self, item: Claimed) -> tuple[str, Any]:
         """Call the plugin; returns ("done", None), ("retry", RetryLater), ("reject", text)
-        or ("fail", text)."""
+        or ("fail", text). A plugin that fails because our database is away is retried
+        later without losing an attempt: the outage is not the delivery's fault."""
         try:
             self.runtime.pm.call_one(f"abonent_{item.event.name}", item.plugin, event=item.event,
                                      ctx=self.runtime.context(item.plugin))
@@ -117,6 +132,8 @@ class Outbox:
         except Rejected as exc:
             return "reject", f"rejected: {exc.reason}"[:2000]
         except Exception as exc:  # a plugin's failure is recorded, never fatal to the worker
+            if unavailable(exc):
+                return "retry", RetryLater("the billing database was unavailable")
             log.warning("delivery %s of %s to %s failed: %s", item.delivery_id, item.event.name,
                         item.plugin, exc)
             return "fail", f"{type(exc).__name__}: {exc}"[:2000]
@@ -169,6 +186,34 @@ class Outbox:
         return and_(Delivery.id == item.delivery_id, Delivery.locked_by == self.worker_id,
                     Delivery.state == "pending")
 
+    def flush(self) -> None:
+        """Write the outcomes kept so far; on failure they stay kept for the next flush
+        (writing them twice is harmless: each update is conditional on the lease)."""
+        outcomes, self._unwritten = self._unwritten, []
+        try:
+            self.record(outcomes)
+        except Exception:
+            self._unwritten = outcomes + self._unwritten
+            raise
+
+    def _flush_if_up(self) -> None:
+        """Flush mid-batch; a database that is away only postpones it to the batch's end."""
+        try:
+            self.flush()
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+
+    def renew(self, items: list[Claimed]) -> None:
+        """Extend the leases of the batch's deliveries not written yet (the heartbeat)."""
+        with self.runtime.session(actor="outbox") as session:
+            session.execute(update(Delivery).where(
+                Delivery.id.in_(inline_ids("batch")), Delivery.locked_by == self.worker_id,
+                Delivery.state == "pending", Delivery.locked_until.is_not(None)
+            ).values(locked_until=now() + self.lease),
+                {"batch": [i.delivery_id for i in items]},
+                execution_options={"synchronize_session": False})
+
     def release(self, items: list[Claimed]) -> None:
         """Give back leased deliveries this worker will not get to (no attempt counted)."""
         if not items:
@@ -184,25 +229,25 @@ class Outbox:
         """Claim one batch and deliver it; returns how many deliveries were attempted.
 
         Outcomes are written at the end of the batch, or every second under a slow plugin
-        (so a later event of the same account is not held back long), and the rest of the
-        batch is handed back before the lease could run out.
+        (so a later event of the same account is not held back long). While the heartbeat
+        cannot renew the leases (the database is away), delivering stops before they
+        could run out: past that point another worker may already be sending the rest.
         """
+        self.flush()  # what an outage kept back goes first
         batch = self.claim()
-        started = time.monotonic()
-        lease = self.config["lease_seconds"]
-        outcomes: list[tuple[Claimed, str, Any]] = []
-        last_flush = started
-        for index, item in enumerate(batch):
-            if time.monotonic() - started > lease * 0.8:
-                self.record(outcomes)
-                self.release(batch[index:])
-                return index
-            status, detail = self.deliver(item)
-            outcomes.append((item, status, detail))
-            if time.monotonic() - last_flush > 1:
-                self.record(outcomes)
-                outcomes, last_flush = [], time.monotonic()
-        self.record(outcomes)
+        if not batch:
+            return 0
+        last_flush = time.monotonic()
+        with Heartbeat(self, batch) as heartbeat:
+            for index, item in enumerate(batch):
+                if not heartbeat.holds():
+                    self._flush_if_up()
+                    return index
+                self._unwritten.append((item, *self.deliver(item)))
+                if time.monotonic() - last_flush > 1:
+                    self._flush_if_up()
+                    last_flush = time.monotonic()
+        self.flush()
         return len(batch)
 
     def drain(self, max_rounds: int = 10_000) -> int:
@@ -216,16 +261,61 @@ class Outbox:
         return total
 
     def run_forever(self, stop: threading.Event) -> None:
+        """Deliver until `stop` is set, waiting out outages of the database."""
         interval = float(self.config["poll_interval"])
+        reconnect = Reconnect(log, f"outbox worker {self.worker_id}")
         log.info("outbox worker %s started for plugins %s", self.worker_id, self.plugins)
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:  # the database went away: wait, then try again
+            except Exception as exc:
+                if unavailable(exc):
+                    stop.wait(reconnect.failed(exc))
+                    continue
                 log.exception("outbox worker %s: batch failed", self.worker_id)
                 busy = 0
+            else:
+                reconnect.succeeded()
             if not busy:
                 stop.wait(interval)
+        self._flush_if_up()
+
+
+class Heartbeat:
+    """Renews a batch's leases every `outbox.heartbeat_seconds` from a thread of its own,
+    so a plugin call of any length keeps them while the worker lives, and a dead worker's
+    run out within `outbox.lease_seconds`."""
+
+    def __init__(self, outbox: Outbox, batch: list[Claimed]):
+        self.outbox, self.batch = outbox, batch
+        self.interval = float(outbox.config["heartbeat_seconds"])
+        self.renewed = time.monotonic()  # the claim has just written the leases
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="outbox-heartbeat", daemon=True)
+
+    def holds(self) -> bool:
+        """Are the leases surely still ours? (Renewed less than 0.8 of a lease ago.)"""
+        return time.monotonic() - self.renewed < self.outbox.lease.total_seconds() * 0.8
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            started = time.monotonic()
+            try:
+                self.outbox.renew(self.batch)
+            except Exception as exc:
+                if not unavailable(exc):
+                    log.exception("outbox worker %s: renewing leases failed",
+                                  self.outbox.worker_id)
+                continue  # the worker's loop reports the outage
+            self.renewed = started
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # --- operations pages and CLI ---------------------------------------------------------------

@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
+from core.db import Reconnect, unavailable
 from core.jobs import job_specs, last_runs, run_job  # noqa: F401  (the host's API too)
 from core.runtime import Runtime
 
@@ -46,7 +47,8 @@ def _scheduled(job_id: str) -> None:
 
 
 class Leadership:
-    """Held by the one scheduler allowed to fire jobs; `acquire` waits for it."""
+    """Held by the one scheduler allowed to fire jobs; `acquire` waits for it, and waits
+    out a database that is away (down, restarting) instead of failing."""
 
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
@@ -54,17 +56,32 @@ class Leadership:
         self._file = None
 
     def acquire(self, stop: threading.Event, poll: float = 2.0) -> bool:
+        reconnect = Reconnect(log, "scheduler")
         while not stop.is_set():
-            if self._try():
-                return True
+            try:
+                if self._try():
+                    reconnect.succeeded()
+                    return True
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                stop.wait(reconnect.failed(exc))
+                continue
+            reconnect.succeeded()
             stop.wait(poll)
         return False
 
     def _try(self) -> bool:
         if self.runtime.engine.dialect.name == "postgresql":
             connection = self.runtime.engine.connect()
-            if connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+            try:
+                locked = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                            {"k": LOCK_KEY}).scalar()
                 connection.commit()
+            except BaseException:
+                connection.close()
+                raise
+            if locked:
                 self._connection = connection
                 return True
             connection.close()
@@ -92,8 +109,11 @@ class Leadership:
             return False
 
     def release(self) -> None:
+        """Give the lead up. The lock's connection is discarded, not pooled: a session lock
+        left on a pooled connection would keep every other scheduler waiting."""
         if self._connection is not None:
             try:
+                self._connection.invalidate()
                 self._connection.close()
             except Exception:
                 pass
@@ -175,20 +195,31 @@ def _missed_slot(trigger: CronTrigger, due: datetime, at: datetime) -> datetime:
     return slot
 
 
-def run_as_leader(runtime: Runtime, stop: threading.Event, check_every: float = 5.0) -> None:
-    """Wait to lead, run the scheduler while leading, compete again if leadership is lost."""
+def run_as_leader(runtime: Runtime, stop: threading.Event, check_every: float = 1.0) -> None:
+    """Wait to lead, run the scheduler while leading, compete again if leadership is lost.
+
+    A database restart ends the lock with its connection: the leader notices within
+    `check_every` seconds, stops its jobs and competes again, waiting with back-off until
+    the database is back; the process itself never ends for it. The short check keeps
+    the moment two schedulers could both believe they lead shorter than a restart."""
     leadership = Leadership(runtime)
     while not stop.is_set():
         if not leadership.acquire(stop):
             return
         scheduler = Scheduler(runtime)
-        jobs = scheduler.start()
-        log.info("scheduler is the leader; jobs: %s", ", ".join(jobs))
         try:
+            jobs = scheduler.start()
+            log.info("scheduler is the leader; jobs: %s", ", ".join(jobs))
             while not stop.wait(check_every):
                 if not leadership.held():
-                    log.warning("scheduler lost its lock; stopping jobs and competing again")
+                    log.warning("scheduler lost its lock (the database stopped answering on "
+                                "its connection); stopping jobs and competing again")
                     break
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("scheduler lost the database while taking the lead; "
+                        "stopping jobs and competing again")
         finally:
             scheduler.shutdown()
             leadership.release()

@@ -1,32 +1,30 @@
 """The outbox: at least once, one delivery per (event, plugin), in order per (plugin,
-account), back-off, RetryLater, dead letters, retry by hand, and a worker killed with
-SIGKILL mid-batch losing nothing."""
+account), back-off, RetryLater, dead letters, retry by hand, leases kept by a heartbeat,
+and a worker killed with SIGKILL mid-batch losing nothing."""
 from __future__ import annotations
 
-import json
-import os
+import re
 import signal
-import subprocess
 import sys
+import threading
 import time
-from pathlib import Path
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, update
 
-from support import PROCS, fake_distribution
+from core import RetryLater
+from core.config import validate_settings
+from core.errors import ConfigError
+from core.models import Delivery
+from core.services.payments import record_payment
+from fleet import Fleet, wait_for
+from plugins.outbox import Outbox, counts, list_deliveries, retry
+from plugins.testing import RecordingPlugin
+from support import PROCS
 
 sys.path.insert(0, str(PROCS))
 import fileplugin  # noqa: E402  (the plugin the worker processes load by entry point)
-
-ABONENT = Path(sys.executable).parent / "abonent"  # the installed console script
-from core import RetryLater
-from core.models import Delivery
-from core.services.payments import record_payment
-from plugins.outbox import Outbox, counts, list_deliveries, retry
-from plugins.testing import RecordingPlugin
-
-
 
 
 @pytest.fixture
@@ -152,34 +150,17 @@ def _pay(runtime, contract_id, count):
             record_payment(s, contract_id, "1.00", source="t", external_id=f"{contract_id}-{i}")
 
 
-def _start_worker(tmp_path, db_url, worker_id, lease=2):
-    config = tmp_path / "abonent.toml"
-    config.write_text(
-        f'database_url = "{db_url}"\nvar_dir = "{tmp_path}"\n'
-        f'[outbox]\nlease_seconds = {lease}\nbatch_size = 50\npoll_interval = 0.1\n'
-        f'[plugins.fileplugin]\npath = "{tmp_path / "delivered.jsonl"}"\ndelay = 0.02\n')
-    path = fake_distribution(tmp_path / "site", "abonent-fileplugin",
-                             {"fileplugin": "fileplugin"})
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), str(PROCS)]),
-           "ABONENT_CONFIG": str(config)}
-    return subprocess.Popen([str(ABONENT), "worker", "--id", worker_id],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _fleet(tmp_path, url, lease=2) -> Fleet:
+    fleet = Fleet(tmp_path, url)
+    fleet.configure(delay="0.02", lease_seconds=lease, heartbeat_seconds=lease / 4,
+                    batch_size=50)
+    return fleet
 
 
-def _delivered(tmp_path):
-    path = tmp_path / "delivered.jsonl"
-    return [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
-
-
-def _wait(predicate, process=None, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"worker exited: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.1)
-    return False
+def _finished(runtime) -> bool:
+    with runtime.session() as s:
+        return s.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.plugin == "fileplugin", Delivery.state != "done")) == 0
 
 
 def test_killed_worker_loses_nothing(runtime, factory, abonent_database, tmp_path):
@@ -187,28 +168,21 @@ def test_killed_worker_loses_nothing(runtime, factory, abonent_database, tmp_pat
     contracts = [factory.contract() for _ in range(4)]
     for contract in contracts:
         _pay(runtime, contract.id, 25)
-    first = _start_worker(tmp_path, abonent_database.url, "doomed")
-    second = None
+    fleet = _fleet(tmp_path, abonent_database.url)
     try:
-        assert _wait(lambda: len(_delivered(tmp_path)) >= 20, first)
+        first = fleet.start("worker", "--id", "doomed")
+        wait_for(lambda: len(fleet.delivered()) >= 20, 60, "deliveries", [first])
         first.send_signal(signal.SIGKILL)
         first.wait()
-        assert len(_delivered(tmp_path)) < 100
-        second = _start_worker(tmp_path, abonent_database.url, "survivor")
-
-        def finished():
-            with runtime.session() as s:
-                return s.scalar(select(func.count()).select_from(Delivery).where(
-                    Delivery.plugin == "fileplugin", Delivery.state != "done")) == 0
-        assert _wait(finished, second), "the restarted worker did not finish the queue"
+        assert len(fleet.delivered()) < 100
+        second = fleet.start("worker", "--id", "survivor")
+        wait_for(lambda: _finished(runtime), 60, "the restarted worker to finish the queue",
+                 [second])
     finally:
-        for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                worker.kill()
-                worker.wait(timeout=30)
-    events = {row["event"] for row in _delivered(tmp_path)}
+        fleet.end()
+    events = {row["event"] for row in fleet.delivered()}
     assert len(events) == 100  # every payment event delivered at least once
-    assert {row["pid"] for row in _delivered(tmp_path)} == {first.pid, second.pid}
+    assert {row["pid"] for row in fleet.delivered()} == {first.pid, second.pid}
 
 
 @pytest.mark.postgresql_only
@@ -216,16 +190,51 @@ def test_two_workers_share_the_queue(runtime, factory, abonent_database, tmp_pat
     """Two workers on PostgreSQL: SKIP LOCKED splits the work; nothing delivered twice."""
     for _ in range(8):
         _pay(runtime, factory.contract().id, 10)
-    workers = [_start_worker(tmp_path, abonent_database.url, f"w{i}", lease=30) for i in range(2)]
+    fleet = _fleet(tmp_path, abonent_database.url, lease=30)
     try:
-        assert _wait(lambda: len(_delivered(tmp_path)) >= 80)
+        for i in range(2):
+            fleet.start("worker", "--id", f"w{i}")
+        wait_for(lambda: len(fleet.delivered()) >= 80, 60, "80 deliveries")
     finally:
-        for worker in workers:
-            worker.kill()
-            worker.wait(timeout=30)
-    rows = _delivered(tmp_path)
+        fleet.end()
+    rows = fleet.delivered()
     assert sorted(r["event"] for r in rows) == sorted({r["event"] for r in rows})
     assert len({r["pid"] for r in rows}) == 2
+
+
+def test_heartbeat_keeps_a_batch_slower_than_its_lease(runtime, factory):
+    """A batch that takes longer than the lease stays its worker's: the heartbeat renews
+    the leases, so a second worker claims nothing and nothing is sent twice."""
+    runtime.plugin_configs["fileplugin"] = {**runtime.plugin_configs["fileplugin"],
+                                            "delay": Decimal("0.3")}
+    for _ in range(6):
+        _pay(runtime, factory.contract().id, 1)
+    slow, other = Outbox(runtime, "slow"), Outbox(runtime, "other")
+    slow.config = {**slow.config, "lease_seconds": 1, "heartbeat_seconds": Decimal("0.2")}
+    delivering = threading.Thread(target=slow.run_once)
+    delivering.start()
+    try:
+        time.sleep(1.5)  # 6 × 0.3 s: the batch is past its first lease, not done
+        assert delivering.is_alive()
+        assert other.claim() == []
+    finally:
+        delivering.join()
+    assert other.drain() == 0
+    with runtime.session() as s:
+        deliveries = s.scalars(select(Delivery).where(Delivery.plugin == "fileplugin")).all()
+    assert [(d.state, d.attempts, d.locked_by) for d in deliveries] == [("done", 1, "slow")] * 6
+
+
+@pytest.mark.parametrize("outbox, message", [
+    ({"heartbeat_seconds": "4"}, "outbox.heartbeat_seconds: must be at most a third of "
+                                 "outbox.lease_seconds (10)"),
+    ({"lease_seconds": "3", "heartbeat_seconds": "1.5"}, "outbox.heartbeat_seconds"),
+    ({"heartbeat_seconds": "0"}, "outbox.heartbeat_seconds: must be at least 0.1"),
+])
+def test_lease_settings_are_checked_at_start(outbox, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate_settings({"outbox": outbox}, "test")
+    assert validate_settings({}, "test").section("outbox")["lease_seconds"] == 10
 
 
 def test_manual_retry_of_all_dead(runtime, factory, tv, drain):

@@ -7,7 +7,9 @@ one line naming the field or key; tracebacks are for bugs only.
 """
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 from functools import cached_property
 
 import click
@@ -37,6 +39,17 @@ class State:
         from core.migrate import require_current
         require_current(self.runtime.engine)
         return self.runtime
+
+    def ready_when_up(self, stop: threading.Event) -> Runtime | None:
+        """`ready()` for a long-running process (serve, worker, scheduler), which logs to
+        stderr and, started before its database, waits for it (back-off, one log line)
+        instead of exiting; None when stopped while waiting."""
+        from core.db import wait_for_database
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        if not wait_for_database(self.runtime.engine, stop, logging.getLogger("abonent"),
+                                 "start-up"):
+            return None
+        return self.ready()
 
 
 pass_state = click.make_pass_decorator(State)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import threading
 
@@ -56,13 +55,13 @@ def charge_run(state: State, day, dry_run: bool) -> None:
 def scheduler(state: State) -> None:
     """Run the scheduled jobs (one leader at a time; a second instance waits)."""
     from plugins.scheduler import run_as_leader
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    runtime = state.ready()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo("scheduler waiting for leadership…")
     try:
-        run_as_leader(runtime, stop)
+        runtime = state.ready_when_up(stop)
+        if runtime is not None:
+            click.echo("scheduler waiting for leadership…")
+            run_as_leader(runtime, stop)
     except KeyboardInterrupt:
         stop.set()
 

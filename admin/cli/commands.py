@@ -112,15 +112,16 @@ def plugins_list(state: State, as_json: bool) -> None:
 def worker(state: State, once: bool, worker_id: str | None) -> None:
     """Deliver the event outbox to the plugins (several may run on PostgreSQL)."""
     from plugins.outbox import Outbox
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    outbox = Outbox(state.ready(), worker_id)
     if once:
-        click.echo(f"delivered {outbox.drain()} deliveries")
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        click.echo(f"delivered {Outbox(state.ready(), worker_id).drain()} deliveries")
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        outbox.run_forever(stop)
+        runtime = state.ready_when_up(stop)
+        if runtime is not None:
+            Outbox(runtime, worker_id).run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
 
@@ -140,5 +141,12 @@ def serve(state: State, host: str | None, port: int | None, no_worker: bool,
     from admin.serve import serve as run
     server = state.settings.section("server")
     scheduler = not no_scheduler and state.settings.section("scheduler")["enabled"]
-    run(state.ready(), host or server["host"], port or server["port"],
-        worker=not no_worker, scheduler=scheduler, demo=demo)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        runtime = state.ready_when_up(stop)
+    except KeyboardInterrupt:
+        return
+    if runtime is not None:
+        run(runtime, host or server["host"], port or server["port"],
+            worker=not no_worker, scheduler=scheduler, demo=demo)

@@ -1,4 +1,5 @@
-"""A plugin for process tests: appends each delivery to a file, slowly.
+"""A plugin for process tests: appends each delivery to a file, slowly, as a platform
+would apply it (the payment's contract and amount, and the idempotency key).
 
 Loaded by a real `abonent worker` through a fake entry point (see conftest.fake_distribution).
 """
@@ -16,5 +17,7 @@ def abonent_config_schema():
 def abonent_payment_received(event, ctx):
     time.sleep(float(ctx.config["delay"]))
     with open(ctx.config["path"], "a") as out:
-        out.write(json.dumps({"event": event.id, "pid": os.getpid(),
-                              "attempt": event.attempt}) + "\n")
+        payment = event.payload["payment"]
+        out.write(json.dumps({"event": event.id, "pid": os.getpid(), "attempt": event.attempt,
+                              "key": event.idempotency_key, "contract": payment["contract_id"],
+                              "amount": str(payment["amount"])}) + "\n")

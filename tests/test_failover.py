@@ -1,0 +1,219 @@
+"""Processes that survive the database's death and their own (issue 18), shown with real
+`abonent` processes on a private PostgreSQL cluster that the tests stop and restart:
+
+- a worker and a scheduler started before their database wait for it, then work;
+- `pg_ctl restart` under `serve`, two workers and two schedulers: every process lives on,
+  every payment reaches the platform once, the scheduled slots go on;
+- a worker killed (SIGKILL) mid-batch holds its accounts only until its short lease runs
+  out, while the heartbeat keeps a live worker's leases however long its batch takes.
+
+The platform is tests/procs/fileplugin: it appends each delivery with its contract, amount
+and idempotency key, so the tests compare money (what the platform was told per contract)
+with the balances, not only counts.
+"""
+from __future__ import annotations
+
+import sys
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core import migrate
+from core.config import validate_settings
+from core.models import Contract, Delivery, JobRun
+from core.services.payments import record_payment
+from fleet import Cluster, Fleet, free_port, wait_for
+from plugins.host import build_runtime
+from plugins.testing import Factory, create_postgres_database
+from support import PROCS
+
+sys.path.insert(0, str(PROCS))
+import fileplugin  # noqa: E402  (the platform the processes load by entry point)
+
+pytestmark = pytest.mark.postgresql_only
+UNAVAILABLE = "database unavailable"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def fleet(abonent_backend, cluster, tmp_path):
+    """Processes on a fresh, migrated database of the private cluster; ended after the test."""
+    url = create_postgres_database(cluster.url, "failover")
+    fleet = Fleet(tmp_path, url)
+    yield fleet
+    fleet.end()
+
+
+@pytest.fixture
+def billing(fleet, tmp_path):
+    """The test's own view of the database: the billing that takes the payments."""
+    settings = validate_settings({"database_url": fleet.database_url,
+                                  "var_dir": str(tmp_path / "test-var"),
+                                  "plugins": {"fileplugin": {"path": str(fleet.sink)}}}, "test")
+    runtime = build_runtime(settings, extra_plugins=[("fileplugin", fileplugin)],
+                            load_entrypoints=False)
+    migrate.upgrade(runtime.engine)
+    yield runtime
+    runtime.engine.dispose()
+
+
+def _pay(runtime, contracts, tag: str, amount: str = "1.00") -> None:
+    with runtime.session(actor="test") as s:
+        for contract in contracts:
+            record_payment(s, contract.id, amount, source="failover",
+                           external_id=f"{tag}-{contract.id}")
+
+
+def _told_per_contract(fleet, *, once_per_key: bool) -> dict[int, Decimal]:
+    """What the platform was told each contract paid: every delivery it received, or one
+    per idempotency key (what a platform that honours the keys applies)."""
+    seen, told = set(), defaultdict(Decimal)
+    for row in fleet.delivered():
+        if once_per_key and row["key"] in seen:
+            continue
+        seen.add(row["key"])
+        told[row["contract"]] += Decimal(row["amount"])
+    return dict(told)
+
+
+def _balances(runtime) -> dict[int, Decimal]:
+    with runtime.session() as s:
+        return {c.id: c.balance for c in s.scalars(select(Contract)) if c.balance}
+
+
+def _ticks(runtime, since: datetime | None = None) -> list[JobRun]:
+    with runtime.session() as s:
+        query = select(JobRun).where(JobRun.job_id == "test.tick", JobRun.status == "ok")
+        if since is not None:
+            query = query.where(JobRun.started_at > since)
+        return list(s.scalars(query.order_by(JobRun.id)))
+
+
+def _all_delivered(runtime) -> bool:
+    with runtime.session() as s:
+        return s.scalar(select(Delivery.id).where(Delivery.state != "done").limit(1)) is None
+
+
+def _assert_quiet_logs(processes, outages: int) -> None:
+    """No traceback, and at most one "database unavailable" line per outage and per loop
+    (serve runs a worker and a scheduler: two), never one per attempt."""
+    for process in processes:
+        text = process.log_text()
+        assert "Traceback" not in text, text[-4000:]
+        loops = 2 if process.args[1] == "serve" else 1
+        assert text.count(UNAVAILABLE) <= outages * loops, text[-4000:]
+
+
+def test_processes_wait_for_a_database_not_up_yet(fleet, billing, cluster):
+    """Started while PostgreSQL is down, a worker and a scheduler wait (one log line each)
+    instead of exiting, and work once it is up."""
+    factory = Factory(billing)
+    contracts = [factory.contract() for _ in range(3)]
+    _pay(billing, contracts, "early", "7.50")
+    cluster.stop()
+    try:
+        processes = [fleet.start("worker", "--id", "early"), fleet.start("scheduler")]
+        wait_for(lambda: all(UNAVAILABLE in p.log_text() for p in processes), 30,
+                 "both processes to report the database unavailable", processes)
+        time.sleep(2)  # a few back-off rounds: still alive, still one line each
+        assert [p.poll() for p in processes] == [None, None]
+    finally:
+        cluster.start()
+    wait_for(lambda: _told_per_contract(fleet, once_per_key=False) == _balances(billing), 30,
+             "the payments to reach the platform", processes)
+    wait_for(lambda: _ticks(billing), 30, "the scheduler to run its job", processes)
+    assert _balances(billing) == {c.id: Decimal("7.50") for c in contracts}
+    assert all(p.poll() is None for p in processes)
+    _assert_quiet_logs(processes, outages=1)
+    assert all("database is back" in p.log_text() for p in processes)
+
+
+def test_database_restart_under_every_process(fleet, billing, cluster):
+    """`pg_ctl restart` under serve, two workers and two schedulers: all live on, every
+    payment reaches the platform exactly once, and the scheduled slots go on."""
+    fleet.configure(delay="0.2")  # deliveries still under way when the database goes
+    factory = Factory(billing)
+    contracts = [factory.contract() for _ in range(30)]
+    port = free_port()
+    processes = [fleet.start("serve", "--port", str(port)),
+                 fleet.start("worker", "--id", "w1"), fleet.start("worker", "--id", "w2"),
+                 fleet.start("scheduler"), fleet.start("scheduler")]
+    wait_for(lambda: _ticks(billing), 30, "a scheduler to lead", processes)
+    _pay(billing, contracts, "before", "2.00")
+    # restarted while the workers are in the middle of their batches
+    wait_for(lambda: len(fleet.delivered()) >= 5, 30, "the workers to start delivering",
+             processes)
+    cluster.restart()
+    restarted = datetime.now(timezone.utc)
+    _pay(billing, contracts, "after", "3.00")
+
+    wait_for(lambda: _all_delivered(billing), 40, "the later payments to be delivered",
+             processes)
+    wait_for(lambda: len(_ticks(billing, since=restarted)) >= 2, 30,
+             "the scheduled slots after the restart", processes)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+        assert answer.status == 200
+    assert [p.poll() for p in processes] == [None] * 5
+
+    balances = _balances(billing)
+    assert balances == {c.id: Decimal("5.00") for c in contracts}
+    # nothing lost and nothing doubled: not even a re-send the keys would have absorbed
+    assert _told_per_contract(fleet, once_per_key=False) == balances
+    _assert_quiet_logs(processes, outages=1)
+
+
+def _leased_by(runtime, worker_id: str) -> set[str]:
+    """Idempotency keys of the deliveries `worker_id` holds a lease on, not yet done."""
+    with runtime.session() as s:
+        return {f"{event_id}:{plugin}" for event_id, plugin in s.execute(
+            select(Delivery.event_id, Delivery.plugin).where(
+                Delivery.locked_by == worker_id, Delivery.state == "pending",
+                Delivery.locked_until.is_not(None)))}
+
+
+def test_killed_worker_holds_its_accounts_for_seconds(fleet, billing):
+    """With the default lease and heartbeat: a worker slower than its lease keeps its
+    batch (nobody else sends it), and once it is killed mid-batch, another worker takes
+    its accounts within seconds, not after a minute; re-sends carry the same key."""
+    lease = 10  # [outbox] lease_seconds by default
+    fleet.configure(delay="0.3", batch_size=40)  # one batch of 40 accounts: 12 s > the lease
+    factory = Factory(billing)
+    contracts = [factory.contract() for _ in range(40)]
+    _pay(billing, contracts, "slow", "4.00")
+    doomed = fleet.start("worker", "--id", "doomed")
+    wait_for(fleet.delivered, 30, "the first worker to deliver", [doomed])
+    first = time.monotonic()
+    survivor = fleet.start("worker", "--id", "survivor")
+    # past the lease of its batch the first worker still holds it: its heartbeat renews it
+    wait_for(lambda: time.monotonic() - first > lease + 1, 30, "the first lease to pass",
+             [doomed, survivor])
+    doomed.kill()
+    doomed.wait()
+    killed = time.monotonic()
+    held = _leased_by(billing, "doomed")
+    assert held, "the killed worker should die holding part of its batch"
+    wait_for(lambda: held <= {r["key"] for r in fleet.delivered() if r["pid"] == survivor.pid},
+             lease + 10, "the survivor to take the dead worker's accounts", [survivor])
+    assert time.monotonic() - killed <= lease + 3
+    wait_for(lambda: _all_delivered(billing), 30, "every delivery to be done", [survivor])
+
+    balances = _balances(billing)
+    assert balances == {c.id: Decimal("4.00") for c in contracts}
+    assert _told_per_contract(fleet, once_per_key=True) == balances
+    sent = Counter(row["key"] for row in fleet.delivered())
+    # only what the dead worker was sending may have gone out twice, with the same key
+    assert {key for key, times in sent.items() if times > 1} <= held
