@@ -162,3 +162,24 @@ def test_a_run_wide_failure_is_said_once_with_its_cause(world, fault_proxy, caus
     assert "HTTPConnectionPool" not in result.output and "failed   " not in result.output
     assert len(proxy.calls) == 1  # one login attempt, not one per account
     assert world.charges() == {}
+
+
+def test_the_command_without_a_date_catches_up_and_groups_a_shared_reason(world):
+    accounts = [world.account(ext_id, start_on=D2) for ext_id in range(1001, 1009)]
+    world.emulator.state.fail_accounts({a: 5 for a in range(1003, 1009)})
+    runner, state = CliRunner(), CliState(world.runtime)
+
+    seen = []
+    BillingDays(world.runtime, []).run_day(
+        D3, before=lambda day: seen.append(runner.invoke(wialon, ["collect"], obj=state)))
+
+    (result,) = seen
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Wialon, 2026-05-03: 2 counted, ")
+    assert "; caught up 2026-05-02 (2 counted, " in lines[0]
+    shared = [line for line in lines if line.startswith("failed")]
+    named = ", ".join(f"{a.id} (ext_id {a.ext_id})" for a in accounts[2:7])
+    assert shared == [f"failed   6 accounts, {named} and 1 more: Error performing request "
+                      f"(Wialon error 5)"] * 2  # once for each day, not once per account
+    assert {day for day, _, _ in world.charges()[accounts[0].id]} == {D2, D3}
