@@ -255,8 +255,8 @@ class AccountOnPlatform:
             created = self._existing(user, packet, subscription["id"])
             if created is None:
                 raise
-        if self.facts.paused and instant(created["start_at"]) <= at and not created.get("is_paused"):
-            self.client.pause_subscription(user, created["id"])
+        if instant(created["start_at"]) <= at and bool(created.get("is_paused")) != self.facts.paused:
+            self.set_paused(created, self.facts.paused)  # a linked one may be paused already
         with self.ctx.session() as session:
             store.link_subscription(session, subscription["id"], created["id"], packet)
         return created["id"]

@@ -29,12 +29,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from core import Agent, ValidationError, audit
-from plugin_tv24 import inbound
+from plugin_tv24 import inbound, store
 from plugin_tv24.agent import CODE, PHONE, PHONE_RULE, AgentSettings
+from plugin_tv24.client import Tv24Error
+from plugin_tv24.connections import client_for, timeouts
 from plugin_tv24.store import PLUGIN
 
 log = logging.getLogger("abonent.tv24.callbacks")
 INTERNAL = -3  # the protocol's "tariff/packet not found or internal error"
+CLAIM_TIMEOUT = 1.5  # seconds per step of setting provider_uid while the platform waits
 
 
 class BadRequest(Exception):
@@ -182,6 +185,26 @@ def _run(runtime, agent: AgentSettings, call: Call, source: str, retry: bool = T
         return _run(runtime, agent, call, source, retry=False)
 
 
+def _claim(runtime, agent: AgentSettings, account_id: int, platform_user_id: int,
+           config: dict[str, Any]) -> None:
+    """Set the provider_uid of the app-registered user `auth` linked to the account (the
+    platform leaves it empty), after the link is committed. The platform is waiting for
+    the reply, so the call is short and a failure only logged: the reconciliation checks
+    provider_uid and sets it."""
+    with runtime.session() as session:
+        if store.user_id(session, account_id) != platform_user_id:
+            return  # the account has another platform user: not ours to rename
+    connect, read = timeouts(config)
+    client = client_for(agent, (min(connect, CLAIM_TIMEOUT), min(read, CLAIM_TIMEOUT)))
+    try:
+        user = client.get_user(platform_user_id)
+        if user.get("provider_uid") != str(account_id):
+            client.patch_user(platform_user_id, provider_uid=str(account_id))
+    except Tv24Error as exc:
+        log.warning("24h TV auth: provider_uid of platform user %s not set to account %s "
+                    "(the reconciliation will): %s", platform_user_id, account_id, exc)
+
+
 def _audit(session, agent: AgentSettings, call: Call, source: str, reply: dict) -> None:
     account_id = reply.get("user_id", call.account_id)
     audit(session, f"tv24.{call.name}", "account", account_id,
@@ -234,7 +257,10 @@ def blueprint() -> Blueprint:
         except BadRequest as exc:
             return _error(exc.http_status, str(exc))
         try:
-            return jsonify(_run(runtime, agent, call, source))
+            reply = _run(runtime, agent, call, source)
+            if call.name == "auth" and call.params["mbr_id"] is not None and "user_id" in reply:
+                _claim(runtime, agent, reply["user_id"], call.params["mbr_id"], config)
+            return jsonify(reply)
         except Exception:  # the protocol's "internal error": the platform gets JSON, we a log
             log.exception("24h TV callback %s %s failed", name, call.params)
             return jsonify({"status": INTERNAL, "err": 500,

@@ -12,6 +12,7 @@ kind                  meaning                                     fix
 ====================  ==========================================  ==========================
 missing_user          no platform user for the account            create it (or link it)
 unlinked_user         the user exists but was not linked          link it
+provider_uid          the user's provider_uid is not the account  PATCH provider_uid
 user_active           is_active differs from the trash state      PATCH is_active
 device_limit          the device limit differs                    PATCH device_limit
 missing_subscription  a live packet is not on the platform        create it (paused if due)
@@ -173,8 +174,10 @@ def _platform_users(account: AccountOnPlatform, expected: Expected | None
             if exc.status != 404:
                 raise
     if user is None:
-        return _with_live(client.iter_users(provider_uid=str(expected.facts.id),
-                                            subscriptions=ALL))
+        return (_with_live(client.iter_users(provider_uid=str(expected.facts.id),
+                                             subscriptions=ALL))
+                or _with_live(client.iter_users(phone=expected.facts.identity.phone,
+                                                subscriptions=ALL)))
     user["subscriptions"] = live(client.subscriptions(user["id"]))
     return [user]
 
@@ -236,6 +239,11 @@ class _Run:
 
     def _user_fields(self, account: AccountOnPlatform, user: dict[str, Any]) -> None:
         facts = account.facts
+        if user.get("provider_uid") != str(facts.id):
+            self.drift(facts.id, "provider_uid",
+                       f"platform provider_uid {user.get('provider_uid') or '(empty)'!r}, "
+                       f"expected {facts.id}",
+                       lambda: account.update_user(provider_uid=str(facts.id)))
         active = not facts.trashed
         if user.get("is_active") != active:
             self.drift(facts.id, "user_active",
@@ -299,6 +307,32 @@ class _Run:
                     store.unlink_subscription(session, local)
 
 
+def _matcher(users: list[dict[str, Any]], members: list[Expected]
+             ) -> Callable[[Expected, set[int]], dict[str, Any] | None]:
+    """Finds an account's platform user: the linked one, else the one whose provider_uid
+    is the account, else the one with the account's phone (registered in the app, or
+    created by an attempt whose answer was lost) unless it belongs to another account.
+    Finding it by phone here spares a POST the platform would refuse as a duplicate."""
+    by_id = {u["id"]: u for u in users}
+    by_uid = {str(u.get("provider_uid")): u for u in users if u.get("provider_uid")}
+    by_phone = {u.get("phone"): u for u in users}
+    ours = {str(e.facts.id) for e in members}
+    linked = {e.user_id: e.facts.id for e in members if e.user_id is not None}
+
+    def find(expected: Expected, claimed: set[int]) -> dict[str, Any] | None:
+        mine = str(expected.facts.id)
+        user = by_id.get(expected.user_id) or by_uid.get(mine)
+        if user is None:
+            user = by_phone.get(expected.facts.identity.phone)
+            if user is not None and (
+                    user["id"] in claimed or linked.get(user["id"], expected.facts.id) != expected.facts.id
+                    or (user.get("provider_uid") in ours and user.get("provider_uid") != mine)):
+                user = None
+        return user
+
+    return find
+
+
 def reconcile(ctx, account_id: int | None = None, fix: bool = False,
               agent_id: int | None = None) -> ReconcileReport | None:
     """Compare one account (or those of one agent, or all) with the platform; None when
@@ -319,11 +353,10 @@ def reconcile(ctx, account_id: int | None = None, fix: bool = False,
         except Tv24Error as exc:
             run.report.errors.append(f"agent {agent_id}: cannot read the platform: {exc}")
             continue
-        by_id = {u["id"]: u for u in users}
-        by_uid = {str(u.get("provider_uid")): u for u in users if u.get("provider_uid")}
         claimed: set[int] = set()
+        find = _matcher(users, members)
         for expected in members:
-            user = by_id.get(expected.user_id) or by_uid.get(str(expected.facts.id))
+            user = find(expected, claimed)
             if user is not None:
                 claimed.add(user["id"])
             try:

@@ -19,6 +19,7 @@ from core.services.payments import record_payment
 from plugin_tv24 import store
 from plugin_tv24.emulator import CallbackClient
 from plugin_tv24.emulator.forms import NewSubscription
+from plugin_tv24.reconcile import reconcile
 
 
 @pytest.fixture
@@ -121,6 +122,31 @@ def test_the_registered_user_gets_its_base_packet_without_a_second_user(tv, plat
     assert [r for r in tv.calls("POST") if r.path == "/v2/users"] == []
     assert [s.packet.id for s in tv.emulator.state.user_subscriptions(user.id)] == [1]
     assert account_id
+
+
+def test_auth_sets_the_provider_uid_of_the_app_registered_user(tv, platform):
+    """The platform leaves provider_uid empty: the billing sets it to the account it
+    linked, before it replies; another account's user is left alone."""
+    account = tv.account("79005550005")
+    user = tv.emulator.state.create_user({"username": "79005550005", "phone": "79005550005"})
+    assert platform.auth("79005550005", mbr_id=user.id) == {"user_id": account.id}
+    assert user.provider_uid == str(account.id)
+    stranger = tv.emulator.state.create_user({"username": "x", "phone": "79005550006"})
+    platform.auth("79005550005", mbr_id=stranger.id)  # the account keeps its linked user
+    assert stranger.provider_uid == ""
+
+
+def test_auth_replies_even_when_the_platform_cannot_take_the_provider_uid(tv, platform):
+    account = tv.account("79005550007")
+    user = tv.emulator.state.create_user({"username": "79005550007", "phone": "79005550007"})
+    tv.emulator.faults.down()
+    assert platform.auth("79005550007", mbr_id=user.id) == {"user_id": account.id}
+    tv.emulator.faults.up()
+    assert user.provider_uid == ""
+    report = reconcile(tv.runtime.context("tv24"), account.id, fix=True)
+    assert ("provider_uid", True) in [(d["kind"], d["fixed"]) for d in report.drift]
+    assert user.provider_uid == str(account.id)
+    assert reconcile(tv.runtime.context("tv24"), account.id).drift == []
 
 
 # --- packet ---------------------------------------------------------------------------------

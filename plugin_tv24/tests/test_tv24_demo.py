@@ -18,6 +18,7 @@ from core.services.accounts import create_account
 from core.services.customers import create_contract, create_subscriber
 from plugin_tv24 import demo
 from plugin_tv24.emulator import CallbackClient
+from plugin_tv24.reconcile import reconcile
 
 
 def free_port() -> int:
@@ -58,6 +59,26 @@ def test_the_demo_starts_in_line_with_the_billing(runtime, demo_emulator, drain)
         assert s.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.plugin == "tv24", Delivery.state != "done")) == 0
     assert len(state.users) == len(demo.ACCOUNTS) and len(state.subscriptions) == 8
+
+
+def test_the_demo_start_sends_nothing_the_platform_refuses_and_converges(runtime, demo_emulator,
+                                                                           drain):
+    """The seeded users are found by phone (no POST refused as a duplicate), their
+    provider_uid set to the account, a paused seed unpaused; then a second run, and the
+    outbox, find nothing to do and send nothing."""
+    state = demo_emulator.state
+    refused = [(r.method, r.path, r.status) for r in state.requests if r.status >= 400]
+    assert refused == []
+    oleg = state.find_users({"phone": "79161112233"})[0]
+    with runtime.session() as s:
+        account = s.scalars(select(Account).where(Account.login == "oleg.k")).one()
+        assert oleg.provider_uid == str(account.id)
+    assert [s.packet.id for s in state.user_subscriptions(oleg.id, ("active",))] == [3]
+    sent = len(state.requests)
+    report = reconcile(runtime.context("tv24"), fix=True)
+    assert (report.drift, report.errors) == ([], [])
+    drain()
+    assert [(r.method, r.path) for r in list(state.requests)[sent:] if r.method != "GET"] == []
 
 
 def test_the_demo_flow(runtime, demo_emulator, drain, billing):
