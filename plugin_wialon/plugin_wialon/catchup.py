@@ -9,9 +9,9 @@ incomplete one counts only what it misses. Wialon tells how many objects an acco
 now, not on a past day: a day caught up is charged with the count of the day it is
 caught up on, which the summary says by naming the days caught up.
 
-One Wialon session serves all the days and each account is asked once (collect.Counter);
-when Wialon cannot be asked at all the run stops at that day, says why once, and names
-the days left for the next run.
+One Wialon session serves all the days and each account is asked once
+(collect.CountSession); when Wialon cannot be asked at all the run stops at that day,
+says why once, and names the days left for the next run.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from core import Runtime, job_outcome
-from plugin_wialon.collect import (SUMMARY_LIMIT, CollectReport, Counter, agent_settings,
-                                   collect)
+from plugin_wialon.collect import (SUMMARY_LIMIT, CollectReport, CountSession,
+                                   agent_settings, collect)
 from plugin_wialon.config import PLUGIN
 
 #: Accounts named in a summary line before "and N more".
@@ -135,7 +135,7 @@ def count_days(runtime: Runtime, agent_id: int, *, window: int | None = None,
         window = runtime.plugin_configs[PLUGIN]["catch_up_days"]
     days = [today - timedelta(days=back) for back in range(window, -1, -1)]
     report = CatchUpReport(settings.name, today, window)
-    with Counter(runtime, settings) as counter:
+    with CountSession(runtime, settings) as counter:
         for index, day in enumerate(days):
             counted = collect(runtime, agent_id, day, dry_run=dry_run, counter=counter)
             report.days.append(counted)

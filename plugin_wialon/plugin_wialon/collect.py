@@ -111,7 +111,7 @@ class CollectReport:
         return result
 
 
-class Counter:
+class CountSession:
     """One Wialon session for one or more days of an agent (a catch-up counts the same
     accounts for several days: each is asked once). A run-wide failure (the login) is
     kept: the days after it fail with the same cause without asking Wialon again."""
@@ -141,7 +141,7 @@ class Counter:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "Counter":
+    def __enter__(self) -> "CountSession":
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -176,7 +176,7 @@ def agent_settings(runtime: Runtime, agent_id: int) -> tuple[AgentSettings, date
 
 
 def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
-            dry_run: bool = False, counter: Counter | None = None) -> CollectReport:
+            dry_run: bool = False, counter: CountSession | None = None) -> CollectReport:
     """Count, write and rate the day (default: the operator's today) of one agent.
 
     A dry run counts and reports what it would write, and writes nothing. `counter`
@@ -189,7 +189,7 @@ def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
         raise ValidationError("date", f"{day} has not begun (the operator's today is {today}): "
                                       f"Wialon counts the objects an account has now")
     if counter is None:
-        with Counter(runtime, settings) as own:
+        with CountSession(runtime, settings) as own:
             return collect(runtime, agent_id, day, dry_run=dry_run, counter=own)
     run = _Run(runtime, settings, day or today, dry_run, counter)
     if dry_run:
@@ -211,7 +211,7 @@ def collect(runtime: Runtime, agent_id: int, day: date | None = None, *,
 
 class _Run:
     def __init__(self, runtime: Runtime, settings: AgentSettings, day: date, dry_run: bool,
-                 counter: Counter):
+                 counter: CountSession):
         self.runtime = runtime
         self.settings = settings
         self.day = day
