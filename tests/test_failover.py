@@ -118,24 +118,33 @@ def _assert_quiet_logs(processes, outages: int) -> None:
         assert text.count(UNAVAILABLE) <= outages * loops, text[-4000:]
 
 
+def _healthy(port: int) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+        assert answer.status == 200
+
+
 def test_processes_wait_for_a_database_not_up_yet(fleet, billing, cluster):
-    """Started while PostgreSQL is down, a worker and a scheduler wait (one log line each)
-    instead of exiting, and work once it is up."""
+    """Started while PostgreSQL is down, serve, a worker and a scheduler wait (one log line
+    each) instead of exiting, and work once it is up."""
     factory = Factory(billing)
     contracts = [factory.contract() for _ in range(3)]
     _pay(billing, contracts, "early", "7.50")
+    port = free_port()
     cluster.stop()
     try:
-        processes = [fleet.start("worker", "--id", "early"), fleet.start("scheduler")]
+        processes = [fleet.start("serve", "--port", str(port), "--no-worker", "--no-scheduler"),
+                     fleet.start("worker", "--id", "early"), fleet.start("scheduler")]
         wait_for(lambda: all(UNAVAILABLE in p.log_text() for p in processes), 30,
-                 "both processes to report the database unavailable", processes)
+                 "every process to report the database unavailable", processes)
         time.sleep(2)  # a few back-off rounds: still alive, still one line each
-        assert [p.poll() for p in processes] == [None, None]
+        assert [p.poll() for p in processes] == [None] * 3
     finally:
         cluster.start()
     wait_for(lambda: _told_per_contract(fleet, once_per_key=False) == _balances(billing), 30,
              "the payments to reach the platform", processes)
     wait_for(lambda: _ticks(billing), 30, "the scheduler to run its job", processes)
+    wait_for(lambda: "serving on" in processes[0].log_text(), 30, "serve to listen", processes)
+    _healthy(port)
     assert _balances(billing) == {c.id: Decimal("7.50") for c in contracts}
     assert all(p.poll() is None for p in processes)
     _assert_quiet_logs(processes, outages=1)
@@ -165,8 +174,7 @@ def test_database_restart_under_every_process(fleet, billing, cluster):
              processes)
     wait_for(lambda: len(_ticks(billing, since=restarted)) >= 2, 30,
              "the scheduled slots after the restart", processes)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
-        assert answer.status == 200
+    _healthy(port)
     assert [p.poll() for p in processes] == [None] * 5
 
     balances = _balances(billing)
