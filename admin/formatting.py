@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -60,6 +60,15 @@ def state_badge(state: str) -> Markup:
         STATE_CLASSES.get(state, "light"), state, title)
 
 
+#: a job run's status as a mark: an operator sees a red (failed) or amber (partial) run
+RUN_CLASSES = {"ok": "success", "partial": "warning", "failed": "danger", "running": "info"}
+
+
+def run_badge(status: str) -> Markup:
+    return Markup('<span class="badge badge-{} run-{}">{}</span>').format(
+        RUN_CLASSES.get(status, "light"), status, gettext(status))
+
+
 def pretty_json(value) -> Markup:
     text = json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True, default=str)
     return Markup("<pre class=\"json\">{}</pre>").format(escape(text))
@@ -91,6 +100,6 @@ def signed_money(value) -> Markup:
 
 def init_formatting(app) -> None:
     app.jinja_env.filters.update(money=money, unit_price=unit_price, localtime=localtime,
-                                 state_badge=state_badge,
+                                 state_badge=state_badge, run_badge=run_badge,
                                  pretty_json=pretty_json, changes_text=changes_text,
                                  signed_money=signed_money)

@@ -19,6 +19,7 @@ WORDS = (
     # usage records, deliveries, job runs
     N_("pending"), N_("rated"), N_("rejected"), N_("failing"), N_("dead"), N_("done"),
     N_("all"), N_("running"), N_("ok"), N_("failed"), N_("schedule"),
+    N_("partial"), N_("catch-up"),
 )
 
 REASONS = (

@@ -9,7 +9,9 @@ from typing import Any, Callable
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A scheduled job: `func(ctx)` returns a JSON-able summary kept as the run's result.
+    """A scheduled job: `func(ctx)` returns a JSON-able dict kept as the run's result;
+    its "outcome" (ok / partial / failed, default ok) is the run's status and its
+    "summary" the one line an operator reads (see core.jobs).
 
     `cron` holds APScheduler cron fields (e.g. {"hour": 3, "minute": 30}), in the
     operator's time zone.

@@ -52,7 +52,10 @@ def abonent_jobs(runtime):
     function of one argument `ctx`, a cron trigger, a description).
 
     Jobs run in the scheduler process; each run is recorded (result or error) and can
-    be started by hand. An exception fails that run only.
+    be started by hand (`ctx.run_job(job_id)` from a plugin). The function returns a dict
+    whose "outcome" ("ok", "partial", "failed"; missing means ok) becomes the run's
+    status and whose "summary" is one line for the operator. An exception fails that run
+    only.
     """
 
 

@@ -81,11 +81,11 @@ def run_job(runtime, job_id: str, trigger: str = "manual") -> dict[str, Any]:
         session.add(run)
     try:
         status, result, error = _judged(job_id, spec.func(runtime.context(plugin)))
+        if status != OK:
+            log.warning("job %s %s: %s", job_id, status, error or result.get("summary", ""))
     except Exception as exc:  # recorded as the run's error, shown in the admin
         status, result, error = FAILED, {}, f"{type(exc).__name__}: {exc}"
         log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-    if status != OK:
-        log.warning("job %s %s: %s", job_id, status, error or result.get("summary", ""))
     with runtime.session(actor="scheduler") as session:
         stored = session.get(JobRun, run.id)
         stored.status, stored.result, stored.error = status, result, error

@@ -52,7 +52,7 @@ def billing_day(ctx) -> dict:
     amount = sum((Decimal(c["amount"]) for c in charges), start=Decimal("0.00"))
     return {**summary, "summary": (
         f"{summary['day']}: {sum(c['count'] for c in charges)} charges, {amount}; "
-        f"{summary['blocked_accounts']} accounts blocked for balance")}
+        f"blocked for balance: {summary['blocked_accounts']}")}
 
 
 def cdr_intake(ctx) -> dict:

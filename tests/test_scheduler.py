@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from core import JobSpec, NotFound
+from core import JobSpec, NotFound, today
 from core.models import JobRun
 from plugins.scheduler import LOCK_KEY, Scheduler, job_specs, last_runs, run_job
 from support import PROCS, cli_runner, fake_distribution
@@ -113,6 +113,7 @@ def test_billing_day_job(runtime, factory):
     outcome = run_job(runtime, "core.billing_day")
     assert outcome["status"] == "ok"
     assert outcome["result"]["charges"]["daily"] == {"count": 1, "amount": "5.00"}
+    assert outcome["summary"] == f"{today('UTC')}: 1 charges, 5.00; blocked for balance: 1"
 
 
 def _plugin_path(tmp_path, plugin: str) -> str:

@@ -1,7 +1,7 @@
 """The home page: charges and payments per day for the last 30 days, accounts by
-effective state, failing deliveries per plugin. The figures are aggregate queries over
-big tables, so they are kept for five minutes (the page says as of when; "refresh" asks
-again).
+effective state, failing deliveries per plugin, and the jobs whose last run failed or was
+partial. The figures are aggregate queries over big tables, so they are kept for five
+minutes (the page says as of when; "refresh" asks again); the jobs are not.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from admin.formatting import STATE_CLASSES, STATE_TITLES
 from admin.views.base import SAFE_METHODS
 from core.charging import day_start
 from core.clock import now, today
-from core.models import Account, Block, Charge, Payment
+from core.jobs import FAILED, PARTIAL, job_specs, last_runs, summary_of
+from core.models import Account, Block, Charge, JobRun, Payment
 from core.state import ACTIVE, PRECEDENCE, is_open
 from plugins import outbox
 
@@ -80,6 +81,17 @@ def failing_by_plugin(session) -> dict[str, dict[str, int]]:
             for p in plugins}
 
 
+def jobs_not_ok() -> list[tuple[str, JobRun, str]]:
+    """(job id, last run, its one line) of each registered job whose last run failed or
+    was partial: the dashboard marks them red or amber. Not cached with the figures: a
+    failed night must show at once."""
+    specs = job_specs(runtime())  # before the session: a plugin's hook may open its own
+    with manager_session() as session:
+        runs = last_runs(session)
+    return [(job_id, run, summary_of(run)) for job_id, run in sorted(runs.items())
+            if job_id in specs and run.status in (FAILED, PARTIAL)]
+
+
 def figures() -> dict:
     timezone = runtime().settings.timezone
     with manager_session() as session:
@@ -117,8 +129,9 @@ class DashboardView(AdminIndexView):
 
     @expose("/")
     def index(self):
+        jobs = jobs_not_ok() if current_user.can("jobs:view") else None
         if not current_user.can("dashboard:view"):
-            return self.render("abonent/dashboard.html", data=None)
+            return self.render("abonent/dashboard.html", data=None, jobs=jobs)
         data = _cached_figures(bool(request.args.get("refresh")))
         charts = {
             "daily": daily_bars(data["days"], [
@@ -131,4 +144,4 @@ class DashboardView(AdminIndexView):
                                      for p, n in data["failing"].items()]),
         }
         return self.render("abonent/dashboard.html", data=data, charts=charts, colours=COLOURS,
-                           state_classes=STATE_CLASSES)
+                           state_classes=STATE_CLASSES, jobs=jobs)

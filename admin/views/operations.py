@@ -13,10 +13,10 @@ from admin.db import manager_session, runtime
 from admin.views.base import GuardedView, needs
 from core.audit import audit
 from core.fields import mask_secrets
+from core.jobs import job_specs, last_runs, run_job, summary_of
 from core.models import Account
 from plugins import outbox
 from plugins.registry import describe
-from plugins.scheduler import job_specs, last_runs, run_job
 
 log = logging.getLogger("abonent.admin")
 
@@ -113,8 +113,10 @@ class PluginsView(GuardedView):
 
 
 class JobsView(GuardedView):
-    """Scheduled jobs: when each runs, its last run's result or error, and "run now" (the
-    run goes on in the background and is recorded like a scheduled one)."""
+    """Scheduled jobs: when each runs, its last run's outcome (ok, partial in amber,
+    failed in red), summary and result or error, how it was started (schedule, catch-up
+    after a takeover, manual), and "run now" (the run goes on in the background and is
+    recorded like a scheduled one)."""
 
     area = "jobs"
     _running: dict[str, threading.Thread] = {}
@@ -126,7 +128,8 @@ class JobsView(GuardedView):
         with manager_session() as session:
             runs = last_runs(session)
             running = {job for job, thread in self._running.items() if thread.is_alive()}
-            return self.render("abonent/jobs.html", specs=specs, runs=runs, running=running)
+            return self.render("abonent/jobs.html", specs=specs, runs=runs, running=running,
+                               summaries={job: summary_of(run) for job, run in runs.items()})
 
     @expose("/run/<job_id>", methods=("POST",))
     @needs("run")

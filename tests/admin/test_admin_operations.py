@@ -14,6 +14,8 @@ from core import Field, JobSpec
 from core.blocking import set_block
 from core.charging import charge_day
 from core.clock import today
+from core.clock import now
+from core.jobs import run_job
 from core.models import AuditEntry, Charge, Delivery, Invoice, JobRun
 from core.services.payments import record_payment
 from plugins.outbox import Outbox
@@ -21,14 +23,18 @@ from plugins.testing import RecordingPlugin
 
 
 class Operations:
-    """A plugin with secret settings and two jobs, one of which fails."""
+    """A plugin with secret settings and three jobs: one ends ok, one fails, one is
+    partial."""
 
     def abonent_config_schema(self):
         return [Field("url", "url"), Field("token", secret=True)]
 
     def abonent_jobs(self, runtime):
         return [JobSpec("ops.echo", lambda ctx: {"said": "hello"}, {"hour": 3}, "Says hello"),
-                JobSpec("ops.fail", lambda ctx: 1 / 0, {"hour": 4}, "Always fails")]
+                JobSpec("ops.fail", lambda ctx: 1 / 0, {"hour": 4}, "Always fails"),
+                JobSpec("ops.half", lambda ctx: {"outcome": "partial",
+                                                 "summary": "1 of 2 accounts failed"},
+                        {"hour": 5}, "Half done")]
 
 
 @pytest.fixture
@@ -145,6 +151,35 @@ def test_jobs_run_now_and_show_their_last_result(client, runtime):
     assert "<b>said</b>: hello" in page and "ZeroDivisionError" in page
     assert "There is no job nope" in client.text(
         client.post("/admin/jobs/run/nope").headers["Location"])
+
+
+def _between(page: str, start: str, end: str) -> str:
+    at = page.index(start)
+    return page[at:page.index(end, at)]
+
+
+def test_jobs_page_and_dashboard_mark_runs_that_are_not_ok(client, runtime, login_as):
+    for job in ("ops.echo", "ops.half", "ops.fail"):
+        run_job(runtime, job)
+    with runtime.session() as s:  # the last run of ops.echo caught up a missed slot
+        s.add(JobRun(job_id="ops.echo", status="ok", trigger="catch-up", finished_at=now(),
+                     result={"summary": "said hello late"}))
+    page = client.text("/admin/jobs/")
+    half = _between(page, 'data-job="ops.half"', "</tr>")
+    assert 'data-status="partial"' in half and "table-warning" in half
+    assert "badge-warning" in half and "1 of 2 accounts failed" in half
+    failed = _between(page, 'data-job="ops.fail"', "</tr>")
+    assert "table-danger" in failed and "badge-danger" in failed and "ZeroDivisionError" in failed
+    echo = _between(page, 'data-job="ops.echo"', "</tr>")
+    assert "badge-success" in echo and "catch-up" in echo and "said hello late" in echo
+
+    marks = _between(client.text("/admin/"), 'id="job-marks"', "</div></div>")
+    assert 'data-job="ops.half" data-status="partial"' in marks and "badge-warning" in marks
+    assert 'data-job="ops.fail" data-status="failed"' in marks and "badge-danger" in marks
+    assert "ops.echo" not in marks and "1 of 2 accounts failed" in marks
+    russian = login_as("manager", "olga", language="ru").text("/admin/jobs/")
+    assert "догоняющий" in _between(russian, 'data-job="ops.echo"', "</tr>")
+    assert 'id="job-marks"' not in login_as("cashier").text("/admin/")
 
 
 def test_invoices_issue_print_and_csv(client, runtime, factory):
