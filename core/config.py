@@ -70,6 +70,17 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("settle_seconds", "int", default=5, min=0,
               help="a spool file is taken only when unchanged for this long"),
     ),
+    "billing": (  # the window of dates the services take (core.services.dates)
+        Field("charge_days_ahead", "int", default=1, min=0, max=31,
+              help="a charge run may be for a day at most this many days after today"),
+        Field("payment_days_back", "int", default=366, min=1,
+              help="a payment may be dated at most this many days back (none in the future)"),
+        Field("usage_days_back", "int", default=366, min=1,
+              help="usage may be for a day at most this many days back (none in the future)"),
+        Field("plan_days_ahead", "int", default=366, min=1,
+              help="tariff changes, dated blocks and subscription starts at most this many "
+                   "days ahead"),
+    ),
     "scheduler": (
         Field("enabled", "bool", default=True),
         Field("billing_time", "time", default="00:05", help="the daily billing run"),

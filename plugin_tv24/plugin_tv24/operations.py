@@ -245,6 +245,9 @@ class AccountOnPlatform:
         if subscription.get("is_base") and next_base and instant(next_base) > (start or at):
             start = instant(next_base)  # after the downgraded base packet runs out
         item: dict[str, Any] = {"packet_id": packet, "renew": end is None}
+        resumed = self._resume(subscription["id"], packet, item["renew"])
+        if resumed is not None:
+            return resumed
         if start is not None:
             item["start_at"] = start
         if end is not None:
@@ -260,6 +263,28 @@ class AccountOnPlatform:
         with self.ctx.session() as session:
             store.link_subscription(session, subscription["id"], created["id"], packet)
         return created["id"]
+
+    def _resume(self, subscription_id: int, packet: int, renew: bool) -> str | None:
+        """Take back the platform subscription of `packet` that a downgrade left to run out
+        (an upgrade back within the paid period): the platform refuses a second one for the
+        same period, so its renewal is switched back on and our new subscription linked to
+        it. None when there is none, or the platform no longer has it."""
+        with self.ctx.session() as session:
+            link = store.winding_down(session, self.facts.id, packet)
+            if link is None:
+                return None
+            old_id, platform_id = link.local_id, link.external_id
+        try:
+            self.client.patch_subscription(self.ensure_user(), platform_id, renew=renew)
+        except Tv24Rejected as refusal:
+            if refusal.status != 404:
+                raise
+            platform_id = None  # ended meanwhile: a new one will be created
+        with self.ctx.session() as session:
+            store.unlink_subscription(session, old_id)
+            if platform_id is not None:
+                store.link_subscription(session, subscription_id, platform_id, packet)
+        return platform_id
 
     def _existing(self, user: int, packet: int, subscription_id: int) -> dict[str, Any] | None:
         """A current or planned platform subscription of `packet` that no other billing

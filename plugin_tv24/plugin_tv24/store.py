@@ -83,6 +83,16 @@ def subscription_of(session: Session, platform_subscription_id: str) -> int | No
     return link.local_id if link is not None else None
 
 
+def winding_down(session: Session, account_id: int, packet: int) -> ExternalLink | None:
+    """The link of the account's subscription of `packet` left to run out its paid period
+    on the platform (a downgrade), if any."""
+    for link in subscription_links(session, [account_id]).values():
+        data = link.data or {}
+        if data.get("winding_down") and data.get("packet_id") == packet:
+            return link
+    return None
+
+
 def subscription_links(session: Session, account_ids: list[int]) -> dict[int, ExternalLink]:
     """The subscription links of these accounts, by our subscription id."""
     if not account_ids:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.blocking import lift_block, set_block
-from core.models import Delivery, OutboxEvent
+from core.models import Delivery, OutboxEvent, Subscription
 from core.services.accounts import change_account, change_tariff, restore_account, trash_account
 from core.services.subscriptions import activate, assign_service, deactivate, expire_due, remove
 from plugin_tv24 import store
@@ -232,6 +232,50 @@ def test_a_downgrade_lets_the_paid_period_run_out_and_plans_the_new_base(tv):
     assert old.renew is False
     assert planned.start_at == old.end_at + timedelta(seconds=1) and planned.renew is True
     assert not dead_letters(tv.runtime)
+    assert reconcile(tv.runtime.context("tv24"), account.id).drift == []
+
+
+def test_an_upgrade_back_within_the_paid_period_takes_the_old_subscription_back(tv):
+    """Premium → Light (a downgrade: Premium runs out, Light planned after it) → Premium
+    again: the platform refuses a second Premium for the period, so the one winding down
+    renews again and is linked to the new billing subscription; Light is never started."""
+    premium, light = tv.tariff(base=3, addons=()), tv.tariff(base=1, addons=())
+    account = tv.account(tariff=premium)
+    tv.drain()
+    in_session(tv.runtime, change_tariff, account.id, light.id)
+    tv.drain()
+    (old,) = tv.emulator.state.user_subscriptions(tv.user(account.id).id, ("current",))
+    in_session(tv.runtime, change_tariff, account.id, premium.id)
+    tv.drain()
+    assert not dead_letters(tv.runtime)
+    assert tv.packets(account.id) == [3] and tv.packets(account.id, "planned") == []
+    assert [s.id for s in tv.emulator.state.user_subscriptions(tv.user(account.id).id)] == [old.id]
+    assert old.renew is True
+    with tv.runtime.session() as s:
+        live = s.scalars(select(Subscription).where(Subscription.account_id == account.id,
+                                                    Subscription.state == "active")).one()
+        assert store.subscription_link(s, live.id).external_id == old.id
+    assert reconcile(tv.runtime.context("tv24"), account.id).drift == []
+
+
+def test_sync_fix_repairs_an_upgrade_back_that_was_refused(tv):
+    """The state an older plugin left: the upgrade back dead-lettered, the platform still
+    holds Premium winding down and Light planned."""
+    premium, light = tv.tariff(base=3, addons=()), tv.tariff(base=1, addons=())
+    account = tv.account(tariff=premium)
+    tv.drain()
+    in_session(tv.runtime, change_tariff, account.id, light.id)
+    tv.drain()
+    in_session(tv.runtime, change_tariff, account.id, premium.id)
+    with tv.runtime.session() as s:  # nothing of the upgrade back reached the platform
+        s.execute(update(Delivery).where(Delivery.state == "pending").values(
+            state="dead", last_error="24h TV refused: already has a subscription"))
+    (old,) = tv.emulator.state.user_subscriptions(tv.user(account.id).id, ("current",))
+    assert tv.packets(account.id, "planned") == [1]
+    report = reconcile(tv.runtime.context("tv24"), account.id, fix=True)
+    assert report.errors == [] and all(item["fixed"] for item in report.drift)
+    assert tv.packets(account.id) == [3] and tv.packets(account.id, "planned") == []
+    assert old.renew is True and tv.packets(account.id, "active") == [3]
     assert reconcile(tv.runtime.context("tv24"), account.id).drift == []
 
 

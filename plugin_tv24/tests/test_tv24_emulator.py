@@ -254,7 +254,8 @@ def test_subscribe_with_explicit_dates_keeps_them(api, tv24_emulator):
     ([{"packet_id": 10, "renew": True}], "needs a base packet"),
     ([{"packet_id": 1}, {"packet_id": 10}], "not available with base packet 1"),
     ([{"packet_id": 1}, {"packet_id": 2}], "one base packet at a time"),
-    ([{"packet_id": 2}, {"packet_id": 10}, {"packet_id": 10}], "already subscribed"),
+    ([{"packet_id": 2}, {"packet_id": 10}, {"packet_id": 10}],
+     "The user already has a subscription to packet 10 in this period."),
     ([{"renew": True}], "This field is required."),
     ([{"packet_id": 1, "start_at": "tomorrow"}], "Datetime has wrong format."),
 ])

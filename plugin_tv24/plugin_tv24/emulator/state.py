@@ -329,9 +329,9 @@ def _check_fits(packet: Packet, start: datetime, end: datetime, others: list[Sub
     for other in others:
         if not other.overlaps(start, end):
             continue
-        if other.packet.id == packet.id:
-            raise field_error("packet_id", f"Packet {packet.id} ({packet.name}) is already subscribed "
-                                           f"until {iso(other.end_at)}.")
+        if other.packet.id == packet.id:  # the platform's own words
+            raise ApiError(400, f"The user already has a subscription to packet {packet.id} in "
+                                f"this period.")
         if packet.base and other.packet.base:
             raise field_error("packet_id", f"Base packet {other.packet.id} ({other.packet.name}) is active until "
                                            f"{iso(other.end_at)}: a user has one base packet at a "
