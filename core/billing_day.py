@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import blocking
 from core.charging import charge_day
 from core.models import Block
+from core.services import dates
 from core.services.accounts import apply_due_tariff_changes
 from core.services.subscriptions import expire_due
 
@@ -45,7 +46,9 @@ def _balance_blocked(session: Session) -> set[int]:
 
 
 def run_day(session: Session, day: date) -> DaySummary:
-    summary = DaySummary(day)
+    """Run billing day `day`, at most `[billing] charge_days_ahead` after today (a
+    ValidationError naming `day` otherwise, before anything is written)."""
+    summary = DaySummary(dates.charge_day(session, day))
     summary.tariff_changes = apply_due_tariff_changes(session, day)
     summary.expired = expire_due(session, day)
     due = blocking.apply_due(session)

@@ -27,6 +27,7 @@ from core.events import emit_for_account, subscription_snapshot
 from core.models import Account, Block, Contract, Operator, Subscription
 from core.runtime import actor_of
 from core.services import inputs
+from core.services.dates import planned_moment
 from core.state import ACTIVE, effective_state, is_open
 
 MANUAL_SOURCES = ("admin", "voluntary", "disabled")
@@ -83,6 +84,9 @@ def set_block(session: Session, account_id: Any, source: str, *, start_at: Any =
     end = inputs.moment(end_at, "end_at", required=False)
     if end is not None and end <= max(start, at):
         raise ValidationError("end_at", "must be later than the start and than now")
+    planned_moment(session, start, "start_at")
+    if end is not None:
+        planned_moment(session, end, "end_at")
     reason = inputs.text(reason, "reason", required=False, max_len=500)
     existing = session.scalars(select(Block).where(
         Block.account_id == account.id, Block.source == source, Block.lifted_at.is_(None),

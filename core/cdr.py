@@ -30,7 +30,9 @@ which are also kept in usage_record with their reason. Every take is recorded in
 cdr_file, a re-dropped file too (with everything counted as duplicates).
 
 The day of the usage is the first date written YYYY-MM-DD or YYYYMMDD in the file's name
-(`wialon_2024-05-01.cdr`), else the operator's today when the file is taken.
+(`wialon_2024-05-01.cdr`), else the operator's today when the file is taken. A file whose
+day is outside the usage window (`[billing] usage_days_back`, none in the future) has
+every line set aside in rejects/ with that reason.
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ from core.errors import NotFound, ValidationError
 from core.models import CdrFile
 from core.runtime import Runtime
 from core.services import inputs
-from core.usage import CHUNK, ID_MAX, KEY_MAX, RatingRun, operator_today
+from core.services.dates import operator_today, usage_window
+from core.usage import CHUNK, ID_MAX, KEY_MAX, RatingRun
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +271,12 @@ class Spool:
                     runtime.session(actor=f"cdr:{self.source}") as session:
                 day = day_in_name(path.name) or operator_today(session)
                 report = FileReport(self.source, path.name, day, digest)
-                _rate_file(session, path, report, rejects)
+                try:
+                    usage_window(session).check(day, "day")
+                except ValidationError as exc:
+                    _refuse_file(path, report, rejects, f"day {exc.reason}")
+                else:
+                    _rate_file(session, path, report, rejects)
                 record = CdrFile(source=self.source, name=path.name, digest=digest,
                                  lines=report.lines, taken=report.taken,
                                  duplicates=report.duplicates, rejected=report.rejected,
@@ -346,6 +354,18 @@ def _rate_file(session, path: Path, report: FileReport, rejects: BinaryIO) -> No
     report.rejected = report.lines - report.taken - report.duplicates
     if report.lines == 0:
         rejects.write(b"0;;empty file\n")
+
+
+def _refuse_file(path: Path, report: FileReport, rejects: BinaryIO, reason: str) -> None:
+    """Set every line of a file aside with one reason (its day is outside the usage
+    window: a file named for 2999 is charged never, not today)."""
+    with open(path, "rb") as stream:
+        for number, raw in enumerate(read_lines(stream), 1):
+            if parse_line(raw) is not None:
+                rejects.write(f"{number};".encode() + raw.rstrip(b"\n").removesuffix(b"\r")
+                              + f";{reason}\n".encode())
+                report.lines += 1
+    report.rejected = report.lines
 
 
 # --- intake ------------------------------------------------------------------------------

@@ -79,8 +79,8 @@ from core.money import RATE_PLACES, round_money, to_decimal
 from core.numbering import next_numbers
 from core.runtime import Runtime
 from core.services import inputs
+from core.services.dates import operator_today
 from core.sqlfuncs import inline_ids, insert_rows
-from core.usage import operator_today
 
 log = logging.getLogger("abonent.invoicing")
 

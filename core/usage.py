@@ -42,15 +42,15 @@ from sqlalchemy.orm import Session, aliased
 
 from core import blocking
 from core.audit import audit
-from core.clock import now, today
+from core.clock import now
 from core.contributions import UsageDraft
 from core.errors import NotFound, ValidationError
 from core.ledger import new_batch, post_batch
-from core.models import (Account, Charge, Operator, SensorType, Service, Subscription,
-                         UsageRecord)
+from core.models import Account, Charge, SensorType, Service, Subscription, UsageRecord
 from core.money import RATE_PLACES, round_money, to_decimal
 from core.runtime import runtime_of
 from core.services import inputs
+from core.services.dates import PastWindow, operator_today, usage_window
 
 #: Records handled per statement family; bounds memory whatever the input's size.
 CHUNK = 50_000
@@ -99,12 +99,14 @@ class RatingSummary:
 def record_usage(session: Session, drafts: Iterable[UsageDraft]) -> RatingSummary:
     """Store and rate usage records given by the service layer or a plugin.
 
-    Each draft is checked first (a malformed one raises ValidationError naming
-    `drafts[i].<field>`, and nothing is written); a negative value is not malformed but
-    rejected at rating, with its reason.
+    Each draft is checked first (a malformed one, or one for a day outside the usage
+    window of core.services.dates, raises ValidationError naming `drafts[i].<field>`, and
+    nothing is written); a negative value is not malformed but rejected at rating, with
+    its reason.
     """
     run = RatingRun(session)
-    rows = (_draft_row(draft, index) for index, draft in enumerate(drafts))
+    window = usage_window(session)
+    rows = (_draft_row(draft, index, window) for index, draft in enumerate(drafts))
     rejections = [rejection for chunk in _chunks(rows, CHUNK) for rejection in run.add(chunk)]
     summary = run.finish()
     summary.rejections = rejections
@@ -124,13 +126,6 @@ def collect_usage(session: Session, day: date) -> RatingSummary:
     return record_usage(session, drafts)
 
 
-def operator_today(session: Session) -> date:
-    """Today in the operator's time zone (the configured one before an operator exists):
-    the day of usage that arrives without one."""
-    zone = session.scalar(select(Operator.timezone).order_by(Operator.id).limit(1))
-    return today(zone or runtime_of(session).settings.timezone)
-
-
 def find_sensor_type(session: Session, value, field: str = "sensor_type") -> int:
     """A sensor type's id, given by id or by name ("sensor_1")."""
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
@@ -148,7 +143,7 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _draft_row(draft: UsageDraft, index: int) -> Row:
+def _draft_row(draft: UsageDraft, index: int, window: PastWindow) -> Row:
     where = f"drafts[{index}]"
     if not isinstance(draft, UsageDraft):
         raise ValidationError(where, f"a UsageDraft is required, not {type(draft).__name__}")
@@ -158,7 +153,7 @@ def _draft_row(draft: UsageDraft, index: int) -> Row:
     sensor_type_id = _int_id(draft.sensor_type_id, f"{where}.sensor_type_id")
     unit_id = None if draft.unit_id is None else _int_id(draft.unit_id, f"{where}.unit_id")
     value = to_decimal(draft.value, f"{where}.value", places=RATE_PLACES, allow_negative=True)
-    day = inputs.day(draft.day, f"{where}.day")
+    day = window.check(inputs.day(draft.day, f"{where}.day"), f"{where}.day")
     return key, source, ext_id, unit_id, sensor_type_id, value, day
 
 

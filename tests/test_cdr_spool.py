@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +26,13 @@ SETTLE = 60
 @pytest.fixture
 def abonent_config():
     return {"cdr": {"settle_seconds": SETTLE}}
+
+
+@pytest.fixture(autouse=True)
+def in_may_2024():
+    """The files are of early May 2024 (inside the usage window of a day in May)."""
+    with frozen(datetime(2024, 5, 6, 12, tzinfo=timezone.utc)):
+        yield
 
 
 @pytest.fixture
@@ -270,24 +277,29 @@ def abonent_cli(runtime):
 
 
 def test_usage_cli(runtime, counter, abonent_cli):
+    """The CLI runs on the real clock: its days are the real yesterday and today."""
+    day, before = date.today(), date.today() - timedelta(days=1)
     assert "no files to take" in abonent_cli("usage", "intake").stdout
-    drop(runtime, "wialon_2024-05-01.cdr", b"777;5;1;6\nbroken\n")
+    drop(runtime, f"wialon_{before}.cdr", b"777;5;1;6\nbroken\n")
     out = abonent_cli("usage", "intake", "--source", "Wialon_1").stdout
-    assert ("Wialon_1/wialon_2024-05-01.cdr (2024-05-01): lines 2, taken 1, duplicates 0, "
+    assert (f"Wialon_1/wialon_{before}.cdr ({before}): lines 2, taken 1, duplicates 0, "
             "rejected 1, charged 18.00; rejects in ") in out
     added = abonent_cli("usage", "add", "--ext-id", "777", "--sensor-type", "sensor_1",
-                        "--value", "2", "--day", "2024-05-02").stdout
+                        "--value", "2", "--day", str(day)).stdout
     assert "rated: charge" in added and "balance -24.00" in added
     again = abonent_cli("usage", "add", "--ext-id", "777", "--sensor-type", "1",
-                        "--value", "2", "--day", "2024-05-02").stdout
+                        "--value", "2", "--day", str(day)).stdout
     assert again.startswith("already recorded: usage record")
     refused = abonent_cli("usage", "add", "--ext-id", "404", "--sensor-type", "1",
-                          "--value", "2", "--day", "2024-05-02").stdout
+                          "--value", "2", "--day", str(day)).stdout
     assert "rejected: unknown ext_id 404" in refused
     for args, message in [
         (("--sensor-type", "sensor_9", "--value", "1"), "sensor_type: no sensor type named"),
         (("--sensor-type", "1", "--value", "lots"), "value: 'lots' is not a decimal number"),
         (("--sensor-type", "1", "--value", "1", "--day", "May"), "day: 'May' is not a date"),
+        (("--sensor-type", "1", "--value", "1", "--day", "2999-01-01"),
+         f"day: 2999-01-01 is outside the allowed dates (from "
+         f"{day - timedelta(days=366)} to {day}; [billing] usage_days_back)"),
     ]:
         result = abonent_cli("usage", "add", "--ext-id", "777", *args, ok=False)
         assert message in result.stderr

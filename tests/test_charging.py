@@ -2,7 +2,8 @@
 accounts, expiries, planned tariff changes, refunds, purchases, idempotency."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from contextlib import nullcontext
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,8 @@ from sqlalchemy import func, select
 
 from core.billing_day import run_day
 from core.charging import InsufficientFunds
+from core.clock import frozen
+from core.errors import ValidationError
 from core.blocking import set_block
 from core.ledger import verify_balances
 from core.models import Charge, Contract, Subscription, TariffChange
@@ -24,9 +27,13 @@ def abonent_plugins(listener):
 
 
 def run(runtime, *days):
+    """Each day's billing run; a day after tomorrow is run on that day (a run more than
+    `[billing] charge_days_ahead` ahead is refused), as the scheduler would run it."""
     summaries = []
     for day in days:
-        with runtime.session() as s:
+        ahead = day > date.today() + timedelta(days=1)
+        with (frozen(datetime.combine(day, time(0, 5), timezone.utc)) if ahead
+              else nullcontext()), runtime.session() as s:
             summaries.append(run_day(s, day))
     return summaries
 
@@ -144,13 +151,13 @@ def test_planned_tariff_change(runtime, factory, listener, drain):
     old = factory.tariff(base=[factory.service("Old base", price="300.00")])
     new = factory.tariff(base=[factory.service("New base", price="600.00")])
     account = factory.account(tariff=old, contract=factory.contract(do_not_block=True))
-    effective = date.today() + timedelta(days=3)
+    effective = date.today() + timedelta(days=1)
     with runtime.session() as s:
         change = accounts.change_tariff(s, account.id, new.id, on=effective)
     with runtime.session() as s:
         assert s.get(TariffChange, change.id).done_at is None
-    summaries = run(runtime, *days(date.today(), 4))
-    assert [x.tariff_changes for x in summaries] == [0, 0, 0, 1]
+    summaries = run(runtime, *days(date.today(), 2))
+    assert [x.tariff_changes for x in summaries] == [0, 1]
     drain()
     assert listener.names()[-3:] == ["tariff_changed", "subscription_removed",
                                      "subscription_assigned"]
@@ -187,3 +194,27 @@ def test_run_summary_counts_and_blocks(runtime, factory):
     assert summary.blocked == [poor.id]
     with runtime.session() as s:
         assert s.scalar(select(func.count()).select_from(Charge)) == 1
+
+
+def test_a_charge_run_far_ahead_is_refused_before_anything(runtime, factory, counts):
+    """`charge run --date 2999-12-31` once charged every subscription and blocked accounts
+    today: a run is refused more than `[billing] charge_days_ahead` (1) after today."""
+    factory.account(tariff=factory.tariff(base=[factory.service(price="10.00", method="daily")]))
+    before = counts()
+    for day in (date(2999, 12, 31), date.today() + timedelta(days=2)):
+        with pytest.raises(ValidationError) as refused, runtime.session() as s:
+            run_day(s, day)
+        assert refused.value.field == "day"
+        assert refused.value.reason == (
+            f"{day} is outside the allowed dates (up to {date.today() + timedelta(days=1)}; "
+            f"[billing] charge_days_ahead)")
+    assert counts() == before
+    tomorrow = run(runtime, date.today() + timedelta(days=1))[0]
+    assert tomorrow.charges["daily"]["amount"] == Decimal("10.00")
+
+
+def test_charge_run_cli_names_the_day_and_its_range(runtime, abonent_database, tmp_path):
+    from support import cli_runner
+    refused = cli_runner(abonent_database.url, tmp_path)("charge", "run", "--date", "2999-12-31",
+                                                         ok=False).stderr
+    assert "day: 2999-12-31 is outside the allowed dates (up to " in refused

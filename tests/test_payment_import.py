@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -162,12 +162,15 @@ def abonent_cli(runtime):
 
 
 def test_payment_cli(runtime, contracts, abonent_cli, tmp_path):
+    """The CLI runs on the real clock: its payments are of yesterday (the payment window
+    of [billing] payment_days_back)."""
     first, _ = contracts
+    day = date.today() - timedelta(days=1)
     added = abonent_cli("payment", "add", "--contract", "C-1", "--amount", "100.00",
-                        "--external-id", "cash-1", "--received-at", "2024-05-01T10:00:00+03:00",
+                        "--external-id", "cash-1", "--received-at", f"{day}T10:00:00+03:00",
                         "--comment", "at the office").stdout
     assert added.startswith("payment 1 recorded: 100.00 on contract C-1 (manual/cash-1, "
-                            "2024-05-01 07:00 UTC); balance 100.00")
+                            f"{day} 07:00 UTC); balance 100.00")
     again = abonent_cli("payment", "add", "--contract", str(first.id), "--amount", "100",
                         "--external-id", "cash-1").stdout
     assert again.startswith("payment 1 already recorded") and "balance 100.00" in again
@@ -182,7 +185,8 @@ def test_payment_cli(runtime, contracts, abonent_cli, tmp_path):
         assert message in abonent_cli("payment", "add", *args, ok=False).stderr
 
     path = tmp_path / "registry.csv"
-    path.write_bytes(b"date;contract;amount;id\n01.05.2024;C-2;10,50;r-1\n01.05.2024;C-9;1;r-2\n")
+    path.write_bytes(f"date;contract;amount;id\n{day:%d.%m.%Y};C-2;10,50;r-1\n"
+                     f"{day:%d.%m.%Y};C-9;1;r-2\n".encode())
     out = abonent_cli("payment", "import", str(path), "--source", "sber",
                       "--report", str(tmp_path / "report.csv")).stdout
     assert out.splitlines() == [

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from core import Duplicate, NotFound, ValidationError
+from core.clock import frozen
 from core.models import Contract, OutboxEvent, Payment
 from core.services.payments import record_payment
 from support import PROCS
@@ -87,6 +89,27 @@ def test_bad_payment_fields(runtime, factory, counts, kwargs, field):
     assert counts() == before
     if kwargs.get("contract") == 424242:
         assert isinstance(error.value, NotFound)
+
+
+@pytest.mark.parametrize("received_at, allowed", [
+    ("1900-01-01T10:00:00+00:00", "from 2025-12-06 to 2026-12-07"),
+    ("2999-01-01T10:00:00+00:00", "from 2025-12-06 to 2026-12-07"),
+    ("2026-12-08T00:30:00+00:00", "from 2025-12-06 to 2026-12-07"),  # tomorrow
+])
+def test_payments_far_from_today_are_refused(runtime, factory, counts, received_at, allowed):
+    contract = factory.contract()
+    before = counts()
+    with frozen(datetime(2026, 12, 7, 23, tzinfo=timezone.utc)):
+        with pytest.raises(ValidationError) as error, runtime.session() as s:
+            record_payment(s, contract.id, "10", received_at=received_at)
+        assert error.value.field == "received_at"
+        assert error.value.reason == (f"{received_at[:10]} is outside the allowed dates "
+                                      f"({allowed}; [billing] payment_days_back)")
+        assert counts() == before
+        with runtime.session() as s:  # a year back, and later today, are fine
+            for at in ("2025-12-06T00:00:00+00:00", "2026-12-07T23:59:00+00:00"):
+                record_payment(s, contract.id, "10", received_at=at)
+    assert balance(runtime, contract.id) == Decimal("20.00")
 
 
 @pytest.mark.postgresql_only

@@ -10,7 +10,8 @@ from core.contributions import UsageDraft
 from core.models import Charge, Contract, UsageRecord
 from core.money import RATE_PLACES, to_decimal
 from core.services import inputs
-from core.usage import KEY_MAX, find_sensor_type, operator_today, record_usage
+from core.services.dates import operator_today, usage_window
+from core.usage import KEY_MAX, find_sensor_type, record_usage
 
 
 @cli.group()
@@ -56,7 +57,8 @@ def usage_add(state: State, ext_id, sensor_type, value, unit_id, day, source, ke
         ext_id = inputs.text(ext_id, "ext_id", max_len=100)
         source = inputs.text(source, "source", max_len=50)
         sensor = find_sensor_type(session, sensor_type)
-        on = inputs.day(day, "day", required=False) or operator_today(session)
+        on = usage_window(session).check(
+            inputs.day(day, "day", required=False) or operator_today(session), "day")
         key = inputs.text(key or f"{source}:{ext_id}:{sensor}:{on.isoformat()}", "key",
                           max_len=KEY_MAX)
         summary = record_usage(session, [UsageDraft(

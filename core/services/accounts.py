@@ -14,7 +14,7 @@ from core.events import emit_for_account
 from core.models import Account, Agent, Contract, Subscription, Tariff, TariffChange
 from core.runtime import runtime_of
 from core.services import inputs, subscriptions
-from core.services.dates import local_today
+from core.services.dates import local_today, planned_day
 
 LOGIN = r"\S+"
 #: The account attributes whose old and new values `account_changed` carries.
@@ -79,6 +79,8 @@ def create_account(session: Session, contract_id: Any, *, login: Any, agent_id: 
     tariff = _tariff(session, tariff_id)
     login, cleaned, ext_id = _validated(session, agent, login, fields, tariff.id)
     first_day = inputs.day(start_on, "start_on", required=False)
+    if first_day is not None:
+        planned_day(session, first_day, "start_on")
     _login_free(session, agent.id, login)
     account = Account(contract=contract, login=login, agent=agent, tariff=tariff,
                       fields=cleaned, ext_id=ext_id)
@@ -159,6 +161,7 @@ def change_tariff(session: Session, account_id: Any, tariff_id: Any, *, on: Any 
     day = inputs.day(on, "on", required=False) or today
     if day < today:
         raise ValidationError("on", "a tariff change cannot be dated in the past")
+    planned_day(session, day, "on")
     for planned in session.scalars(select(TariffChange).where(
             TariffChange.account_id == account.id, TariffChange.done_at.is_(None),
             TariffChange.cancelled_at.is_(None))):

@@ -17,7 +17,7 @@ from core.events import emit
 from core.models import Contract, Payment
 from core.money import money
 from core.runtime import actor_of
-from core.services import inputs
+from core.services import dates, inputs
 from core.services.customers import find_contract
 
 SOURCE = r"[A-Za-z0-9_.:-]+"
@@ -44,7 +44,8 @@ def record_payment(session: Session, contract: Any, amount: Any, *, source: str 
     source = inputs.text(source, "source", max_len=50, pattern=SOURCE,
                          what="letters, digits and _ . : - only")
     external = inputs.text(external_id, "external_id", required=False, max_len=100)
-    when = inputs.moment(received_at, "received_at", required=False) or now()
+    when = inputs.moment(received_at, "received_at", required=False)
+    when = now() if when is None else dates.payment_moment(session, when)
     comment = inputs.text(comment, "comment", required=False, max_len=500)
     if external is not None:
         previous = _recorded(session, target, value, source, external)

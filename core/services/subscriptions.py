@@ -17,7 +17,7 @@ from core.events import emit_for_account, subscription_snapshot
 from core.ledger import add_charge
 from core.models import Account, Contract, Service, Subscription, TariffService
 from core.services import inputs
-from core.services.dates import local_today
+from core.services.dates import local_today, planned_day
 
 
 def start(session: Session, account: Account, service: Service, *, start_on: date,
@@ -75,7 +75,8 @@ def assign_service(session: Session, account_id: Any, service_id: Any, *,
         raise ValidationError("service_id", f"tariff {account.tariff.name!r} does not offer "
                                             f"service {service.name!r}")
     today = local_today(account)
-    first = inputs.day(start_on, "start_on", required=False) or today
+    first = planned_day(session, inputs.day(start_on, "start_on", required=False) or today,
+                        "start_on")
     last = inputs.day(end_on, "end_on", required=False)
     if last is not None and last < first:
         raise ValidationError("end_on", "must not be before start_on")
