@@ -74,6 +74,16 @@ class Tv24Rejected(Tv24Error):
         self.body = body
 
 
+#: what the platform answers when asked for what is already so (an earlier attempt was
+#: applied but its answer lost): the caller treats these refusals as done
+ALREADY_DONE = ("already ended", "already paused")
+
+
+def already_done(refusal: Tv24Rejected) -> bool:
+    """Whether the platform refused because the request's effect is already there."""
+    return refusal.status == 404 or any(words in refusal.reason for words in ALREADY_DONE)
+
+
 class Tv24DuplicateUser(Tv24Rejected):
     """Creating or renaming a user failed because ``fields`` already belong to another."""
 

@@ -9,7 +9,8 @@ what the billing is about to create (a packet bought in the app):
   unless it belongs to another account of ours;
 - a subscription is created once: a refusal is answered by looking for a current or
   planned subscription of the same packet and linking it;
-- ending, pausing and unpausing are safe to repeat on the platform itself.
+- ending, pausing and unpausing are safe to repeat: the platform's "already ended" and
+  "already paused" (an earlier attempt applied, its answer lost) mean done.
 
 No database transaction is held while the platform is called: facts are read in one
 short transaction, links written in another (SQLite takes its write lock up front).
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from core import Agent, Contract, ExternalLink, Operator, Rejected, now
 from plugin_tv24 import store
 from plugin_tv24.agent import CODE, AgentSettings, Identity, device_limit, identity, packet_id
-from plugin_tv24.client import Tv24DuplicateUser, Tv24Rejected
+from plugin_tv24.client import Tv24DuplicateUser, Tv24Rejected, already_done
 from plugin_tv24.connections import client_for, timeouts
 
 #: `subscriptions=` of `GET /v2/users`: the document allows ONE kind, so "current and
@@ -305,8 +306,8 @@ class AccountOnPlatform:
             try:
                 self.client.delete_subscription(self.user_id, platform_id)
             except Tv24Rejected as refusal:
-                if refusal.status == 404:
-                    pass  # gone already
+                if already_done(refusal):
+                    pass  # gone or ended already (an earlier attempt's answer was lost)
                 elif self._unpause(platform_id):
                     self.client.delete_subscription(self.user_id, platform_id)
                 else:
@@ -343,7 +344,11 @@ class AccountOnPlatform:
     def set_paused(self, subscription: dict[str, Any], paused: bool) -> None:
         """Pause or unpause one platform subscription (reconciliation)."""
         if paused:
-            self.client.pause_subscription(self.user_id, subscription["id"])
+            try:
+                self.client.pause_subscription(self.user_id, subscription["id"])
+            except Tv24Rejected as refusal:
+                if not already_done(refusal):
+                    raise
         else:
             pause = open_pause(subscription, now())
             if pause is not None:

@@ -10,7 +10,8 @@ The rules are the ones the billing has to live with in production:
   next period would start;
 * a paused subscription is frozen: unpausing extends it by the time it spent paused, and
   it cannot be ended while paused (unpause first);
-* ending a subscription that has not started yet removes it.
+* ending a subscription that has not started yet removes it; ending one that has ended
+  is refused ("The subscription has already ended.").
 
 Every public method takes the lock: the HTTP server answers from several threads.
 """
@@ -257,15 +258,18 @@ class Tv24State:
             return sub
 
     def end_subscription(self, user_id: int | str, subscription_id: str) -> None:
-        """End it now; a planned one is dropped, an ended one left as it is."""
+        """End it now; a planned one is dropped; an ended one is refused, in the platform's
+        words."""
         with self.lock:
             sub = self.get_subscription(user_id, subscription_id)
             now = self.clock()
+            if sub.end_at <= now:
+                raise ApiError(400, "The subscription has already ended.")
             if sub.is_paused(now):
                 raise ApiError(400, "The subscription is paused: unpause it before ending it.")
             if sub.start_at > now:
                 del self.subscriptions[sub.id]
-            elif sub.end_at > now:
+            else:
                 sub.end_at = now
 
     # -- pauses ------------------------------------------------------------------------
