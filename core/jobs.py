@@ -18,7 +18,7 @@ import logging
 import traceback
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.clock import now
 from core.contributions import JobSpec
@@ -92,6 +92,21 @@ def run_job(runtime, job_id: str, trigger: str = "manual") -> dict[str, Any]:
         stored.finished_at = now()
     return {"run_id": run.id, "status": status, "summary": summary_of(stored),
             "result": result, "error": error}
+
+
+def fail_interrupted(runtime, triggers: tuple[str, ...]) -> int:
+    """Fail the runs of these triggers still marked "running"; returns how many.
+
+    The scheduler calls it when it takes the lead: only a leader runs scheduled jobs, so
+    a scheduled run still "running" then was cut short with the previous leader (killed,
+    its machine gone) and would otherwise say "running" for ever. A run that does end
+    after all (a leader that only lost its lock) records its own outcome over this."""
+    with runtime.session(actor="scheduler") as session:
+        return session.execute(
+            update(JobRun).where(JobRun.status == "running", JobRun.trigger.in_(triggers))
+            .values(status=FAILED, finished_at=now(),
+                    error="interrupted: the scheduler running it stopped before it ended")
+        ).rowcount
 
 
 def summary_of(run: JobRun) -> str:

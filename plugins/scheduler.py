@@ -26,7 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
 from core.db import Reconnect, unavailable
-from core.jobs import job_specs, last_runs, run_job  # noqa: F401  (the host's API too)
+from core.jobs import fail_interrupted, job_specs, run_job
 from core.runtime import Runtime
 
 log = logging.getLogger("abonent.scheduler")
@@ -38,6 +38,10 @@ LOCK_KEY = 0x61626F6E  # "abon": the advisory lock every scheduler competes for
 _current: dict[str, Runtime] = {}
 #: jobs whose next run is a slot missed while no scheduler led (see Scheduler.start)
 _catching_up: set[str] = set()
+
+
+#: how the runs this module starts are recorded: on time, or a slot caught up
+SCHEDULED = ("schedule", "catch-up")
 
 
 def _scheduled(job_id: str) -> None:
@@ -148,6 +152,10 @@ class Scheduler:
     def start(self) -> list[str]:
         _current["runtime"] = self.runtime
         _catching_up.clear()
+        interrupted = fail_interrupted(self.runtime, SCHEDULED)
+        if interrupted:
+            log.warning("%s scheduled run(s) left running by the previous leader marked "
+                        "failed (interrupted)", interrupted)
         specs = job_specs(self.runtime)
         self._scheduler.start(paused=True)
         stored = {job.id: job.next_run_time for job in self._scheduler.get_jobs()}

@@ -17,7 +17,8 @@ from sqlalchemy import inspect, select, text
 
 from core import JobSpec, NotFound, today
 from core.models import JobRun
-from plugins.scheduler import LOCK_KEY, Scheduler, job_specs, last_runs, run_job
+from core.jobs import job_specs, last_runs, run_job
+from plugins.scheduler import LOCK_KEY, Scheduler
 from support import PROCS, cli_runner, fake_distribution
 
 ABONENT = Path(sys.executable).parent / "abonent"
@@ -241,6 +242,21 @@ def test_a_slot_missed_by_more_than_the_grace_is_skipped(runtime, jobs):
         assert taker.next_runs()["jobs.daily"] == jobs.slot + timedelta(days=1)
     finally:
         taker.shutdown()
+
+
+def test_a_new_leader_fails_the_scheduled_runs_its_predecessor_left_running(runtime):
+    _clear_job_store(runtime)
+    with runtime.session() as s:
+        s.add_all([JobRun(job_id="jobs.good", status="running", trigger="schedule"),
+                   JobRun(job_id="jobs.partial", status="running", trigger="manual")])
+    taker = Scheduler(runtime)
+    taker.start()
+    taker.shutdown()
+    with runtime.session() as s:
+        runs = last_runs(s)
+    assert (runs["jobs.good"].status, runs["jobs.good"].error) == (
+        "failed", "interrupted: the scheduler running it stopped before it ended")
+    assert runs["jobs.partial"].status == "running"  # by hand: maybe still going elsewhere
 
 
 class _HeldLead:
