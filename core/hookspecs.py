@@ -227,6 +227,15 @@ def abonent_tariff_changed(event, ctx):
 
 
 @hookspec
+def abonent_tariff_updated(event, ctx):
+    """A manager edited a tariff attribute that plugins deliver (its device limit): one
+    event per account on the tariff. `event.payload` has "account" (its snapshot, with
+    the new values), "tariff" (id, name), "old" and "new" (the changed attributes only).
+    Raise RetryLater / Rejected as for any notification.
+    """
+
+
+@hookspec
 def abonent_block_set(event, ctx):
     """A block was set on an account. `event.payload` has "block" (source, from, to,
     reason), "old_state" and "new_state" (the account's effective state).

@@ -1,7 +1,9 @@
 """Settings: the operator (name, currency, VAT…), number plans, agents with the settings
 form their plugin's agent type declares, tariffs, catalog services and the dictionaries
-they use. These are plain rows with no events: the views write them and the audit log
-(secrets masked); nothing is deleted, old tariffs and services are archived."""
+they use. These are plain rows the views write with the audit log (secrets masked), and
+no events but one: a tariff edit that changes what plugins deliver (its device limit)
+emits `tariff_updated` for its accounts. Nothing is deleted, old tariffs and services
+are archived."""
 from __future__ import annotations
 
 import re
@@ -33,7 +35,7 @@ from core.models import (
 from core.models.catalog import CHARGE_METHODS, SERVICE_KINDS
 from core.money import money as to_money
 from core.money import to_decimal
-from core.services import inputs
+from core.services import inputs, tariffs
 
 
 def _optional_int(value):
@@ -267,6 +269,7 @@ class TariffView(SettingsView):
                 item.is_base = wanted.pop(item.service_id)
         for service_id, is_base in wanted.items():
             model.items.append(TariffService(service_id=service_id, is_base=is_base))
+        tariffs.announce_edit(self.session, model)  # a new device limit reaches the platforms
 
     def audit_changes(self, model, is_created):
         changes = super().audit_changes(model, is_created)

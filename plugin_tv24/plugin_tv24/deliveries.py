@@ -195,3 +195,17 @@ def tariff_changed(event, ctx) -> None:
     before, after = device_limit(fields, old["device_limit"]), device_limit(fields, new["device_limit"])
     if after != before:
         account.update_user(device_limit=after)
+
+
+@delivery
+def tariff_updated(event, ctx) -> None:
+    """A manager changed the tariff's device limit: the account's platform user gets it,
+    unless the account's own tv24_devicelimit overrides the tariff's."""
+    if "device_limit" not in event.payload["new"]:
+        return
+    account = _account(event, ctx)
+    fields = account.facts.fields
+    before = device_limit(fields, event.payload["old"]["device_limit"])
+    after = device_limit(fields, event.payload["new"]["device_limit"])
+    if after != before:
+        account.update_user(device_limit=after)
