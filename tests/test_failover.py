@@ -4,6 +4,7 @@
 - a worker and a scheduler started before their database wait for it, then work;
 - `pg_ctl restart` under `serve`, two workers and two schedulers: every process lives on,
   every payment reaches the platform once, the scheduled slots go on;
+- a delivery made while the database goes down is written when it is back, not re-sent;
 - a worker killed (SIGKILL) mid-batch holds its accounts only until its short lease runs
   out, while the heartbeat keeps a live worker's leases however long its batch takes.
 
@@ -25,11 +26,13 @@ from sqlalchemy import select
 
 from core import migrate
 from core.config import validate_settings
+from core.db import unavailable
 from core.models import Contract, Delivery, JobRun
 from core.services.payments import record_payment
 from fleet import Cluster, Fleet, free_port, wait_for
 from plugins.host import build_runtime
-from plugins.testing import Factory, create_postgres_database
+from plugins.outbox import Outbox
+from plugins.testing import Factory, RecordingPlugin, create_postgres_database
 from support import PROCS
 
 sys.path.insert(0, str(PROCS))
@@ -182,6 +185,36 @@ def test_database_restart_under_every_process(fleet, billing, cluster):
     # nothing lost and nothing doubled: not even a re-send the keys would have absorbed
     assert _told_per_contract(fleet, once_per_key=False) == balances
     _assert_quiet_logs(processes, outages=1)
+
+
+def test_a_delivery_made_as_the_database_goes_is_written_not_resent(abonent_backend,
+                                                                     cluster, tmp_path):
+    """The database goes down while a worker is calling the platform: the worker keeps the
+    outcome and writes it when the database is back, instead of sending it again."""
+    platform = RecordingPlugin()
+    settings = validate_settings({"database_url": create_postgres_database(cluster.url, "gone"),
+                                  "var_dir": str(tmp_path / "var")}, "test")
+    runtime = build_runtime(settings, extra_plugins=[("platform", platform)],
+                            load_entrypoints=False)
+    migrate.upgrade(runtime.engine)
+    contracts = [Factory(runtime).contract() for _ in range(3)]
+    _pay(runtime, contracts, "gone", "6.00")
+    platform.fail = lambda event: cluster.stop() if not platform.events else None
+    outbox = Outbox(runtime, "worker")
+    try:
+        with pytest.raises(Exception) as raised:
+            outbox.run_once()  # delivers the batch, cannot write the outcomes
+        assert unavailable(raised.value)
+    finally:
+        cluster.start()
+    assert outbox.drain() == 0  # the kept outcomes are written; nothing is due again
+    payments = [e.payload["payment"] for e in platform.events if e.name == "payment_received"]
+    assert sorted((p["contract_id"], Decimal(p["amount"])) for p in payments) == [
+        (c.id, Decimal("6.00")) for c in contracts]
+    with runtime.session() as s:
+        assert {(d.state, d.attempts) for d in s.scalars(select(Delivery))} == {("done", 1)}
+    assert len({e.idempotency_key for e in platform.events}) == len(platform.events)
+    runtime.engine.dispose()
 
 
 def _leased_by(runtime, worker_id: str) -> set[str]:
