@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core import (Account, Contract, Duplicate, InsufficientFunds, Service, Subscription,
-                  TariffService, ValidationError, activate, create_account, create_contract,
-                  create_subscriber, deactivate, purchase, runtime_of)
+from core import (Account, Agent, Contract, Duplicate, InsufficientFunds, Operator, Service,
+                  Subscription, TariffService, ValidationError, activate, create_account,
+                  create_contract, create_subscriber, deactivate, purchase, runtime_of)
 from plugin_tv24 import store
-from plugin_tv24.agent import AgentSettings
+from plugin_tv24.agent import CODE, AgentSettings
 
 OK = 1
 NOT_FOUND = -1
@@ -95,6 +95,24 @@ def _of_subscriber(session: Session, settings: AgentSettings, subscriber) -> Acc
                                   Account.agent_id.in_(_agents(settings)),
                                   Account.trashed_at.is_(None))
                            .order_by(Account.id)).first()
+
+
+def registration_problems(session: Session) -> list[str]:
+    """Why self-registration would fail for each 24h TV agent that has it on (a
+    default_tar_id): the contract it creates takes its number from the operator's
+    contract number plan, so without one every `auth` of an unknown phone is refused."""
+    operator = session.scalars(select(Operator).order_by(Operator.id).limit(1)).first()
+    if operator is not None and operator.contract_plan_id is not None:
+        return []
+    problems = []
+    for agent in session.scalars(select(Agent).where(Agent.type == CODE, Agent.enabled.is_(True))
+                                 .order_by(Agent.id)):
+        if (agent.settings or {}).get("default_tar_id"):
+            problems.append(f"24h TV agent {agent.id} ({agent.name}) registers new users "
+                            f"(default_tar_id), but the operator has no contract number "
+                            f"plan: every self-registration will be refused until one is set "
+                            f"(admin: Settings → Operator → contract number plan)")
+    return problems
 
 
 def _register(session: Session, settings: AgentSettings, phone: str, subscriber) -> Account:

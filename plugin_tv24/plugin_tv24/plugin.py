@@ -10,14 +10,18 @@ hands over to the module that does the work.
 """
 from __future__ import annotations
 
+import logging
+
 from core import JobSpec, hookimpl, runtime_of
-from plugin_tv24 import deliveries, demo, receiver
+from plugin_tv24 import deliveries, demo, inbound, receiver
 from plugin_tv24.agent import AGENT_TYPE
 from plugin_tv24.cli import tv24
 from plugin_tv24.config import SCHEMA
 from plugin_tv24.panel import account_panel
 from plugin_tv24.reconcile import outcome, reconcile, summary
 from plugin_tv24.store import PLUGIN
+
+log = logging.getLogger("abonent.tv24")
 
 
 @hookimpl
@@ -32,6 +36,10 @@ def abonent_config_schema():
 
 @hookimpl
 def abonent_blueprints(runtime):
+    """The callback endpoint; a self-registration that cannot work is said at start-up."""
+    with runtime.session() as session:
+        for problem in inbound.registration_problems(session):
+            log.warning(problem)
     return [receiver.blueprint()]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from admin.app import create_app
-from core.models import Account, AuditEntry, Charge, Subscription
+from core.models import Account, AuditEntry, Charge, Operator, Subscription
 from core.services.payments import record_payment
 from plugin_tv24 import store
 from plugin_tv24.emulator import CallbackClient
@@ -102,6 +102,19 @@ def test_concurrent_registrations_of_one_phone_make_one_account(tv, platform):
         thread.join()
     assert len(replies) == 8 and len({r.get("user_id") for r in replies}) == 1, replies
     assert count(tv.runtime, Account) == 1
+
+
+def test_self_registration_without_a_contract_number_plan_is_said_at_start_up(tv, caplog):
+    tv.configure(default_tar_id=tv.tariff().id)
+    with caplog.at_level("WARNING", logger="abonent.tv24"):
+        create_app(tv.runtime)
+    assert not [r for r in caplog.records if "contract number plan" in r.getMessage()]
+    with tv.runtime.session() as s:
+        s.scalars(select(Operator)).one().contract_plan_id = None
+    with caplog.at_level("WARNING", logger="abonent.tv24"):
+        create_app(tv.runtime)
+    (warning,) = [r.getMessage() for r in caplog.records if "contract number plan" in r.getMessage()]
+    assert f"24h TV agent {tv.agent.id}" in warning and "self-registration" in warning
 
 
 def test_a_subscriber_without_a_tv_account_gets_one_on_its_contract(tv, platform):
