@@ -1,7 +1,11 @@
 """`abonent serve`: the web application, the outbox worker, the scheduler (leader-locked,
 so several serve processes run each job once) and (with --demo) the plugins' platform
 emulators, in one process, stopped cleanly by Ctrl-C or SIGTERM. While no
-administrator has a password it prints a one-time link to set one."""
+administrator has a password it prints a one-time link to set one.
+
+A database restart ends none of it: the worker and the scheduler wait for the database
+and resume, and a page asked for meanwhile answers 503 "try again" (one log line) rather
+than a 500 and a traceback."""
 from __future__ import annotations
 
 import logging
@@ -9,10 +13,13 @@ import signal
 import threading
 
 import click
+from flask import Flask, Response, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.serving import make_server
 
 from admin import staff
 from admin.app import create_app
+from core.db import reason_of, unavailable
 from core.runtime import Runtime
 from plugins.outbox import Outbox
 from plugins.scheduler import run_as_leader
@@ -36,7 +43,9 @@ def serve(runtime: Runtime, host: str, port: int, *, worker: bool = True,
     if scheduler:
         threads.append(threading.Thread(target=run_as_leader, args=(runtime, stop),
                                         name="scheduler", daemon=True))
-    server = make_server(host, port, create_app(runtime), threaded=True)
+    app = create_app(runtime)
+    answer_503_while_database_away(app)
+    server = make_server(host, port, app, threaded=True)
     for thread in threads:
         thread.start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
@@ -61,3 +70,17 @@ def serve(runtime: Runtime, host: str, port: int, *, worker: bool = True,
             service.stop()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def answer_503_while_database_away(app: Flask) -> None:
+    """A page asked for while the database is away answers 503 with Retry-After and logs
+    one line; any other database error stays a 500 with its traceback (a bug)."""
+    @app.errorhandler(DBAPIError)
+    def database_away(exc: DBAPIError):
+        if not unavailable(exc):
+            raise exc
+        log.warning("%s %s: database unavailable (%s)", request.method, request.path,
+                    reason_of(exc))
+        return Response("The billing database is unavailable for a moment (restarting?); "
+                        "try again shortly.\n", 503,
+                        {"Retry-After": "5", "Content-Type": "text/plain; charset=utf-8"})

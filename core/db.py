@@ -93,7 +93,8 @@ def unavailable(exc: BaseException) -> bool:
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
+    """The first line of what the database driver said (for a one-line log)."""
     message = str(getattr(exc, "orig", None) or exc).strip()
     return message.splitlines()[0] if message else type(exc).__name__
 
@@ -119,7 +120,7 @@ class Reconnect:
         if self._since is None:
             self._since = monotonic()
             self.log.warning("%s: database unavailable (%s); retrying with back-off until it "
-                             "is back", self.who, _reason(exc))
+                             "is back", self.who, reason_of(exc))
         self.failures += 1
         return min(self.ceiling, self.first * 2 ** (self.failures - 1))
 

@@ -4,7 +4,8 @@
 - a worker and a scheduler started before their database wait for it, then work;
 - `pg_ctl restart` under `serve`, two workers and two schedulers: every process lives on,
   every payment reaches the platform once, the scheduled slots go on;
-- a delivery made while the database goes down is written when it is back, not re-sent;
+- a delivery made while the database goes down is written when it is back, not re-sent,
+  and a page asked for meanwhile answers 503 "try again";
 - a worker killed (SIGKILL) mid-batch holds its accounts only until its short lease runs
   out, while the heartbeat keeps a live worker's leases however long its batch takes.
 
@@ -24,6 +25,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from admin.app import create_app
+from admin.serve import answer_503_while_database_away
 from core import migrate
 from core.config import validate_settings
 from core.db import unavailable
@@ -61,15 +64,20 @@ def fleet(abonent_backend, cluster, tmp_path):
     fleet.end()
 
 
+def _runtime(url: str, var_dir, plugins, **sections):
+    """An in-process runtime on a database of the private cluster, migrated."""
+    settings = validate_settings({"database_url": url, "var_dir": str(var_dir), **sections},
+                                 "test")
+    runtime = build_runtime(settings, extra_plugins=plugins, load_entrypoints=False)
+    migrate.upgrade(runtime.engine)
+    return runtime
+
+
 @pytest.fixture
 def billing(fleet, tmp_path):
     """The test's own view of the database: the billing that takes the payments."""
-    settings = validate_settings({"database_url": fleet.database_url,
-                                  "var_dir": str(tmp_path / "test-var"),
-                                  "plugins": {"fileplugin": {"path": str(fleet.sink)}}}, "test")
-    runtime = build_runtime(settings, extra_plugins=[("fileplugin", fileplugin)],
-                            load_entrypoints=False)
-    migrate.upgrade(runtime.engine)
+    runtime = _runtime(fleet.database_url, tmp_path / "test-var", [("fileplugin", fileplugin)],
+                       plugins={"fileplugin": {"path": str(fleet.sink)}})
     yield runtime
     runtime.engine.dispose()
 
@@ -192,11 +200,8 @@ def test_a_delivery_made_as_the_database_goes_is_written_not_resent(abonent_back
     """The database goes down while a worker is calling the platform: the worker keeps the
     outcome and writes it when the database is back, instead of sending it again."""
     platform = RecordingPlugin()
-    settings = validate_settings({"database_url": create_postgres_database(cluster.url, "gone"),
-                                  "var_dir": str(tmp_path / "var")}, "test")
-    runtime = build_runtime(settings, extra_plugins=[("platform", platform)],
-                            load_entrypoints=False)
-    migrate.upgrade(runtime.engine)
+    runtime = _runtime(create_postgres_database(cluster.url, "gone"), tmp_path / "var",
+                       [("platform", platform)])
     contracts = [Factory(runtime).contract() for _ in range(3)]
     _pay(runtime, contracts, "gone", "6.00")
     platform.fail = lambda event: cluster.stop() if not platform.events else None
@@ -214,6 +219,24 @@ def test_a_delivery_made_as_the_database_goes_is_written_not_resent(abonent_back
     with runtime.session() as s:
         assert {(d.state, d.attempts) for d in s.scalars(select(Delivery))} == {("done", 1)}
     assert len({e.idempotency_key for e in platform.events}) == len(platform.events)
+    runtime.engine.dispose()
+
+
+def test_a_page_asked_for_while_the_database_is_away_answers_503(abonent_backend, cluster,
+                                                                  tmp_path):
+    """serve's web application during a database restart: 503 "try again", not a 500."""
+    runtime = _runtime(create_postgres_database(cluster.url, "web"), tmp_path / "var", [])
+    app = create_app(runtime)
+    answer_503_while_database_away(app)
+    client = app.test_client()
+    cluster.stop()
+    try:
+        away = client.get("/setup/no-such-token")  # looks the token up in the database
+    finally:
+        cluster.start()
+    assert (away.status_code, away.headers["Retry-After"]) == (503, "5")
+    assert b"try again shortly" in away.data
+    assert client.get("/setup/no-such-token").status_code == 404  # back: an unknown token
     runtime.engine.dispose()
 
 
