@@ -294,12 +294,12 @@ def _stored_next_run(runtime, job_id: str):
 def test_leader_killed_just_before_a_daily_slot_the_new_leader_runs_it_once(
         runtime, abonent_database, tmp_path):
     _clear_job_store(runtime)
-    slot = _slot_in(10)
+    slot = _slot_in(12)  # time for both processes to start on a busy machine
     env = {"ABONENT_TEST_SLOT": slot.isoformat()}
     leader = _scheduler(tmp_path, abonent_database.url, "slotplugin", **env)
     follower = held = None
     try:
-        _wait(lambda: _stored_next_run(runtime, "test.daily"), timeout=8)
+        _wait(lambda: _stored_next_run(runtime, "test.daily"), timeout=10)
         follower = _scheduler(tmp_path, abonent_database.url, "slotplugin", **env)
         held = _HeldLead(runtime)
         _sleep_until(slot - timedelta(seconds=1))
