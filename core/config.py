@@ -88,10 +88,10 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("invoice_day", "int", default=1, min=1, max=28,
               help="day of the month the previous month is invoiced"),
         Field("invoice_time", "time", default="02:00"),
-        Field("catch_up_seconds", "int", default=3600, min=0,
+        Field("catch_up_seconds", "int", default=3600, min=1,
               help="a slot that fell due while no scheduler led (a takeover, a restart) "
                    "runs once when one leads again, if at most this late; older ones are "
-                   "skipped"),
+                   "skipped (so is any run this late; 0 would skip runs a moment late)"),
     ),
 }
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from core import JobSpec, NotFound, today
+from core import ConfigError, JobSpec, NotFound, today
+from core.config import validate_settings
 from core.models import JobRun
 from core.jobs import job_specs, last_runs, run_job
 from plugins.scheduler import LOCK_KEY, Scheduler
@@ -242,6 +243,15 @@ def test_a_slot_missed_by_more_than_the_grace_is_skipped(runtime, jobs):
         assert taker.next_runs()["jobs.daily"] == jobs.slot + timedelta(days=1)
     finally:
         taker.shutdown()
+
+
+def test_a_catch_up_grace_of_zero_is_refused_by_name(tmp_path):
+    """APScheduler's misfire grace is the same number: 0 would skip every run a moment
+    late, that is every run."""
+    with pytest.raises(ConfigError) as error:
+        validate_settings({"var_dir": str(tmp_path), "scheduler": {"catch_up_seconds": "0"}},
+                          "test")
+    assert error.value.key == "scheduler.catch_up_seconds"
 
 
 def test_a_new_leader_fails_the_scheduled_runs_its_predecessor_left_running(runtime):
