@@ -14,7 +14,7 @@ every contract's balance after it. The test then asserts money, day by day:
     assert [d.balances[contract.id] for d in ran] == [Decimal("482.00"), ...]
 
 A job whose recorded outcome is not "ok" fails the run at once (naming the day, the job
-and its summary), unless the test lists it in `allow`.
+and its summary or error), unless the test lists it in `allow`.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from core.clock import frozen
+from core.jobs import run_job
 from core.models import Charge, Contract
 
 
@@ -77,7 +78,6 @@ class BillingDays:
         return [self.run_day(first + timedelta(days=n), before) for n in range(days)]
 
     def run_day(self, day: date, before: Callable[[date], None] | None = None) -> DayMoney:
-        from plugins.scheduler import run_job  # the host's recorded runs
         money = DayMoney(day)
         with frozen(datetime.combine(day, self.at, self.zone)):
             if before is not None:
@@ -91,7 +91,7 @@ class BillingDays:
                     raise AssertionError(
                         f"{day}: job {job_id} ended {outcome['status']!r} "
                         f"(allowed: {', '.join(sorted(allowed))}): "
-                        f"{outcome.get('error') or outcome.get('result')}")
+                        f"{outcome.get('error') or outcome.get('summary') or outcome.get('result')}")
             self._read_money(money, since)
         return money
 
