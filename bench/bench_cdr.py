@@ -75,7 +75,8 @@ def _write_spool(var_dir: Path, lines: int, accounts: int) -> tuple[Path, Decima
 def intake_child(url: str, var_dir: str) -> dict:
     """Run in the child process: take the spool, return what it did and how long."""
     from core.cdr import intake
-    runtime = runtime_for(url, var_dir=var_dir, cdr={"settle_seconds": 0})
+    runtime = runtime_for(url, var_dir=var_dir, cdr={"settle_seconds": 0},
+                          billing={"usage_days_back": 100_000})  # DAY is fixed, years back
     with timed() as took:
         reports = intake(runtime)
     return {"seconds": took["seconds"],
