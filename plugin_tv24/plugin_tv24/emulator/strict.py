@@ -42,6 +42,7 @@ _LISTED_VALUE = re.compile(r"^(\s*)- ([\w.]+) - ")
 _INTEGER = re.compile(r"-?\d+")
 NOT_DECLARED = "Unknown parameter: this operation does not declare it."
 REPEATED = "Expected one value, got several."
+_ANY: dict = {}  # the schema of a path parameter the document forgot to declare
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class StrictRequests:
             if name not in errors and schema is not None:
                 errors.update(self._check(schema, _scalar(value, schema), name))
         for name, value in path_values.items():
-            schema = operation.path.get(name, {})
+            schema = operation.path.get(name, _ANY)
             errors.update(self._check(schema, _scalar(value, schema), name))
         if has_body and operation.body is not None:
             errors.update(self._check(operation.body, body))
