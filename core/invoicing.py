@@ -528,11 +528,14 @@ def _prepare(session: Session, runtime: Runtime, first: date, contract_id: Any,
 
 
 def _check_ended(session: Session, report: RunReport, close_early: bool) -> None:
-    """Refuse a month that has not ended in the operator's time zone (its usage and
-    charges are still coming) unless the operator closes it early on purpose; a dry run
-    only looks. Closing early is audited; what lands in the month later is corrected on
-    the next invoice."""
-    if report.dry_run or month_end(report.period_start) < operator_today(session):
+    """Refuse a month that has not begun, and one that has not ended in the operator's
+    time zone (its usage and charges are still coming) unless the operator closes it
+    early on purpose; a dry run may look at the current month. Closing early is
+    audited; what lands in the month later is corrected on the next invoice."""
+    day = operator_today(session)
+    if report.period_start > day:
+        raise ValidationError("period", f"{report.period_start:%Y-%m} has not begun")
+    if report.dry_run or report.period_end < day:
         return
     if not close_early:
         raise ValidationError("period", f"{report.period_start:%Y-%m} has not ended (its last "

@@ -572,6 +572,10 @@ def test_a_month_that_has_not_ended_is_refused_unless_closed_early(runtime, fact
         assert "2024-05 has not ended (its last day is 2024-05-31)" in refused.value.reason
         assert counts() == before
         assert invoice_period(runtime, MAY, dry_run=True).issued == 1  # a look is fine
+        for kwargs in ({"close_early": True}, {"dry_run": True}):
+            with pytest.raises(ValidationError) as future:
+                invoice_period(runtime, JUNE, **kwargs)
+            assert (future.value.field, future.value.reason) == ("period", "2024-06 has not begun")
         assert invoice_period(runtime, MAY, close_early=True).issued == 1
         charge(runtime, contract.id, catalog["wialon"].id, "6.00", key="w", quantity="2",
                day=date(2024, 5, 31))
