@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from core.blocking import lift_block, set_block
-from core.models import Delivery
+from core.models import Delivery, Subscription
 from core.services.accounts import change_account, change_tariff, trash_account
 from core.services.subscriptions import assign_service, remove
 from plugin_tv24.reconcile import reconcile
@@ -77,7 +77,7 @@ def on_platform(tv, account) -> tuple:
 
 # Each case: what to arm the fault on, what the billing does then, and the platform after.
 def _create(tv, account):
-    pass  # the account's creation is the operation
+    """The account's creation (with an add-on) is the operation: nothing more."""
 
 
 def _block(tv, account):
@@ -118,7 +118,6 @@ def _remove_addon_while_blocked(tv, account):
 
 
 def account_subscriptions(tv, account):
-    from core.models import Subscription
     with tv.runtime.session() as s:
         return list(s.scalars(select(Subscription).where(Subscription.account_id == account.id,
                                                          Subscription.state == "active")))
