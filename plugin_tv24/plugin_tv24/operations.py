@@ -276,11 +276,13 @@ class AccountOnPlatform:
                 return None
             old_id, platform_id = link.local_id, link.external_id
         try:
-            self.client.patch_subscription(self.ensure_user(), platform_id, renew=renew)
+            resumed = self.client.patch_subscription(self.ensure_user(), platform_id, renew=renew)
+            if instant(resumed["end_at"]) <= now():
+                platform_id = None  # it ran out meanwhile: a new one will be created
         except Tv24Rejected as refusal:
             if refusal.status != 404:
                 raise
-            platform_id = None  # ended meanwhile: a new one will be created
+            platform_id = None  # gone meanwhile: a new one will be created
         with self.ctx.session() as session:
             store.unlink_subscription(session, old_id)
             if platform_id is not None:

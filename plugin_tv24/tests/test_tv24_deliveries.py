@@ -258,6 +258,21 @@ def test_an_upgrade_back_within_the_paid_period_takes_the_old_subscription_back(
     assert reconcile(tv.runtime.context("tv24"), account.id).drift == []
 
 
+def test_an_upgrade_back_after_the_old_period_ran_out_starts_a_new_subscription(tv):
+    premium, light = tv.tariff(base=3, addons=()), tv.tariff(base=1, addons=())
+    account = tv.account(tariff=premium)
+    tv.drain()
+    in_session(tv.runtime, change_tariff, account.id, light.id)
+    tv.drain()
+    (old,) = tv.emulator.state.user_subscriptions(tv.user(account.id).id, ("current",))
+    old.end_at = tv.emulator.state.clock() - timedelta(seconds=1)  # ran out, link still there
+    in_session(tv.runtime, change_tariff, account.id, premium.id)
+    tv.drain()
+    assert not dead_letters(tv.runtime)
+    (new,) = tv.emulator.state.user_subscriptions(tv.user(account.id).id, ("current",))
+    assert new.id != old.id and new.packet.id == 3 and new.renew is True
+
+
 def test_sync_fix_repairs_an_upgrade_back_that_was_refused(tv):
     """The state an older plugin left: the upgrade back dead-lettered, the platform still
     holds Premium winding down and Light planned."""
