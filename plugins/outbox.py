@@ -196,10 +196,12 @@ class Outbox:
             self._unwritten = outcomes + self._unwritten
             raise
 
-    def _flush_if_up(self) -> None:
-        """Flush mid-batch; a database that is away only postpones it to the batch's end."""
+    @staticmethod
+    def _if_up(action, *args) -> None:
+        """`action` now if the database answers; if it is away, an unwritten outcome waits
+        for the next flush and an unreleased lease runs out by itself."""
         try:
-            self.flush()
+            action(*args)
         except Exception as exc:
             if not unavailable(exc):
                 raise
@@ -241,11 +243,12 @@ class Outbox:
         with Heartbeat(self, batch) as heartbeat:
             for index, item in enumerate(batch):
                 if not heartbeat.holds():
-                    self._flush_if_up()
+                    self._if_up(self.flush)
+                    self._if_up(self.release, batch[index:])
                     return index
                 self._unwritten.append((item, *self.deliver(item)))
                 if time.monotonic() - last_flush > 1:
-                    self._flush_if_up()
+                    self._if_up(self.flush)
                     last_flush = time.monotonic()
         self.flush()
         return len(batch)
@@ -278,7 +281,7 @@ class Outbox:
                 reconnect.succeeded()
             if not busy:
                 stop.wait(interval)
-        self._flush_if_up()
+        self._if_up(self.flush)
 
 
 class Heartbeat:

@@ -64,11 +64,11 @@ def fleet(abonent_backend, cluster, tmp_path):
     fleet.end()
 
 
-def _runtime(url: str, var_dir, plugins, **sections):
+def _runtime(url: str, var_dir, extra_plugins, **sections):
     """An in-process runtime on a database of the private cluster, migrated."""
     settings = validate_settings({"database_url": url, "var_dir": str(var_dir), **sections},
                                  "test")
-    runtime = build_runtime(settings, extra_plugins=plugins, load_entrypoints=False)
+    runtime = build_runtime(settings, extra_plugins=extra_plugins, load_entrypoints=False)
     migrate.upgrade(runtime.engine)
     return runtime
 
