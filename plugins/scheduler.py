@@ -34,8 +34,9 @@ LOCK_KEY = 0x61626F6E  # "abon": the advisory lock every scheduler competes for
 
 
 # APScheduler stores jobs by reference and pickles their arguments, so the scheduled
-# callable is this module-level function and the runtime is looked up, not stored.
-_current: dict[str, Runtime] = {}
+# callable is this module-level function and the runtime (and the process's stop event,
+# set by run_as_leader) are looked up, not stored.
+_current: dict[str, Any] = {}
 #: jobs whose next run is a slot missed while no scheduler led (see Scheduler.start)
 _catching_up: set[str] = set()
 
@@ -47,7 +48,23 @@ SCHEDULED = ("schedule", "catch-up")
 def _scheduled(job_id: str) -> None:
     trigger = "catch-up" if job_id in _catching_up else "schedule"
     _catching_up.discard(job_id)
-    run_job(_current["runtime"], job_id, trigger=trigger)
+    runtime, stop = _current["runtime"], _current.get("stop") or threading.Event()
+    reconnect = Reconnect(log, f"job {job_id}")
+    while True:
+        try:
+            run_job(runtime, job_id, trigger=trigger)
+            return
+        except Exception as exc:
+            # The database went away under the run, so it could not even be recorded:
+            # run the slot again once it is back. The slot has left the job store (no
+            # other scheduler would run it), jobs are safe to run twice, and the next
+            # leader marks the cut-short run interrupted.
+            if not unavailable(exc):
+                raise
+            if stop.wait(reconnect.failed(exc)):
+                log.warning("job %s: stopping before the database was back; this slot "
+                            "was not run (`abonent jobs run %s` runs it)", job_id, job_id)
+                return
 
 
 class Leadership:
@@ -211,6 +228,7 @@ def run_as_leader(runtime: Runtime, stop: threading.Event, check_every: float = 
     the database is back; the process itself never ends for it. The short check keeps
     the moment two schedulers could both believe they lead shorter than a restart."""
     leadership = Leadership(runtime)
+    _current["stop"] = stop
     while not stop.is_set():
         if not leadership.acquire(stop):
             return

@@ -6,6 +6,7 @@
   every payment reaches the platform once, the scheduled slots go on;
 - a delivery made while the database goes down is written when it is back, not re-sent,
   and a page asked for meanwhile answers 503 "try again";
+- the daily billing run cut short by the database going down runs again once it is back;
 - a worker killed (SIGKILL) mid-batch holds its accounts only until its short lease runs
   out, while the heartbeat keeps a live worker's leases however long its batch takes.
 
@@ -16,6 +17,7 @@ with the balances, not only counts.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
@@ -30,11 +32,15 @@ from admin.serve import answer_503_while_database_away
 from core import migrate
 from core.config import validate_settings
 from core.db import unavailable
-from core.models import Contract, Delivery, JobRun
+from core.clock import today
+from core.contributions import JobSpec
+from core.models import Charge, Contract, Delivery, JobRun
 from core.services.payments import record_payment
 from fleet import Cluster, Fleet, free_port, wait_for
+from plugins.builtin import billing_day
 from plugins.host import build_runtime
 from plugins.outbox import Outbox
+from plugins.scheduler import run_as_leader
 from plugins.testing import Factory, RecordingPlugin, create_postgres_database
 from support import PROCS
 
@@ -237,6 +243,65 @@ def test_a_page_asked_for_while_the_database_is_away_answers_503(abonent_backend
     assert (away.status_code, away.headers["Retry-After"]) == (503, "5")
     assert b"try again shortly" in away.data
     assert client.get("/setup/no-such-token").status_code == 404  # back: an unknown token
+    runtime.engine.dispose()
+
+
+class CutShortBilling:
+    """A plugin whose job is the daily billing run, fired once a minute at `second`; on
+    its first run the database goes down under it, and is back a second later."""
+
+    def __init__(self, cluster: Cluster, second: int):
+        self.cluster, self.second, self.calls = cluster, second, 0
+        self.back = threading.Timer(1.0, cluster.start)
+
+    def abonent_jobs(self, runtime):
+        return [JobSpec("test.billing", self.run, {"second": str(self.second)},
+                        "the billing day, cut short once")]
+
+    def run(self, ctx):
+        self.calls += 1
+        if self.calls == 1:
+            self.cluster.stop()
+            self.back.start()
+        return billing_day(ctx)
+
+
+def test_a_job_cut_short_by_the_database_runs_again_when_it_is_back(abonent_backend, cluster,
+                                                                      tmp_path):
+    """The billing run of the day as the database goes down under it: the scheduler runs
+    the slot again once the database is back, and the day is charged once."""
+    plugin = CutShortBilling(cluster, (datetime.now().second + 4) % 60)
+    runtime = _runtime(create_postgres_database(cluster.url, "job"), tmp_path / "var",
+                       [("cutshort", plugin)])
+    factory = Factory(runtime)
+    account = factory.account(
+        tariff=factory.tariff(base=[factory.service(price="5.00", method="daily")]),
+        contract=factory.contract(do_not_block=True), start_on=today("UTC"))
+    stop = threading.Event()
+    leader = threading.Thread(target=run_as_leader, args=(runtime, stop), daemon=True)
+    leader.start()
+
+    def statuses():
+        try:
+            with runtime.session() as s:
+                return list(s.scalars(select(JobRun.status).order_by(JobRun.id).where(
+                    JobRun.job_id == "test.billing")))
+        except Exception as exc:  # the database is away for a moment: ask again
+            if not unavailable(exc):
+                raise
+    try:
+        # the cut-short run is marked interrupted when the scheduler leads again
+        wait_for(lambda: statuses() == ["failed", "ok"], 40, "the slot to run again")
+    finally:
+        stop.set()
+        leader.join(timeout=15)
+        if plugin.back.is_alive():
+            plugin.back.join()
+    assert plugin.calls == 2
+    with runtime.session() as s:
+        charged = list(s.scalars(select(Charge.amount).where(Charge.account_id == account.id)))
+        assert charged == [Decimal("5.00")]
+        assert s.get(Contract, account.contract_id).balance == Decimal("-5.00")
     runtime.engine.dispose()
 
 
