@@ -29,8 +29,6 @@ log = logging.getLogger("abonent.serve")
 
 def serve(runtime: Runtime, host: str, port: int, *, worker: bool = True,
           scheduler: bool = True, demo: bool = False) -> None:
-    # each job run is recorded (jobs page, `abonent jobs`); APScheduler's own lines are noise
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = threading.Event()
     services = []
     if demo:

@@ -46,6 +46,9 @@ class State:
         instead of exiting; None when stopped while waiting."""
         from core.db import wait_for_database
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # each job run is recorded (jobs page, `abonent jobs`); APScheduler's own lines
+        # about every run are noise, its warnings are not
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         if not wait_for_database(self.runtime.engine, stop, logging.getLogger("abonent"),
                                  "start-up"):
             return None
