@@ -22,6 +22,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 
@@ -144,6 +145,32 @@ class Leadership:
             self._file = None
 
 
+class _LeaderScheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, made safe for losing the lead.
+
+    Its loop thread may already be inside a pass over the job store when the leader shuts
+    it down; that pass would then submit due jobs to stopped executors (a traceback in the
+    log) and advance their next run in the shared store, so the next leader would not see
+    the slot. Each pass therefore holds the job stores' lock (re-entrant; `shutdown` takes
+    it after marking the scheduler stopped) and does nothing once stopped. A pass that
+    meets a database that is away says so in one line and tries again later, instead of
+    ending the loop thread.
+    """
+
+    def _process_jobs(self):
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                return None
+            try:
+                return super()._process_jobs()
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                log.warning("scheduler: the job store is unavailable (%s); trying again in "
+                            "%s s", type(exc).__name__, self.jobstore_retry_interval)
+                return self.jobstore_retry_interval
+
+
 class Scheduler:
     """APScheduler configured from the registered jobs, in the operator's time zone.
 
@@ -158,7 +185,7 @@ class Scheduler:
         self.runtime = runtime
         self.timezone = runtime.settings.timezone
         self.grace = runtime.settings.section("scheduler")["catch_up_seconds"]
-        self._scheduler = BackgroundScheduler(
+        self._scheduler = _LeaderScheduler(
             timezone=self.timezone,
             jobstores={"default": SQLAlchemyJobStore(engine=runtime.engine)},
             job_defaults={"coalesce": True, "max_instances": 1,
