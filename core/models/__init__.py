@@ -7,12 +7,12 @@ from core.models.invoice import Invoice, InvoiceLine
 from core.models.ledger import Charge, Payment
 from core.models.outbox import Delivery, OutboxEvent
 from core.models.party import Contract, NumberCounter, NumberPlan, Operator, Phone, Subscriber
-from core.models.staff import Manager, Role, SetupToken
+from core.models.staff import LoginThrottle, Manager, Role, SetupToken, StaffSession
 from core.models.usage import CdrFile, UsageRecord
 
 __all__ = [
     "Account", "Agent", "AuditEntry", "Base", "Block", "CdrFile", "Charge", "Contract", "Delivery", "ExternalLink", "OutboxEvent",
-    "Invoice", "InvoiceLine", "JobRun", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
-    "Phone", "Role", "SensorType", "Service", "SetupToken", "Subscriber", "Subscription", "Tariff", "TariffChange",
+    "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
+    "Phone", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
     "TariffService", "Unit", "UsageRecord",
 ]

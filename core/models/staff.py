@@ -37,6 +37,7 @@ class Manager(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
 
     role: Mapped[Role] = relationship(lazy="joined")
 
@@ -51,3 +52,30 @@ class SetupToken(Base):
     manager_id: Mapped[int] = mapped_column(ForeignKey("manager.id"))
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffSession(Base):
+    """A manager's login held on the server: the cookie carries only the token, whose hash
+    is kept here, so a session ends for good when `ended_at` is set (logout, password
+    change, disabled manager) or when it has been idle too long (`last_seen_at`)."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("manager.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now)
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key ("login:<name>" or "addr:<client address>"): one small
+    row per key, so a failure is a single short upsert, not a growing log."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column()
+    locked_until: Mapped[datetime | None] = mapped_column()
