@@ -19,6 +19,7 @@ from admin import staff
 from admin.auth import ADMIN_URL, init_login
 from admin.db import init_sessions
 from admin.formatting import init_formatting
+from admin.headers import init_headers
 from admin.i18n import init_babel
 from admin.views import build_admin
 from core import migrate
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime) -> Flask:
         # a token lives as long as the login session: operators keep pages open all day
         WTF_CSRF_TIME_LIMIT=None,
     )
+    init_headers(app, runtime.settings.section("server"))
     app.extensions["abonent"] = runtime
     app.extensions["abonent_admin"] = {}
     staff.seed(runtime)

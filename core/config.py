@@ -49,6 +49,13 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("host", default="127.0.0.1"),
         Field("port", "int", default=8000, min=1, max=65535),
         Field("secret_key", secret=True, help="signs sessions; generated under var/ if empty"),
+        Field("secure_cookies", "bool", default=False,
+              help="send the session cookie over HTTPS only (on when served behind TLS)"),
+        Field("trusted_proxies", "int", default=0, min=0, max=5,
+              help="reverse proxies in front of the server whose X-Forwarded-For/-Proto/"
+                   "-Host headers are believed (0: none, the server faces clients itself)"),
+        Field("totp_for_administrators", "bool", default=False,
+              help="an administrator must log in with a one-time code (TOTP) as well"),
     ),
     "outbox": (
         Field("max_attempts", "int", default=8, min=1, max=1000,
@@ -80,6 +87,19 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("plan_days_ahead", "int", default=366, min=1,
               help="tariff changes, dated blocks and subscription starts at most this many "
                    "days ahead"),
+    ),
+    "security": (  # the admin's logins and sessions (admin.throttle, admin.sessions)
+        Field("session_idle_minutes", "int", default=120, min=1, max=10080,
+              help="an admin session unused this long ends; the manager logs in again"),
+        Field("login_delay_after", "int", default=3, min=1, max=100,
+              help="failed logins (per login or per address) before each further attempt "
+                   "must wait: 1 s, then 2, 4, 8… up to 60 s"),
+        Field("login_lockout_after", "int", default=10, min=1, max=1000,
+              help="failed logins for one login before it is locked out"),
+        Field("address_lockout_after", "int", default=30, min=1, max=10000,
+              help="failed logins from one client address before it is locked out"),
+        Field("lockout_seconds", "int", default=900, min=1, max=86400,
+              help="how long a lockout lasts (an administrator can unlock sooner)"),
     ),
     "scheduler": (
         Field("enabled", "bool", default=True),
