@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
+from decimal import Decimal
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any, Iterable
@@ -125,6 +126,29 @@ def collect_agent_types(pm: PluginManager) -> dict[str, AgentType]:
     return found
 
 
+#: Keys any `[plugins.<name>]` section may hold whatever the plugin declares: how the
+#: outbox delivers to that plugin (plugins.outbox). They never reach the plugin's config.
+DELIVERY_FIELDS = (
+    Field("concurrency", "int", default=8, min=1, max=256,
+          help="deliveries to this plugin made at once by one worker (its lane's pool); "
+               "also the most accounts a hanging platform holds back per worker"),
+    Field("rate_limit", "decimal", min=Decimal("0.01"),
+          help="at most this many deliveries a second per worker; empty: no limit"),
+)
+DELIVERY_KEYS = frozenset(f.name for f in DELIVERY_FIELDS)
+
+
+def delivery_settings(settings: Settings, plugin: str) -> dict[str, Any]:
+    """The outbox's settings for one plugin (`concurrency`, `rate_limit`), validated."""
+    section = settings.plugin_sections.get(plugin) or {}
+    try:
+        return clean_fields(DELIVERY_FIELDS, {k: v for k, v in section.items()
+                                              if k in DELIVERY_KEYS},
+                            prefix=f"plugins.{plugin}.")
+    except ValidationError as exc:
+        raise ConfigError(exc.field, exc.reason) from None
+
+
 def validate_plugin_configs(pm: PluginManager, settings: Settings) -> dict[str, dict[str, Any]]:
     schemas: dict[str, list[Field]] = {}
     for impl in pm.impls("abonent_config_schema"):
@@ -137,12 +161,15 @@ def validate_plugin_configs(pm: PluginManager, settings: Settings) -> dict[str, 
         if name not in loaded:
             raise ConfigError(f"plugins.{name}", f"no plugin named {name!r} is installed "
                                                  f"(loaded: {', '.join(sorted(loaded))})")
-        if name not in schemas:
-            raise ConfigError(f"plugins.{name}", f"plugin {name!r} has no settings")
+        delivery_settings(settings, name)
+        if name not in schemas and set(section) - DELIVERY_KEYS:
+            raise ConfigError(f"plugins.{name}", f"plugin {name!r} has no settings "
+                                                 f"(only {', '.join(sorted(DELIVERY_KEYS))})")
     for name, fields in schemas.items():
+        own = {k: v for k, v in (settings.plugin_sections.get(name) or {}).items()
+               if k not in DELIVERY_KEYS}
         try:
-            configs[name] = clean_fields(fields, settings.plugin_sections.get(name),
-                                         prefix=f"plugins.{name}.")
+            configs[name] = clean_fields(fields, own, prefix=f"plugins.{name}.")
         except ValidationError as exc:
             raise ConfigError(exc.field, exc.reason) from None
     return configs

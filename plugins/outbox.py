@@ -3,14 +3,20 @@
 Guarantees (DESIGN.md): at least once; one delivery per (event, plugin); in order per
 (plugin, account) — a delivery is claimed only when no earlier delivery of the same
 (plugin, account) is still pending, so a failing one holds back the later ones while
-other accounts flow; exponential back-off with jitter; `RetryLater`; dead letter after
-`outbox.max_attempts` failed attempts, or at once when the plugin raises `Rejected` (a dead
+other accounts flow; exponential back-off with jitter; `RetryLater` (not counted as a failure, but dead once the event is older than
+`outbox.retry_later_max_seconds`); dead letter after `outbox.max_attempts` failed attempts, or at once when the plugin raises `Rejected` (a dead
 letter no longer holds the queue back: the plugin's reconcile repairs what it missed);
 retry by hand.
 
 A worker claims a batch by writing a lease (`locked_until`) in a short transaction
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the queue), calls the
-plugins outside any transaction, then records the outcomes. Leases are short
+plugins outside any transaction, then records the outcomes. A batch holds at most one
+delivery per (plugin, account) (only the head of each is claimable), so its items are
+independent: each plugin has a lane, a pool of `[plugins.<name>] concurrency` threads
+(optionally paced to `rate_limit` calls a second) that delivers them at once. A running
+worker streams: it claims for a plugin only while that plugin's lane has room, so a
+platform that hangs fills its own lane — holding back at most that many of its accounts —
+while every other plugin's deliveries flow. Leases are short
 (`outbox.lease_seconds`) and a heartbeat renews them every `outbox.heartbeat_seconds`
 while the worker lives, however slow a plugin is: a worker killed mid-batch loses nothing
 and holds its accounts back only until its leases run out, seconds later, when another
@@ -28,6 +34,7 @@ import random
 import socket
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +50,7 @@ from core.events import Event
 from core.models import Delivery, OutboxEvent
 from core.runtime import Runtime
 from core.sqlfuncs import inline_ids
+from plugins.host import delivery_settings
 
 log = logging.getLogger("abonent.outbox")
 
@@ -66,6 +74,10 @@ class Outbox:
                                for plugin, _ in listeners})
         #: outcomes delivered but not yet written (kept across an outage of the database)
         self._unwritten: list[tuple[Claimed, str, Any]] = []
+        self._lanes: dict[str, Lane] = {}
+        #: guards the lanes' bookkeeping and the outcomes the lanes' threads hand over
+        self._arrived = threading.Condition()
+        self._arrivals: list[tuple[Claimed, str, Any]] = []
 
     @property
     def lease(self) -> timedelta:
@@ -73,10 +85,13 @@ class Outbox:
 
     # --- claiming -----------------------------------------------------------------------
 
-    def claim(self, limit: int | None = None) -> list[Claimed]:
-        """Lease up to `limit` deliveries that are due and first in their (plugin, account)."""
+    def claim(self, limit: int | None = None, plugins: list[str] | None = None
+              ) -> list[Claimed]:
+        """Lease up to `limit` deliveries that are due and first in their (plugin, account),
+        for `plugins` (default: every plugin that listens)."""
         limit = limit or self.config["batch_size"]
-        if not self.plugins:
+        plugins = self.plugins if plugins is None else plugins
+        if not plugins:
             return []
         with self.runtime.session(actor="outbox") as session:
             at = now()
@@ -87,7 +102,7 @@ class Outbox:
             due = (select(Delivery.id).where(
                 Delivery.state == "pending", Delivery.next_attempt_at <= at,
                 or_(Delivery.locked_until.is_(None), Delivery.locked_until < at),
-                Delivery.plugin.in_(self.plugins), ~blocked)
+                Delivery.plugin.in_(plugins), ~blocked)
                 .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
             if session.bind.dialect.name == "postgresql":
                 # one array, computed once, then primary-key look-ups: `IN (subquery)`
@@ -166,6 +181,12 @@ class Outbox:
                     self._failed(session, item, detail, at, dead=status == "reject")
 
     def _retry_later(self, session: Session, item: Claimed, exc: RetryLater, at: datetime):
+        ceiling = self.config["retry_later_max_seconds"]
+        if at - item.event.created_at >= timedelta(seconds=ceiling):
+            self._failed(session, item, f"retry later for more than {ceiling} s since the "
+                                        f"event (outbox.retry_later_max_seconds): {exc.reason}"
+                         [:2000], at, dead=True)
+            return
         wait = exc.after if exc.after is not None else self.backoff(item.attempts)
         session.execute(update(Delivery).where(self._mine(item)).values(
             attempts=Delivery.attempts - 1, next_attempt_at=at + wait, locked_until=None,
@@ -189,6 +210,7 @@ class Outbox:
     def flush(self) -> None:
         """Write the outcomes kept so far; on failure they stay kept for the next flush
         (writing them twice is harmless: each update is conditional on the lease)."""
+        self._collect(0)
         outcomes, self._unwritten = self._unwritten, []
         try:
             self.record(outcomes)
@@ -206,14 +228,16 @@ class Outbox:
             if not unavailable(exc):
                 raise
 
-    def renew(self, items: list[Claimed]) -> None:
-        """Extend the leases of the batch's deliveries not written yet (the heartbeat)."""
+    def renew(self, held: list[int]) -> None:
+        """Extend the leases of the deliveries this worker holds (the heartbeat)."""
+        if not held:
+            return
         with self.runtime.session(actor="outbox") as session:
             session.execute(update(Delivery).where(
                 Delivery.id.in_(inline_ids("batch")), Delivery.locked_by == self.worker_id,
                 Delivery.state == "pending", Delivery.locked_until.is_not(None)
             ).values(locked_until=now() + self.lease),
-                {"batch": [i.delivery_id for i in items]},
+                {"batch": held},
                 execution_options={"synchronize_session": False})
 
     def release(self, items: list[Claimed]) -> None:
@@ -225,10 +249,60 @@ class Outbox:
                 Delivery.id.in_([i.delivery_id for i in items]), Delivery.locked_by == self.worker_id
             ).values(locked_until=None, attempts=Delivery.attempts - 1))
 
+    # --- lanes --------------------------------------------------------------------------
+
+    def lane(self, plugin: str) -> "Lane":
+        if plugin not in self._lanes:
+            self._lanes[plugin] = Lane(self, plugin, **delivery_settings(self.runtime.settings,
+                                                                        plugin))
+        return self._lanes[plugin]
+
+    def _dispatch(self, items: list[Claimed]) -> None:
+        for item in items:
+            self.lane(item.plugin).submit(item)
+
+    def _arrive(self, lane: "Lane", item: Claimed, outcome: tuple[str, Any]) -> None:
+        """A lane's thread hands over an outcome (called in that thread)."""
+        with self._arrived:
+            lane.outstanding.pop(item.delivery_id, None)
+            self._arrivals.append((item, *outcome))
+            self._arrived.notify_all()
+
+    def _collect(self, timeout: float) -> int:
+        """Move the outcomes the lanes handed over to the unwritten ones, waiting up to
+        `timeout` seconds for a first one; returns how many came."""
+        with self._arrived:
+            if not self._arrivals and timeout:
+                self._arrived.wait(timeout)
+            arrived, self._arrivals = self._arrivals, []
+        self._unwritten.extend(arrived)
+        return len(arrived)
+
+    def _outstanding(self) -> int:
+        with self._arrived:
+            return sum(len(lane.outstanding) for lane in self._lanes.values())
+
+    def _held(self) -> list[int]:
+        """Deliveries whose leases this worker keeps: queued, in a call, or not written."""
+        with self._arrived:
+            ids = [i for lane in self._lanes.values() for i in lane.outstanding]
+            ids += [item.delivery_id for item, _, _ in self._arrivals]
+        return ids + [item.delivery_id for item, _, _ in self._unwritten]
+
+    def _give_back(self) -> int:
+        """The leases may be gone: release what no lane has started yet; returns how many
+        (the calls under way finish, and their outcomes are written if still ours)."""
+        with self._arrived:
+            withdrawn = [item for lane in self._lanes.values() for item in lane.withdraw()]
+        self._if_up(self.flush)
+        self._if_up(self.release, withdrawn)
+        return len(withdrawn)
+
     # --- running ------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many deliveries were attempted.
+        """Claim one batch and deliver it through the lanes; returns how many deliveries
+        were attempted.
 
         Outcomes are written at the end of the batch, or every second under a slow plugin
         (so a later event of the same account is not held back long). While the heartbeat
@@ -240,13 +314,12 @@ class Outbox:
         if not batch:
             return 0
         last_flush = time.monotonic()
-        with Heartbeat(self, batch) as heartbeat:
-            for index, item in enumerate(batch):
+        with Heartbeat(self) as heartbeat:
+            self._dispatch(batch)
+            while self._outstanding():
+                self._collect(0.1)
                 if not heartbeat.holds():
-                    self._if_up(self.flush)
-                    self._if_up(self.release, batch[index:])
-                    return index
-                self._unwritten.append((item, *self.deliver(item)))
+                    return len(batch) - self._give_back()
                 if time.monotonic() - last_flush > 1:
                     self._if_up(self.flush)
                     last_flush = time.monotonic()
@@ -263,34 +336,97 @@ class Outbox:
             total += count
         return total
 
+    def stream(self, heartbeat: "Heartbeat") -> int:
+        """One step of a running worker: write what was delivered, then claim for each
+        plugin whose lane has room (at most twice its concurrency queued or in a call, so
+        a hanging platform holds back only that many of its accounts, and no other
+        plugin's); returns how many deliveries are under way."""
+        self.flush()
+        if not heartbeat.holds():
+            self._give_back()
+            return 0
+        for plugin in self.plugins:
+            lane = self.lane(plugin)
+            with self._arrived:
+                room = lane.capacity - len(lane.outstanding)
+            if room and room * 2 >= lane.capacity:
+                self._dispatch(self.claim(room, [plugin]))
+        under_way = self._outstanding()
+        if under_way:
+            self._collect(0.2)
+        return under_way
+
     def run_forever(self, stop: threading.Event) -> None:
         """Deliver until `stop` is set, waiting out outages of the database."""
         interval = float(self.config["poll_interval"])
         reconnect = Reconnect(log, f"outbox worker {self.worker_id}")
         log.info("outbox worker %s started for plugins %s", self.worker_id, self.plugins)
-        while not stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception as exc:
-                if unavailable(exc):
-                    stop.wait(reconnect.failed(exc))
-                    continue
-                log.exception("outbox worker %s: batch failed", self.worker_id)
-                busy = 0
-            else:
-                reconnect.succeeded()
-            if not busy:
-                stop.wait(interval)
-        self._if_up(self.flush)
+        with Heartbeat(self) as heartbeat:
+            while not stop.is_set():
+                try:
+                    busy = self.stream(heartbeat)
+                except Exception as exc:
+                    if unavailable(exc):
+                        stop.wait(reconnect.failed(exc))
+                        continue
+                    log.exception("outbox worker %s: batch failed", self.worker_id)
+                    busy = 0
+                else:
+                    reconnect.succeeded()
+                if not busy:
+                    stop.wait(interval)
+            self._give_back()
+
+
+class Lane:
+    """One plugin's deliveries in one worker: a pool of `concurrency` threads, kept while
+    the worker lives (so a plugin's per-thread HTTP session stays alive between calls),
+    paced to `rate_limit` calls a second when the platform throttles."""
+
+    def __init__(self, outbox: Outbox, plugin: str, concurrency: int,
+                 rate_limit: Any = None):
+        self.outbox, self.plugin, self.concurrency = outbox, plugin, concurrency
+        self.capacity = min(2 * concurrency, int(outbox.config["batch_size"]))
+        self.spacing = 1 / float(rate_limit) if rate_limit else 0.0
+        self._next_call = 0.0
+        self._pace_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"outbox-{plugin}")
+        #: delivery id -> (item, its future) while queued or in a call (outbox._arrived)
+        self.outstanding: dict[int, tuple[Claimed, Future]] = {}
+
+    def submit(self, item: Claimed) -> None:
+        with self.outbox._arrived:
+            self.outstanding[item.delivery_id] = (item, self._pool.submit(self._run, item))
+
+    def withdraw(self) -> list[Claimed]:
+        """Take back the items no thread has started (the caller holds outbox._arrived)."""
+        withdrawn = [item for item, future in self.outstanding.values() if future.cancel()]
+        for item in withdrawn:
+            del self.outstanding[item.delivery_id]
+        return withdrawn
+
+    def _run(self, item: Claimed) -> None:
+        self._pace()
+        self.outbox._arrive(self, item, self.outbox.deliver(item))
+
+    def _pace(self) -> None:
+        """Space the calls `1 / rate_limit` seconds apart across the lane's threads."""
+        if not self.spacing:
+            return
+        with self._pace_lock:
+            at = max(time.monotonic(), self._next_call)
+            self._next_call = at + self.spacing
+        time.sleep(max(0.0, at - time.monotonic()))
 
 
 class Heartbeat:
-    """Renews a batch's leases every `outbox.heartbeat_seconds` from a thread of its own,
-    so a plugin call of any length keeps them while the worker lives, and a dead worker's
-    run out within `outbox.lease_seconds`."""
+    """Renews the leases of the deliveries its worker holds every
+    `outbox.heartbeat_seconds` from a thread of its own, so a plugin call of any length
+    keeps them while the worker lives, and a dead worker's run out within
+    `outbox.lease_seconds`."""
 
-    def __init__(self, outbox: Outbox, batch: list[Claimed]):
-        self.outbox, self.batch = outbox, batch
+    def __init__(self, outbox: Outbox):
+        self.outbox = outbox
         self.interval = float(outbox.config["heartbeat_seconds"])
         self.renewed = time.monotonic()  # the claim has just written the leases
         self._stop = threading.Event()
@@ -304,7 +440,7 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             started = time.monotonic()
             try:
-                self.outbox.renew(self.batch)
+                self.outbox.renew(self.outbox._held())
             except Exception as exc:
                 if not unavailable(exc):
                     log.exception("outbox worker %s: renewing leases failed",
