@@ -4,7 +4,7 @@ core.services.accounts; everything else about an account happens on its card."""
 from __future__ import annotations
 
 from flask import g, has_request_context, request, url_for
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, IntEqualFilter
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
 from flask_admin.model.filters import BaseBooleanFilter
@@ -20,7 +20,7 @@ from admin import search
 from admin.db import request_session, runtime
 from admin.formatting import localtime, signed_money, state_badge
 from admin.forms import declared_data, options, with_declared
-from admin.views.base import GuardedModelView, ServiceModelView
+from admin.views.base import GuardedModelView, KeyFilter, ServiceModelView, key
 from core.models import Account, Agent, Block, Contract, Service, Subscription, Tariff
 from core.services import accounts
 from core.state import states_of
@@ -84,8 +84,8 @@ class AccountView(ServiceModelView):
     column_default_sort = ("id", True)
     column_searchable_list = ("login",)
     column_filters = (
-        IntEqualFilter(Account.tariff_id, _l("Tariff"), options=_options(Tariff)),
-        IntEqualFilter(Account.agent_id, _l("Agent"), options=_options(Agent)),
+        KeyFilter(Account.tariff_id, _l("Tariff"), options=_options(Tariff)),
+        KeyFilter(Account.agent_id, _l("Agent"), options=_options(Agent)),
         TrashFilter(Account.trashed_at, _l("In the trash"), options=[("0", _l("no")),
                                                                      ("1", _l("yes"))]),
     )
@@ -121,9 +121,9 @@ class AccountView(ServiceModelView):
     # --- forms: the chosen agent's type decides the extra inputs ---------------------
 
     def _agent(self, model: Account | None) -> Agent | None:
-        raw = request.form.get("agent_id") or request.args.get("agent_id")
-        if raw and raw.isdigit():
-            agent = self.session.get(Agent, int(raw))
+        agent_id = key(request.form.get("agent_id") or request.args.get("agent_id"))
+        if agent_id is not None:
+            agent = self.session.get(Agent, agent_id)
             if agent is not None:
                 return agent
         if model is not None:
@@ -152,8 +152,8 @@ class AccountView(ServiceModelView):
         if request.method == "GET" and model is None:
             form.contract_id.data = request.args.get("contract_id", "")
             form.login.data = request.args.get("login", "")
-            if request.args.get("tariff_id", "").isdigit():
-                form.tariff_id.data = int(request.args["tariff_id"])
+            if key(request.args.get("tariff_id")) is not None:
+                form.tariff_id.data = key(request.args["tariff_id"])
         g.account_agent = agent
         return form
 
@@ -167,8 +167,9 @@ class AccountView(ServiceModelView):
         """The form says on which contract the account is made."""
         form = kwargs.get("form")
         if template == self.create_template and form is not None and "contract_id" in form:
-            value = str(form.contract_id.data or "")
-            kwargs["contract"] = self.session.get(Contract, int(value)) if value.isdigit() else None
+            contract_id = key(form.contract_id.data)
+            kwargs["contract"] = (self.session.get(Contract, contract_id)
+                                  if contract_id is not None else None)
         return super().render(template, **kwargs)
 
     def create_with(self, form):
@@ -202,7 +203,7 @@ class SubscriptionView(GuardedModelView):
     column_filters = (
         FilterEqual(Subscription.state, _l("State"),
                     options=[(s, _l(s)) for s in ("active", "inactive", "ended")]),
-        IntEqualFilter(Subscription.service_id, _l("Service"), options=_options(Service)),
+        KeyFilter(Subscription.service_id, _l("Service"), options=_options(Service)),
     )
     column_formatters = {
         "account": lambda v, c, m, n: _card_link(m.account),

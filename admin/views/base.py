@@ -16,6 +16,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_admin.form import BaseForm
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,10 +28,29 @@ from admin.db import request_session
 from admin.forms import attach_error, reason
 from core.audit import audit
 from core.errors import ValidationError
+from core.services.inputs import MAX_KEY
 
 log = logging.getLogger("abonent.admin")
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+#: the furthest page a list goes to: a page number beyond it shows this (empty) page,
+#: instead of an offset the database cannot take
+MAX_PAGE = 10**9
+
+
+def key(raw) -> int | None:
+    """The row id typed in a URL or a form, or None when it is not a number any row can
+    have (so a hand-typed huge number is "not found", not an overflow in the driver)."""
+    text = str(raw if raw is not None else "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_KEY else None
+
+
+def page_number() -> int:
+    """The list page the URL asks for (0 for the first), clamped to 0…MAX_PAGE."""
+    return min(max(request.args.get("page", 0, type=int), 0), MAX_PAGE)
 
 
 def needs(action: str):
@@ -70,7 +90,20 @@ class Guarded:
             abort(403, description=f"{self.area}:{action or 'view'}")
         if action is None and request.method not in SAFE_METHODS:
             abort(403, description=f"{self.area}: read only")
+        if any(isinstance(v, int) and v > MAX_KEY for v in kwargs.values()):
+            abort(404)  # an id in the path (<int:…>) that no row can have
         return None
+
+
+class KeyFilter(IntEqualFilter):
+    """Equal to a row's id (a tariff, an agent…): a value that is no id is refused as
+    invalid (Flask-Admin says so and lists unfiltered), never handed to the database."""
+
+    def validate(self, value) -> bool:
+        return key(value) is not None
+
+    def clean(self, value) -> int:
+        return key(value)
 
 
 class GuardedView(Guarded, BaseView):
@@ -114,10 +147,10 @@ class GuardedModelView(Guarded, ModelView):
 
     def get_one(self, id):
         """The row, or None for an id that is not a number (a hand-typed URL)."""
-        return super().get_one(id) if str(id).isdigit() else None
+        return super().get_one(id) if key(id) is not None else None
 
     def _apply_pagination(self, query, page, page_size):
-        return super()._apply_pagination(query, max(page or 0, 0), page_size)
+        return super()._apply_pagination(query, min(max(page or 0, 0), MAX_PAGE), page_size)
 
     def search_filter(self, term: str):
         """The condition the search box adds for `term` (views with a search box)."""

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired
 from admin import search
 from admin.formatting import money, signed_money
 from admin.forms import options, typed
-from admin.views.base import ServiceModelView
+from admin.views.base import ServiceModelView, key
 from core.models import Account, Charge, Contract, Payment, Subscriber
 from core.services import customers
 from core.state import states_of
@@ -168,9 +168,9 @@ class ContractView(ServiceModelView):
         """The create form says whose contract it makes."""
         form = kwargs.get("form")
         if template == self.create_template and form is not None:
-            value = str(form.subscriber_id.data or "")
-            kwargs["subscriber"] = (self.session.get(Subscriber, int(value))
-                                    if value.isdigit() else None)
+            subscriber_id = key(form.subscriber_id.data)
+            kwargs["subscriber"] = (self.session.get(Subscriber, subscriber_id)
+                                    if subscriber_id is not None else None)
         return super().render(template, **kwargs)
 
     @staticmethod

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.db import manager_session, runtime
-from admin.views.base import GuardedView, needs
+from admin.views.base import GuardedView, key, needs, page_number
 from core.audit import audit
 from core.fields import mask_secrets
 from core.jobs import job_specs, last_runs, run_job, summary_of
@@ -36,8 +36,9 @@ class OutboxView(GuardedView):
         raw = (raw or "").strip()
         if not raw:
             return None
-        if raw.isdigit():
-            return int(raw)
+        if raw.isdigit():  # an account id; a number no account can have matches none
+            number = key(raw)
+            return -1 if number is None else number
         found = session.scalar(select(Account.id).where(Account.login == raw)
                                .order_by(Account.trashed_at.is_not(None), Account.id))
         return found if found is not None else -1
@@ -48,7 +49,7 @@ class OutboxView(GuardedView):
         if tab not in TABS:
             tab = "failing"
         plugin = request.args.get("plugin") or None
-        page = max(0, request.args.get("page", 0, type=int))
+        page = page_number()
         state, failing = TABS[tab]
         with manager_session() as session:
             account_id = self._account_id(session, request.args.get("account", ""))

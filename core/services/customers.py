@@ -18,6 +18,10 @@ from core.services import inputs
 EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 SUBSCRIBER_FIELDS = ("name", "kind", "phones", "email", "addresses", "tax_id", "comment")
 CONTRACT_TERMS = ("credit_limit", "do_not_block", "grace_days", "grace_amount")
+#: the longest grace period (days a balance may stay below the limit before a block)
+MAX_GRACE_DAYS = 365
+#: the most phones and addresses one subscriber may have (a card, not a phone book)
+MAX_PHONES = MAX_ADDRESSES = 10
 
 
 def default_operator(session: Session) -> Operator:
@@ -29,12 +33,8 @@ def default_operator(session: Session) -> Operator:
 
 
 def _phones(values: Iterable[Any] | None) -> list[str]:
-    if values is None:
-        return []
-    if isinstance(values, str):
-        values = [values]
     result: list[str] = []
-    for i, value in enumerate(values):
+    for i, value in enumerate(inputs.items(values, "phones", most=MAX_PHONES)):
         number = inputs.phone(value, f"phones.{i}")
         if number not in result:
             result.append(number)
@@ -43,7 +43,7 @@ def _phones(values: Iterable[Any] | None) -> list[str]:
 
 def _addresses(values: Iterable[Any] | None) -> list[dict[str, str]]:
     result = []
-    for i, value in enumerate(values or []):
+    for i, value in enumerate(inputs.items(values, "addresses", most=MAX_ADDRESSES)):
         if isinstance(value, str):
             value = {"kind": "postal", "text": value}
         if not isinstance(value, dict):
@@ -115,7 +115,8 @@ def _contract_terms(data: dict[str, Any]) -> dict[str, Any]:
         values["do_not_block"] = inputs.boolean(data["do_not_block"], "do_not_block")
     if "grace_days" in data:
         value = data["grace_days"]
-        values["grace_days"] = None if value is None else inputs.integer(value, "grace_days")
+        values["grace_days"] = (None if value is None else
+                                inputs.integer(value, "grace_days", high=MAX_GRACE_DAYS))
     if "grace_amount" in data:
         value = data["grace_amount"]
         values["grace_amount"] = None if value is None else money(value, "grace_amount")

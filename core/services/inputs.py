@@ -19,19 +19,44 @@ def only(data: dict[str, Any], allowed: Iterable[str]) -> None:
         raise ValidationError(unknown[0], f"unknown field; known: {', '.join(allowed)}")
 
 
-def integer(value: Any, field: str) -> int:
+#: the largest number an INTEGER column holds (PostgreSQL's is 32-bit)
+MAX_INTEGER = 2**31 - 1
+#: the largest key of any table (BIGINT): a bigger number overflows the database driver
+#: (SQLite's) even in a comparison, so it is refused before a query is made
+MAX_KEY = 2**63 - 1
+#: the most items a repeated field may have unless its caller says otherwise
+MAX_ITEMS = 20
+
+
+def integer(value: Any, field: str, *, low: int = 0, high: int = MAX_INTEGER) -> int:
+    """A whole number from `low` to `high` (an int or its digits as text)."""
     if isinstance(value, bool) or value is None:
         raise ValidationError(field, "a whole number is required")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
-        return int(value)
-    raise ValidationError(field, f"must be a whole number, not {str(value)[:40]!r}")
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,30}\s*", value):
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValidationError(field, f"must be a whole number, not {str(value)[:40]!r}")
+    if not low <= value <= high:
+        raise ValidationError(field, f"must be from {low} to {high}")
+    return value
+
+
+def items(values: Any, field: str, *, most: int = MAX_ITEMS) -> list[Any]:
+    """A repeated field as a list (one value alone is a list of one), at most `most` long."""
+    if values is None:
+        return []
+    if isinstance(values, (str, dict)):
+        return [values]
+    if not isinstance(values, (list, tuple)):
+        raise ValidationError(field, f"must be a list, not {type(values).__name__}")
+    if len(values) > most:
+        raise ValidationError(field, f"at most {most} are allowed, not {len(values)}")
+    return list(values)
 
 
 def fetch(session: Session, model: type[T], value: Any, field: str, *, lock: bool = False) -> T:
     """The row of `model` with id `value`, or NotFound naming `field`."""
-    key = integer(value, field)
+    key = integer(value, field, high=MAX_KEY)
     obj = session.get(model, key, with_for_update=lock or None)
     if obj is None:
         raise NotFound(field, f"no {model.__tablename__} with id {key}")
