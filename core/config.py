@@ -60,6 +60,9 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
     "outbox": (
         Field("max_attempts", "int", default=8, min=1, max=1000,
               help="failed attempts before a delivery is dead-lettered"),
+        Field("retry_later_max_seconds", "int", default=604800, min=1,
+              help="a delivery whose plugin still answers RetryLater this long after its "
+                   "event happened is dead-lettered (RetryLater is not a failed attempt)"),
         Field("backoff_base", "decimal", default=2, min=0, help="seconds before the 1st retry"),
         Field("backoff_max", "decimal", default=3600, min=0, help="longest wait between retries"),
         Field("lease_seconds", "int", default=10, min=1,

@@ -1,0 +1,156 @@
+"""Delivery lanes: a plugin's deliveries are made at once within its pool
+(`[plugins.<name>] concurrency`), a hanging plugin holds back no other plugin and at most
+its lane's capacity of its own accounts, the settings are checked at start, and a
+RetryLater answered for longer than `outbox.retry_later_max_seconds` is a dead letter."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core import RetryLater
+from core.clock import frozen, now
+from core.config import validate_settings
+from core.errors import ConfigError
+from core.models import Delivery
+from plugins.host import build_runtime
+from plugins.outbox import Outbox
+from plugins.testing import RecordingPlugin
+from fleet import wait_for
+
+
+class Gate(RecordingPlugin):
+    """Records events; `account_created` waits at a barrier of `parties` calls (made at
+    once, or the barrier breaks) or, with `hang`, until the test opens `released`."""
+
+    def __init__(self, parties: int = 1, hang: bool = False, **kw):
+        super().__init__(**kw)
+        self.barrier = threading.Barrier(parties, timeout=5)
+        self.hang, self.released = hang, threading.Event()
+        self.entered = []
+
+    def abonent_account_created(self, event, ctx):
+        self.entered.append(event.account_id)
+        if self.hang:
+            self.released.wait(30)
+        else:
+            self.barrier.wait()
+        super().abonent_account_created(event, ctx)
+
+
+@pytest.fixture
+def tv():
+    return Gate(parties=4, agent_types=["tv"])
+
+
+@pytest.fixture
+def stuck():
+    return Gate(hang=True, agent_types=["stuck"])
+
+
+@pytest.fixture
+def abonent_plugins(tv, stuck):
+    return [("tv", tv), ("stuck", stuck)]
+
+
+@pytest.fixture
+def abonent_config():
+    return {"plugins": {"tv": {"concurrency": 4}, "stuck": {"concurrency": 2}}}
+
+
+def _states(runtime, plugin):
+    with runtime.session() as s:
+        return [d.state for d in s.scalars(select(Delivery).where(Delivery.plugin == plugin)
+                                           .order_by(Delivery.id))]
+
+
+def test_a_batch_is_delivered_at_once_within_the_pool(runtime, factory, tv, drain):
+    """Four accounts' first deliveries meet at a barrier of four: one after the other,
+    the first would wait alone until the barrier broke."""
+    agent = factory.agent(type="tv")
+    accounts = [factory.account(agent=agent) for _ in range(4)]
+    drain()
+    assert sorted(tv.entered) == sorted(a.id for a in accounts)
+    assert _states(runtime, "tv") == ["done"] * 8
+    for account in accounts:  # order per account kept
+        assert [e.name for e in tv.events if e.account_id == account.id] == [
+            "account_created", "subscription_assigned"]
+
+
+def test_a_hanging_plugin_holds_back_no_other(runtime, factory, tv, stuck):
+    """A running worker: the stuck plugin's lane fills (2 × concurrency 2 = 4 accounts
+    held) while the tv plugin's deliveries all go through."""
+    tv.barrier = threading.Barrier(1)
+    tv_agent, stuck_agent = factory.agent(type="tv"), factory.agent(type="stuck")
+    for _ in range(8):
+        factory.account(agent=tv_agent)
+        factory.account(agent=stuck_agent)
+    outbox, stop = Outbox(runtime, "w"), threading.Event()
+    worker = threading.Thread(target=outbox.run_forever, args=(stop,))
+    worker.start()
+    try:
+        wait_for(lambda: _states(runtime, "tv") == ["done"] * 16, 30, "the tv deliveries")
+        assert len(stuck.entered) == 2  # its pool: two calls hang, two more wait queued
+        with runtime.session() as s:
+            leased = s.scalars(select(Delivery).where(Delivery.plugin == "stuck",
+                                                      Delivery.locked_until.is_not(None))).all()
+        assert len(leased) == 4
+    finally:
+        stuck.released.set()
+        wait_for(lambda: _states(runtime, "stuck") == ["done"] * 16, 30, "the stuck plugin")
+        stop.set()
+        worker.join()
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"concurrency": "0"}, "plugins.tv.concurrency: must be at least 1"),
+    ({"concurrency": "many"}, "plugins.tv.concurrency"),
+    ({"rate_limit": "0"}, "plugins.tv.rate_limit: must be at least 0.01"),
+    ({"colour": "red"}, "plugins.tv: plugin 'tv' has no settings"),
+])
+def test_delivery_settings_are_checked_at_start(tv, section, message):
+    settings = validate_settings({"plugins": {"tv": section}}, "test")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        build_runtime(settings, extra_plugins=[("tv", tv)], load_entrypoints=False)
+
+
+def test_rate_limit_spaces_the_calls(runtime, factory, tv):
+    """10 calls a second: four deliveries made at once by the pool still take 0.3 s."""
+    runtime.settings.plugin_sections["tv"] = {"concurrency": 4, "rate_limit": "10"}
+    tv.barrier = threading.Barrier(1)
+    agent = factory.agent(type="tv")
+    for _ in range(4):
+        factory.account(agent=agent)
+    outbox = Outbox(runtime, "w")
+    batch = outbox.claim(plugins=["tv"])
+    assert outbox.lane("tv").spacing == pytest.approx(0.1)
+    started = now()
+    outbox._dispatch(batch)
+    wait_for(lambda: len(tv.entered) == 4, 10, "four calls")
+    assert now() - started >= timedelta(seconds=0.29)
+    outbox.drain()
+
+
+def test_retry_later_has_a_ceiling(runtime, factory, stuck, drain):
+    """RetryLater is not a failed attempt, but an event older than
+    outbox.retry_later_max_seconds whose plugin still says "later" is a dead letter."""
+    stuck.hang = False
+    stuck.fail = RetryLater("503 from the platform", after=60)
+    factory.account(agent=factory.agent(type="stuck"))
+    drain()
+    assert _states(runtime, "stuck") == ["pending", "pending"]
+    ceiling = runtime.settings.section("outbox")["retry_later_max_seconds"]
+    with frozen(now() + timedelta(seconds=ceiling - 120)):
+        drain()
+        assert _states(runtime, "stuck")[0] == "pending"  # not yet: still retried
+    with frozen(now() + timedelta(seconds=ceiling + 1)):
+        drain()
+    with runtime.session() as s:
+        head = s.scalars(select(Delivery).where(Delivery.plugin == "stuck")
+                         .order_by(Delivery.id)).first()
+    assert head.state == "dead"
+    assert head.last_error.startswith(f"retry later for more than {ceiling} s since the event")
+    assert head.last_error.endswith("503 from the platform")
