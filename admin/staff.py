@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin import sessions
 from admin.i18n import LANGUAGES
 from admin.permissions import ADMINISTRATOR, BUILTIN_ROLES, clean
 from core.audit import audit, diff
@@ -107,12 +109,15 @@ def check_password(manager: Manager, password: Any, confirm: Any = None) -> str:
     return password
 
 
-def set_password(session: Session, manager_id: Any, password: Any, confirm: Any = None
-                 ) -> Manager:
+def set_password(session: Session, manager_id: Any, password: Any, confirm: Any = None,
+                 keep_session: str | None = None) -> Manager:
+    """Set the password and end the manager's sessions but `keep_session` (the token of
+    the session the change is made from, when it is the manager's own)."""
     manager = inputs.fetch(session, Manager, manager_id, "manager_id")
     check_password(manager, password, confirm)
     had = manager.password_hash is not None
     manager.password_hash = _hasher.hash(password)
+    sessions.end_all(session, manager.id, keep=keep_session)
     session.flush()
     audit(session, "set_password", "manager", manager.id,
           {"password": {"old": "set" if had else "not set", "new": "set"}})
@@ -130,17 +135,36 @@ def verify(manager: Manager | None, password: Any) -> bool:
     return bool(usable)
 
 
-def authenticate(session: Session, login: Any, password: Any) -> Manager | None:
-    """The active manager with this login and password, else None (no trace is left:
-    `note_login` records a successful login in the manager's own name)."""
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt's verdict: the manager it opens (None: refused) and the manager the
+    login names, if any (for the audit log)."""
+
+    manager_id: int | None
+    named_id: int | None
+
+
+def authenticate(runtime: Runtime, login: Any, password: Any) -> Attempt:
+    """Check a login and password. The argon2 check (the slow part, tens of ms) runs
+    outside any transaction, so a flood of attempts never holds SQLite's write lock."""
     login = str(login or "").strip()
-    manager = (session.scalars(select(Manager).where(Manager.login == login)).first()
-               if login else None)
-    if not verify(manager, password):
-        return None
-    if _hasher.check_needs_rehash(manager.password_hash):
-        manager.password_hash = _hasher.hash(password)
-    return manager
+    with runtime.session(actor="admin") as session:
+        manager = (session.scalars(select(Manager).where(Manager.login == login)).first()
+                   if login else None)
+        named = None if manager is None else manager.id
+        stored = manager.password_hash if manager is not None and manager.active else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, str(password or ""))
+    except (VerificationError, InvalidHashError):
+        return Attempt(None, named)
+    if stored is None:
+        return Attempt(None, named)
+    if _hasher.check_needs_rehash(stored):
+        with runtime.session(actor=f"manager:{login}") as session:
+            session.execute(update(Manager).where(Manager.id == named,
+                                                  Manager.password_hash == stored)
+                            .values(password_hash=_hasher.hash(password)))
+    return Attempt(named, named)
 
 
 def note_login(session: Session, manager_id: int) -> Manager:
@@ -148,13 +172,6 @@ def note_login(session: Session, manager_id: int) -> Manager:
     manager.last_login_at = now()
     audit(session, "login", "manager", manager.id, {})
     return manager
-
-
-def session_key(manager: Manager) -> str:
-    """What the login cookie names: the manager and a digest of its password hash, so a
-    changed password ends the sessions opened with the old one."""
-    digest = hashlib.sha256((manager.password_hash or "").encode()).hexdigest()[:16]
-    return f"{manager.id}:{digest}"
 
 
 # --- one-time set-up links ---------------------------------------------------------------
@@ -270,6 +287,8 @@ def update_manager(session: Session, manager_id: Any, **data: Any) -> Manager:
                                      f"log in; give another manager that role first")
     for key, value in values.items():
         setattr(manager, key, value)
+    if not manager.active:
+        sessions.end_all(session, manager.id)
     session.flush()
     changes = diff(old, values)
     if changes:

@@ -12,7 +12,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired
 
 from admin import staff
-from admin.auth import current_manager
+from admin.auth import current_manager, session_token
 from admin.db import manager_session
 from admin.forms import attach_error, options
 from admin.i18n import LANGUAGE_NAMES
@@ -74,7 +74,7 @@ class ProfileView(GuardedView):
                     if not staff.verify(session.get(Manager, current_user.id), form.current.data):
                         raise ValidationError("current", "is not your current password")
                     staff.set_password(session, current_user.id, form.password.data,
-                                       form.confirm.data)
+                                       form.confirm.data, keep_session=session_token())
                     user = current_manager(session.get(Manager, current_user.id))
             except ValidationError as exc:
                 attach_error(form, exc)

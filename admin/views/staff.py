@@ -9,18 +9,21 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import and_, func, select
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from admin import staff
+from admin import staff, throttle
+from admin.auth import security, session_token
 from admin.formatting import changes_text, localtime, pretty_json
 from admin.forms import options
 from admin.i18n import LANGUAGE_NAMES
 from admin.permissions import ACTION_TITLES, AREA_TITLES, AREAS
 from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, needs
+from core.clock import now
 from core.errors import ValidationError
 from core.models import AuditEntry, Manager, Role
 
@@ -43,6 +46,7 @@ class ManagerView(ServiceModelView):
     actions_needed = STAFF
     allow_create = allow_edit = True
     form = ManagerForm
+    list_template = "abonent/manager_list.html"
     column_list = ("login", "name", "role", "language", "active", "password", "last_login_at",
                    "link")
     column_labels = {"login": _l("Login"), "name": _l("Name"), "role": _l("Role"),
@@ -87,8 +91,31 @@ class ManagerView(ServiceModelView):
     def update_with(self, form, model):
         manager = staff.update_manager(self.session, model.id, **self._values(form))
         if form.password.data:
-            staff.set_password(self.session, model.id, form.password.data, form.confirm.data)
+            staff.set_password(self.session, model.id, form.password.data, form.confirm.data,
+                               keep_session=session_token() if model.id == current_user.id
+                               else None)
         return manager
+
+    @expose("/locked/")
+    def locked(self):
+        """Logins and addresses held back after failed attempts (admin.throttle)."""
+        limits = throttle.Limits.of(security())
+        return self.render("abonent/locked_logins.html", can_unlock=self.can("edit"),
+                           held=throttle.held(self.session, limits, now()))
+
+    @expose("/unlock", methods=("POST",))
+    @needs("edit")
+    def unlock(self):
+        try:
+            throttle.unlock(self.session, request.form.get("key"))
+            self.session.commit()
+        except ValidationError as exc:
+            self.session.rollback()
+            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
+                  "error")
+        else:
+            flash(_("%(key)s is unlocked.", key=request.form.get("key")), "success")
+        return redirect(url_for(".locked"))
 
     @expose("/link/<int:manager_id>", methods=("POST",))
     @needs("edit")
