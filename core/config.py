@@ -54,8 +54,6 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("trusted_proxies", "int", default=0, min=0, max=5,
               help="reverse proxies in front of the server whose X-Forwarded-For/-Proto/"
                    "-Host headers are believed (0: none, the server faces clients itself)"),
-        Field("totp_for_administrators", "bool", default=False,
-              help="an administrator must log in with a one-time code (TOTP) as well"),
     ),
     "outbox": (
         Field("max_attempts", "int", default=8, min=1, max=1000,
@@ -103,6 +101,8 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="failed logins from one client address before it is locked out"),
         Field("lockout_seconds", "int", default=900, min=1, max=86400,
               help="how long a lockout lasts (an administrator can unlock sooner)"),
+        Field("totp_for_administrators", "bool", default=False,
+              help="an administrator must log in with a one-time code (TOTP) as well"),
     ),
     "scheduler": (
         Field("enabled", "bool", default=True),

@@ -21,3 +21,16 @@ document.addEventListener("change", function (event) {
   }
   window.location.href = url.toString();
 });
+// An input with data-select-on-click selects its whole text when clicked (a link to copy);
+// the pages carry no inline handlers: the Content-Security-Policy would refuse them.
+document.addEventListener("click", function (event) {
+  if (event.target.hasAttribute && event.target.hasAttribute("data-select-on-click")) {
+    event.target.select();
+  }
+});
+// Links that only carry a script (href="javascript:void(0)": dropdowns, Flask-Admin's
+// filters) do their work in listeners; following the href itself is refused by the CSP.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("a[href^='javascript:']");
+  if (link) { event.preventDefault(); }
+}, true);

@@ -7,6 +7,7 @@ import re
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_admin.model.template import DeleteRowAction, TemplateLinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -145,6 +146,7 @@ class RoleView(ServiceModelView):
     allow_create = allow_edit = allow_delete = True
     form = RoleForm
     create_template = edit_template = "abonent/role_form.html"
+    list_template = "abonent/role_list.html"
     column_list = ("name", "builtin", "permissions", "managers")
     column_labels = {"name": _l("Name"), "builtin": _l("Built-in"),
                      "permissions": _l("Permissions"), "managers": _l("Managers")}
@@ -155,6 +157,12 @@ class RoleView(ServiceModelView):
         "managers": lambda v, c, m, n: v.session.scalar(
             select(func.count()).select_from(Manager).where(Manager.role_id == m.id)),
     }
+
+    def get_list_row_actions(self):
+        """Flask-Admin's delete button, asking its question without an inline handler."""
+        return [TemplateLinkRowAction("abonent_rows.delete_row", _l("Delete Record"))
+                if isinstance(action, DeleteRowAction) else action
+                for action in super().get_list_row_actions()]
 
     def render(self, template, **kwargs):
         if template == self.create_template:
