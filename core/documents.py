@@ -7,7 +7,6 @@ spreadsheet would take for a formula (=, +, -, @) is prefixed with a quote.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from sqlalchemy.orm import Session
 
+from core import csvout
 from core.models import Contract, Invoice, Operator, Subscriber
 from core.services import inputs
 
@@ -80,20 +80,15 @@ def render_html(session: Session, invoice_id: Any) -> str:
                                                           lines=document.invoice.lines)
 
 
-def _cell(text: str | None) -> str:
-    text = text or ""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
-
-
 def render_csv(session: Session, invoice_id: Any) -> str:
     """One row per line, then a total row, under a header of `CSV_HEADER`."""
     invoice = load_document(session, invoice_id).invoice
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csvout.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for line in invoice.lines:
-        writer.writerow([line.position, _cell(line.description), quantity_text(line.quantity),
-                         _cell(line.unit), money_text(line.net), quantity_text(line.vat_rate),
+        writer.writerow([line.position, line.description, quantity_text(line.quantity),
+                         line.unit, money_text(line.net), quantity_text(line.vat_rate),
                          money_text(line.vat), money_text(line.gross), invoice.currency])
     writer.writerow(["", "Total", "", "", money_text(invoice.net), "", money_text(invoice.vat),
                      money_text(invoice.gross), invoice.currency])

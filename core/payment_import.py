@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from core import csvout
 from core.cdr import read_lines
 from core.charging import day_start
 from core.clock import today
@@ -91,7 +92,7 @@ class ImportReport:
     def write_csv(self, stream: TextIO) -> None:
         """The per-line report as CSV (line, outcome, payment id, contract, amount,
         external id, reason)."""
-        writer = csv.writer(stream)
+        writer = csvout.writer(stream)
         writer.writerow(["line", "outcome", "payment_id", "contract", "amount",
                          "external_id", "reason"])
         for line in self.lines:
@@ -158,7 +159,14 @@ def _decode(raw: bytes, bom: bool) -> str:
 def _fields(text: str, delimiter: str | None) -> list[str]:
     if delimiter is None:
         return []
-    fields = [value.strip() for value in next(csv.reader([text], delimiter=delimiter), [])]
+    if "\r" in text:
+        raise ValidationError("line", "contains a carriage return (CR) inside the line: "
+                                      "lines end with LF or CR LF")
+    try:
+        parsed = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error as exc:  # a NUL byte, say: the line is no CSV, the others may be
+        raise ValidationError("line", f"is not a CSV line ({exc})") from None
+    fields = [value.strip() for value in parsed]
     for place, value in enumerate(fields, 1):
         if not value.isprintable():
             raise ValidationError("line", f"field {place} contains a control character")

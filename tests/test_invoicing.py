@@ -516,6 +516,8 @@ def test_cli_runs_shows_and_lists(runtime, factory, catalog, cli, tmp_path):
     (("run", "--period", "2024-05", "--contract", "4242"),
      "contract: no contract numbered or with id 4242"),
     (("show", "INV-0"), "number: no invoice numbered INV-0"),
+    (("show", "INV-0", "--output", "/nonexistent/i.html"),
+     "/nonexistent/i.html: the folder /nonexistent does not exist"),
     (("list", "--period", "May"), "period: 'May' is not a month (YYYY-MM)"),
 ])
 def test_cli_names_the_bad_field(runtime, cli, args, message):

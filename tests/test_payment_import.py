@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -206,3 +207,54 @@ def test_payment_cli(runtime, contracts, abonent_cli, tmp_path):
                           ok=False)
     assert "file:" in missing.stderr and "is not a file" in missing.stderr
     assert balance(runtime, "C-2") == Decimal("10.50")
+
+
+def test_a_bare_cr_or_a_binary_file_gets_a_verdict_per_line(runtime, contracts):
+    """csv stops at a carriage return inside a line or a NUL byte: each such line is
+    rejected and the lines after it are still taken."""
+    report = import_payments(runtime, io.BytesIO(
+        b"2024-05-01,C-1,10,cr-1\r2024-05-01,C-1,20,cr-2\n"
+        b"2024-05-01,C-1,\x0030,nul\n"
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\n"
+        b"2024-05-01,C-2,25,after\n"), "bank")
+    assert [(line.line, line.outcome) for line in report.lines] == [
+        (1, "rejected"), (2, "rejected"), (3, "rejected"), (4, "rejected"), (5, "rejected"),
+        (6, "taken")]
+    assert "carriage return" in report.lines[0].reason
+    assert report.summary() == "<stream>: taken 1 (25.00), duplicates 0, rejected 5"
+    assert balance(runtime, "C-1") == Decimal("0.00")
+    assert balance(runtime, "C-2") == Decimal("25.00")
+
+
+def test_random_bytes_never_stop_the_import(runtime, contracts):
+    noise = random.Random(10)
+    for _ in range(20):
+        data = bytes(noise.choice(b"\x00\r\n,;\"'0123456789.-C\xff\xfe") for _ in range(400))
+        report = import_payments(runtime, io.BytesIO(data), "bank")
+        assert report.taken + report.duplicates + report.rejected + report.count("header") \
+            == len(report.lines)
+
+
+@pytest.mark.parametrize("report", ["missing-folder/r.csv", ".", "registry.csv/r.csv"])
+def test_an_unwritable_report_is_refused_before_anything_is_imported(
+        runtime, contracts, abonent_cli, tmp_path, counts, report):
+    path = tmp_path / "registry.csv"
+    path.write_bytes(f"{date.today() - timedelta(days=1)},C-1,10,u-1\n".encode())
+    before = counts()
+    refused = abonent_cli("payment", "import", str(path), "--source", "bank",
+                          "--report", str(tmp_path / report), ok=False)
+    assert "--report" in refused.stderr, refused.stderr
+    assert counts() == before
+
+
+def test_report_cells_are_never_formulas(runtime, contracts, abonent_cli, tmp_path):
+    day = date.today() - timedelta(days=1)
+    path = tmp_path / "registry.csv"
+    path.write_bytes(f"{day};=cmd|' /C calc'!A1;10;@x\n{day};C-1;+5;-id\n".encode())
+    abonent_cli("payment", "import", str(path), "--source", "bank",
+                "--report", str(tmp_path / "report.csv"))
+    with open(tmp_path / "report.csv", newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [(r["contract"], r["amount"], r["external_id"]) for r in rows] == [
+        ("'=cmd|' /C calc'!A1", "", "'@x"), ("C-1", "5.00", "'-id")]
+    assert rows[0]["reason"].startswith("contract: no contract numbered =cmd")

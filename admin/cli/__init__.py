@@ -8,9 +8,11 @@ one line naming the field or key; tracebacks are for bugs only.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from functools import cached_property
+from pathlib import Path
 
 import click
 
@@ -56,6 +58,27 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+class OutputFile(click.Path):
+    """A file a command will write (--output, --report), checked when the command line
+    is read, before anything is done: a command that records payments and only then
+    finds it cannot write its report would leave the operator without the report and
+    with a traceback. The file may be new; its folder must exist and be writable."""
+
+    name = "output file"
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, writable=True, path_type=Path)
+
+    def convert(self, value, param, ctx) -> Path:
+        path = super().convert(value, param, ctx)
+        folder = path.resolve().parent
+        if not folder.is_dir():
+            self.fail(f"{path}: the folder {folder} does not exist", param, ctx)
+        if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+            self.fail(f"{path}: the folder {folder} is not writable", param, ctx)
+        return path
 
 
 class AbonentGroup(click.Group):

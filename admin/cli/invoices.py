@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admin.cli import State, cli, pass_state
+from admin.cli import OutputFile, State, cli, pass_state
 from core.errors import NotFound
 from core.models import Contract
 from core.services.customers import find_contract
@@ -82,10 +82,10 @@ def invoice_run(state: State, period: str, contract_ref: str | None, dry_run: bo
 @click.argument("number")
 @click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
               show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True),
+@click.option("--output", type=OutputFile(),
               help="Write to this file instead of the standard output.")
 @pass_state
-def invoice_show(state: State, number: str, fmt: str, output: str | None) -> None:
+def invoice_show(state: State, number: str, fmt: str, output: Path | None) -> None:
     """Print invoice NUMBER as a printable HTML page or as CSV."""
     from core.documents import render_csv, render_html
     from core.invoicing import find_invoice
@@ -95,7 +95,11 @@ def invoice_show(state: State, number: str, fmt: str, output: str | None) -> Non
     if output is None:
         click.echo(document, nl=False)
         return
-    Path(output).write_text(document, encoding="utf-8")
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"output: {output} was not written: "
+                                   f"{exc.strerror or exc}") from None
     click.echo(f"invoice {number} written to {output}")
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from admin.cli import State, cli, pass_state
+from admin.cli import OutputFile, State, cli, pass_state
 from core.errors import NotFound
 from core.models import Contract
 from core.payment_import import import_payments
@@ -57,7 +57,7 @@ def payment_add(state: State, contract, amount, source, external_id, received_at
 @payment.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", required=True, help="The bank or agent (external ids are per source).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=OutputFile(),
               help="Also write the per-line report to this CSV file.")
 @pass_state
 def payment_import(state: State, file: Path, source: str, report_path: Path | None) -> None:
@@ -67,7 +67,11 @@ def payment_import(state: State, file: Path, source: str, report_path: Path | No
         detail = (f"payment {line.payment_id}: {line.amount} on {line.contract}"
                   if line.payment_id else line.reason)
         click.echo(f"line {line.line}: {line.outcome} - {detail}")
-    if report_path is not None:
-        with open(report_path, "w", newline="", encoding="utf-8") as out:
-            report.write_csv(out)
     click.echo(report.summary())
+    if report_path is not None:
+        try:
+            with open(report_path, "w", newline="", encoding="utf-8") as out:
+                report.write_csv(out)
+        except OSError as exc:  # checked before the import, yet the disk may be full
+            raise click.ClickException(f"report: {report_path} was not written: "
+                                       f"{exc.strerror or exc}") from None

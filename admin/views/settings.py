@@ -36,6 +36,7 @@ from core.models.catalog import CHARGE_METHODS, SERVICE_KINDS
 from core.money import money as to_money
 from core.money import to_decimal
 from core.services import inputs, tariffs
+from core.services.customers import MAX_GRACE_DAYS
 
 
 def _optional_int(value):
@@ -105,7 +106,8 @@ class OperatorView(SettingsView):
             raise ValidationError("timezone",
                                   "is not a known time zone (e.g. Europe/Moscow)") from None
         model.timezone = typed(form.timezone)
-        model.grace_days = inputs.integer(typed(form.grace_days), "grace_days")
+        model.grace_days = inputs.integer(typed(form.grace_days), "grace_days",
+                                          high=MAX_GRACE_DAYS)
         model.grace_amount = to_money(typed(form.grace_amount, decimal=True), "grace_amount")
 
 
