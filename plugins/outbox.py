@@ -475,8 +475,14 @@ def list_deliveries(session: Session, *, state: str | None = None, plugin: str |
     return list(session.execute(query.order_by(Delivery.id.desc()).limit(limit).offset(offset)))
 
 
+#: the window of `counts`' delivery rate, in minutes
+RATE_MINUTES = 5
+
+
 def counts(session: Session) -> dict[tuple[str, str], int]:
-    """Deliveries per (plugin, state), plus ("…", "failing") for pending with an error."""
+    """Deliveries per (plugin, state), plus ("…", "failing") for pending with an error,
+    ("…", "oldest_seconds") for the age of the oldest pending event and ("…",
+    "per_minute") for deliveries made a minute over the last `RATE_MINUTES` minutes."""
     result = {(p, s): n for p, s, n in session.execute(
         select(Delivery.plugin, Delivery.state, func.count()).group_by(Delivery.plugin,
                                                                        Delivery.state))}
@@ -485,6 +491,20 @@ def counts(session: Session) -> dict[tuple[str, str], int]:
                 Delivery.state == "pending", Delivery.last_error.is_not(None))
             .group_by(Delivery.plugin)):
         result[(plugin, "failing")] = n
+    at = now()
+    heads = select(func.min(Delivery.id)).where(Delivery.state == "pending").group_by(
+        Delivery.plugin)
+    for plugin, created_at in session.execute(
+            select(Delivery.plugin, OutboxEvent.created_at)
+            .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+            .where(Delivery.id.in_(heads.scalar_subquery()))):
+        result[(plugin, "oldest_seconds")] = int((at - created_at).total_seconds())
+    for plugin, n in session.execute(
+            select(Delivery.plugin, func.count()).where(
+                Delivery.state == "done",
+                Delivery.delivered_at >= at - timedelta(minutes=RATE_MINUTES))
+            .group_by(Delivery.plugin)):
+        result[(plugin, "per_minute")] = round(n / RATE_MINUTES)
     return result
 
 

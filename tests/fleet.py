@@ -132,13 +132,15 @@ class Fleet:
             self.env.pop(name, None)
         self.processes: list[Process] = []
 
-    def configure(self, delay: str = "0.01", **outbox: object) -> None:
-        """(Re)write the configuration: fileplugin's delay per delivery, [outbox] keys."""
+    def configure(self, delay: str = "0.01", concurrency: int = 8, **outbox: object) -> None:
+        """(Re)write the configuration: fileplugin's delay per delivery and delivery
+        concurrency, [outbox] keys."""
         outbox = {"batch_size": 20, "poll_interval": 0.1, **outbox}
         self.config.write_text(
             f'database_url = "{self.database_url}"\nvar_dir = "{self.where / "var"}"\n'
             "[outbox]\n" + "".join(f"{key} = {value}\n" for key, value in outbox.items())
-            + f'[plugins.fileplugin]\npath = "{self.sink}"\ndelay = {delay}\n')
+            + f'[plugins.fileplugin]\npath = "{self.sink}"\ndelay = {delay}\n'
+            f'concurrency = {concurrency}\n')
 
     def start(self, *args: str) -> Process:
         name = "-".join(args).replace("/", "_")

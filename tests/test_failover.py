@@ -319,9 +319,11 @@ def test_killed_worker_holds_its_accounts_for_seconds(fleet, billing):
     batch (nobody else sends it), and once it is killed mid-batch, another worker takes
     its accounts within seconds, not after a minute; re-sends carry the same key."""
     lease = 10  # [outbox] lease_seconds by default
-    fleet.configure(delay="0.3", batch_size=40)  # one batch of 40 accounts: 12 s > the lease
+    # one call at a time per worker, 0.3 s each: 100 accounts take two workers 15 s, so
+    # the first is still busy (and holds its next accounts) past its lease
+    fleet.configure(delay="0.3", concurrency=1, batch_size=40)
     factory = Factory(billing)
-    contracts = [factory.contract() for _ in range(40)]
+    contracts = [factory.contract() for _ in range(100)]
     _pay(billing, contracts, "slow", "4.00")
     doomed = fleet.start("worker", "--id", "doomed")
     wait_for(fleet.delivered, 30, "the first worker to deliver", [doomed])

@@ -58,8 +58,9 @@ class OutboxView(GuardedView):
                                           account_id=account_id, failing=failing,
                                           limit=PAGE + 1, offset=page * PAGE)
             plugins = sorted({p for p, _ in totals} | set(outbox.Outbox(runtime()).plugins))
-            summary = {p: {k: totals.get((p, k), 0) for k in ("pending", "failing", "dead", "done")}
-                       for p in plugins}
+            summary = {p: {k: totals.get((p, k), 0) for k in (
+                "pending", "oldest_seconds", "per_minute", "failing", "dead", "done")}
+                for p in plugins}
             return self.render("abonent/outbox.html", tab=tab, tabs=list(TABS), plugin=plugin,
                                account=request.args.get("account", ""), rows=rows[:PAGE],
                                has_next=len(rows) > PAGE, page=page, summary=summary,

@@ -60,6 +60,8 @@ def test_outbox_failing_dead_retry_and_filters(client, runtime, factory, listene
     outbox = Outbox(runtime, "w1")
     outbox.run_once()
     failing = client.text("/admin/outbox/?state=failing")
+    assert re.search(r'data-plugin="listener"><td>listener</td><td>\d+</td>'
+                     r'<td class="oldest">\d+ s</td>', failing)
     assert "platform down" in failing and f"/admin/card/{first.id}" in failing
     assert f"/admin/card/{second.id}" not in failing
     assert f"/admin/card/{second.id}" in client.text("/admin/outbox/?state=done")
@@ -85,7 +87,10 @@ def test_outbox_failing_dead_retry_and_filters(client, runtime, factory, listene
                            ("manager:admin", None, {"state": "dead", "plugin": "listener",
                                                     "queued": 1})]
     summary = client.text("/admin/outbox/?state=all")
-    assert re.search(r'data-plugin="listener"><td>listener</td><td>0</td><td[^>]*>0</td>\s*'
+    # depth, age of the oldest pending, deliveries a minute (4 over 5 minutes), failing,
+    # dead, done
+    assert re.search(r'data-plugin="listener"><td>listener</td><td>0</td><td class="oldest">—'
+                     r'</td>\s*<td class="rate"[^>]*>1</td><td[^>]*>0</td>\s*'
                      r'<td[^>]*>0</td><td>4</td>', summary)
 
 
