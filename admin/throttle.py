@@ -3,7 +3,8 @@
 Each failure bumps one small `login_throttle` row per key ("login:<name>",
 "addr:<address>") in a short transaction: a flood of wrong passwords costs a couple of
 row writes each, never a long hold of SQLite's write lock. After `login_delay_after`
-failures the next attempt for that key must wait 1 s, 2 s, 4 s… (at most 60 s); after the
+failures the next attempt for that key must wait 1 s, 2 s, 4 s… (at most 60 s, and never
+longer than a lockout); after the
 lockout threshold the key is refused for `lockout_seconds`. A refused attempt is answered
 at once ("try again in N s", HTTP 429) instead of sleeping in the request thread, so a
 flood cannot tie up the server's threads, and its password is not even checked.
@@ -53,7 +54,7 @@ def keys(login: str, address: str | None) -> tuple[str, str]:
 def _delay(failures: int, limits: Limits) -> int:
     if failures < limits.delay_after:
         return 0
-    return min(MAX_DELAY, 2 ** (failures - limits.delay_after))
+    return min(MAX_DELAY, limits.lockout_seconds, 2 ** (failures - limits.delay_after))
 
 
 def _ready_at(row: LoginThrottle, limits: Limits) -> datetime:

@@ -94,7 +94,7 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="an admin session unused this long ends; the manager logs in again"),
         Field("login_delay_after", "int", default=3, min=1, max=100,
               help="failed logins (per login or per address) before each further attempt "
-                   "must wait: 1 s, then 2, 4, 8… up to 60 s"),
+                   "must wait: 1 s, then 2, 4, 8… up to 60 s (or lockout_seconds)"),
         Field("login_lockout_after", "int", default=10, min=1, max=1000,
               help="failed logins for one login before it is locked out"),
         Field("address_lockout_after", "int", default=30, min=1, max=10000,
