@@ -6,7 +6,8 @@ held on the server (admin.sessions) and the manager loaded afresh with it on eve
 request, so a logout, a deactivated manager, a changed role or a changed password takes
 effect at once. Failed logins are throttled per login and per address (admin.throttle);
 an attempt held back is answered 429 at once, never by sleeping in the request thread.
-A busy or unreachable database is answered 503 with Retry-After, never 500.
+The password is checked outside any transaction, so a flood of logins does not hold
+SQLite's write lock (a database still too busy is answered 503 by admin.serve).
 """
 from __future__ import annotations
 
@@ -24,12 +25,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from sqlalchemy.exc import OperationalError
-
 from admin import sessions, staff, throttle
 from admin.db import runtime
 from core.clock import now
-from core.db import reason_of
 from core.errors import ValidationError
 from core.models import Manager
 
@@ -38,8 +36,6 @@ ADMIN_URL = "/admin"
 PUBLIC_ENDPOINTS = ("admin.static",)
 #: the key of the Flask session that holds the server-side session's token
 TOKEN_KEY = "abonent_session"
-#: what a busy or unreachable database answers, in seconds to wait
-RETRY_AFTER = 5
 
 bp = Blueprint("auth", __name__)
 
@@ -116,17 +112,7 @@ def init_login(app) -> LoginManager:
     manager.user_loader(_load)
     app.register_blueprint(bp)
     app.before_request(_gate)
-    app.register_error_handler(OperationalError, _database_busy)
     return manager
-
-
-def _database_busy(exc: OperationalError):
-    """A locked or unreachable database: 503 and when to try again, not a 500."""
-    current_app.logger.warning("database busy or away on %s %s: %s", request.method,
-                               request.path, reason_of(exc))
-    body = render_template("abonent/error.html", status=503, title=_("Try again shortly"),
-                           message=_("The database is busy. Try again in a few seconds."))
-    return body, 503, {"Retry-After": str(RETRY_AFTER)}
 
 
 def is_set_up() -> bool:
