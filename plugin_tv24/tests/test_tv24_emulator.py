@@ -462,6 +462,22 @@ def test_delay_next_holds_the_answer(api, tv24_emulator):
     assert time.monotonic() - started >= 0.3
 
 
+def test_latency_is_added_to_every_answer_and_outlives_clear(api, tv24_emulator):
+    """A platform 0.2 s away (the delivery benchmark's setting): every call, not the next
+    few, and clearing the faults keeps it."""
+    assert api("POST", "/_emulator/faults", token=None,
+               json={"clear": True, "latency": 0.2}).json()["latency"] == 0.2
+    try:
+        for _ in range(2):
+            started = time.monotonic()
+            assert api("GET", "/v2/packets").status_code == 200
+            assert time.monotonic() - started >= 0.2
+            tv24_emulator.faults.clear()
+        assert_error(api("POST", "/_emulator/faults", token=None, json={"latency": -1}), 400)
+    finally:
+        tv24_emulator.faults.set_latency(0)
+
+
 def test_down_answers_like_a_proxy_with_no_platform_behind(api, tv24_emulator):
     tv24_emulator.faults.down()
     response = api("GET", "/v2/packets")
@@ -474,7 +490,7 @@ def test_down_answers_like_a_proxy_with_no_platform_behind(api, tv24_emulator):
 def test_faults_are_set_over_http(api, tv24_emulator):
     response = api("POST", "/_emulator/faults", token=None,
                    json={"fail_next": {"count": 1, "status": 502}, "delay_next": {"count": 1, "seconds": 0}})
-    assert response.json() == {"down": False, "fail_next": [502], "delay_next": [0.0]}
+    assert response.json() == {"down": False, "fail_next": [502], "delay_next": [0.0], "latency": 0.0}
     assert api("GET", "/v2/packets").status_code == 502
     assert api("POST", "/_emulator/faults", token=None, json={"down": True}).json()["down"] is True
     assert api("GET", "/v2/packets").status_code == 502
@@ -491,7 +507,7 @@ def test_state_and_reset_over_http(api, tv24_emulator):
     assert [u["id"] for u in state["users"]] == [user.id]
     assert [(s["user_id"], s["packet"]["id"]) for s in state["subscriptions"]] == [(user.id, 1)]
     assert state["requests"][-1]["path"] == "/v2/packets"
-    assert state["faults"] == {"down": False, "fail_next": [], "delay_next": []}
+    assert state["faults"] == {"down": False, "fail_next": [], "delay_next": [], "latency": 0.0}
     assert api("POST", "/_emulator/reset", token=None).status_code == 204
     assert tv24_emulator.state.users == {} and tv24_emulator.state.subscriptions == {}
     api("POST", "/_emulator/reset", token=None, json={"demo": True})

@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8124, help="0 picks a free port (default 8124)")
     parser.add_argument("--token", default="demo-token", help="the provider token the API accepts")
     parser.add_argument("--demo", action="store_true", help="start with three demo subscribers")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="added to every API answer, as a platform that far away (e.g. 0.05)")
     commands = parser.add_subparsers(dest="command", metavar="callback")
     callback = commands.add_parser("callback", help="send one platform callback to the billing")
     calls = callback.add_subparsers(dest="name", required=True)
@@ -91,6 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Tv24Emulator(token=args.token, host=args.host, port=args.port)
     if args.demo:
         emulator.state.seed_demo()
+    emulator.faults.set_latency(args.latency)
     # SIGTERM (e.g. from a process manager) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with emulator:

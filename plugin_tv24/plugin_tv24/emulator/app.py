@@ -215,7 +215,7 @@ def _control(state: Tv24State, faults: Faults) -> Blueprint:
     @control.post("/faults")
     def set_faults() -> Response:
         """Body: any of ``{"clear": true, "down": bool, "fail_next": {"count", "status"},
-        "delay_next": {"count", "seconds"}}``; answers the faults now queued."""
+        "delay_next": {"count", "seconds"}, "latency": seconds}``; answers the faults now queued."""
         order = _json_body()
         if not isinstance(order, dict):
             raise ApiError(400, 'Expected a JSON object like {"fail_next": {"count": 1, "status": 503}}.')
@@ -230,6 +230,8 @@ def _control(state: Tv24State, faults: Faults) -> Blueprint:
                 faults.fail_next(int(order["fail_next"].get("count", 1)), int(order["fail_next"].get("status", 503)))
             if "delay_next" in order:
                 faults.delay_next(int(order["delay_next"].get("count", 1)), float(order["delay_next"]["seconds"]))
+            if "latency" in order:
+                faults.set_latency(float(order["latency"]))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ApiError(400, f"Bad fault order {order!r}: {exc!r}") from None
         return jsonify(faults.snapshot())

@@ -8,7 +8,9 @@ control endpoints, so a test can always inspect and repair the emulator.
 * ``delay_next(n, seconds)``: the next ``n`` calls wait before being handled, to make
   clients time out;
 * ``down()``: every call gets what a front proxy gives when the platform behind it is
-  gone: ``502 Bad Gateway`` with an HTML page (not JSON), until ``up()``.
+  gone: ``502 Bad Gateway`` with an HTML page (not JSON), until ``up()``;
+* ``latency``: seconds added to every answer, as a real platform tens of milliseconds
+  away (benchmarks); a standing setting, not a fault: ``clear()`` keeps it.
 
 Queued faults are consumed in order, one per call, a delay and a failure independently.
 """
@@ -26,6 +28,12 @@ class Faults:
         self._failures: deque[int] = deque()
         self._delays: deque[float] = deque()
         self._down = False
+        self.latency = 0.0
+
+    def set_latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"latency needs seconds >= 0, got {seconds}")
+        self.latency = float(seconds)
 
     def fail_next(self, n: int = 1, status: int = 503) -> None:
         if n < 0 or not 400 <= status <= 599:
@@ -62,8 +70,9 @@ class Faults:
         with self._lock:
             delay = self._delays.popleft() if self._delays else 0.0
             status = self._failures.popleft() if self._failures else None
-            return delay, status
+            return delay + self.latency, status
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"down": self._down, "fail_next": list(self._failures), "delay_next": list(self._delays)}
+            return {"down": self._down, "fail_next": list(self._failures), "delay_next": list(self._delays),
+                    "latency": self.latency}
