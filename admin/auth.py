@@ -8,6 +8,8 @@ effect at once. Failed logins are throttled per login and per address (admin.thr
 an attempt held back is answered 429 at once, never by sleeping in the request thread.
 The password is checked outside any transaction, so a flood of logins does not hold
 SQLite's write lock (a database still too busy is answered 503 by admin.serve).
+A manager with a second factor (admin.second_factor) gives the authenticator app's code
+as a second step after the password, within CODE_SECONDS.
 """
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from admin import sessions, staff, throttle
+from admin import second_factor, sessions, staff, throttle
 from admin.db import runtime
+from admin.permissions import ADMINISTRATOR
 from core.clock import now
 from core.errors import ValidationError
 from core.models import Manager
@@ -36,6 +39,13 @@ ADMIN_URL = "/admin"
 PUBLIC_ENDPOINTS = ("admin.static",)
 #: the key of the Flask session that holds the server-side session's token
 TOKEN_KEY = "abonent_session"
+#: the key of the Flask session that holds a login waiting for its one-time code, and
+#: how long it waits (seconds)
+PENDING_KEY = "abonent_pending_login"
+CODE_SECONDS = 300
+#: where an administrator who must have a second factor and has none may go
+ENROLMENT_ENDPOINTS = ("profile.index", "profile.second_factor", "profile.language",
+                       "profile.password", "admin.static")
 
 bp = Blueprint("auth", __name__)
 
@@ -51,6 +61,7 @@ class CurrentManager:
     language: str
     role: str
     permissions: frozenset[str]
+    second_factor: bool = False
 
     is_authenticated = True
     is_active = True
@@ -75,7 +86,8 @@ class Anonymous(AnonymousUserMixin):
 def current_manager(manager: Manager) -> CurrentManager:
     return CurrentManager(manager.id, str(manager.id), manager.login, manager.name,
                           manager.language, manager.role.name,
-                          frozenset(manager.role.permissions or ()))
+                          frozenset(manager.role.permissions or ()),
+                          manager.totp_secret is not None)
 
 
 def session_token() -> str | None:
@@ -133,6 +145,10 @@ def _gate():
         return render_template("abonent/not_set_up.html"), 503
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if (not current_user.second_factor and request.endpoint not in ENROLMENT_ENDPOINTS
+            and current_user.role == ADMINISTRATOR and security()["totp_for_administrators"]):
+        flash(_("Administrators must use a second factor: set it up to go on."), "info")
+        return redirect(url_for("profile.index"))
     return None
 
 
@@ -155,6 +171,11 @@ class LoginForm(FlaskForm):
     login = StringField(_l("Login"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     next = HiddenField()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("One-time code"), validators=[DataRequired()],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
 class SetPasswordForm(FlaskForm):
@@ -185,25 +206,66 @@ def login():
                 {"Retry-After": str(wait)})
     attempt = staff.authenticate(runtime(), form.login.data, form.password.data)
     if attempt.manager_id is None:
-        _failed(form, keys, limits, attempt)
+        _failed(form.login.data, keys, limits, attempt.named_id)
         form.password.errors.append(_("Wrong login or password."))
         return render_template("abonent/login.html", form=form), 401
-    with runtime().session(actor=f"manager:{form.login.data.strip()}") as db:
-        throttle.succeeded(db, keys[0])
-        user = current_manager(staff.note_login(db, attempt.manager_id))
-        token = sessions.open_session(db, attempt.manager_id)
+    with runtime().session(actor="admin") as db:
+        asks_code = db.get(Manager, attempt.manager_id).totp_secret is not None
+    if asks_code:  # the password was right: the code is the second step
+        session[PENDING_KEY] = {"id": attempt.manager_id, "login": form.login.data.strip(),
+                                "next": form.next.data, "at": now().timestamp()}
+        return redirect(url_for("auth.code"))
+    return _logged_in(attempt.manager_id, form.login.data.strip(), keys[0], form.next.data)
+
+
+def _logged_in(manager_id: int, login: str, key: str, target: str | None):
+    """Open the session of a manager who passed every step, and go where they were going."""
+    with runtime().session(actor=f"manager:{login}") as db:
+        throttle.succeeded(db, key)
+        user = current_manager(staff.note_login(db, manager_id))
+        token = sessions.open_session(db, manager_id)
     _start_session(user, token)
-    return redirect(_local(form.next.data))
+    return redirect(_local(target))
 
 
-def _failed(form: LoginForm, keys: tuple[str, str], limits: throttle.Limits,
-            attempt: staff.Attempt) -> None:
+@bp.route("/login/code", methods=["GET", "POST"])
+def code():
+    """The second step for a manager with a second factor: the authenticator app's code.
+    Wrong codes are failed logins (throttled and audited like wrong passwords)."""
+    pending = session.get(PENDING_KEY)
+    if not pending or now().timestamp() - pending["at"] > CODE_SECONDS:
+        session.pop(PENDING_KEY, None)
+        flash(_("Log in again: the one-time code was not given in time."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("abonent/login_code.html", form=form)
+    limits = throttle.Limits.of(security())
+    keys = throttle.keys(pending["login"], request.remote_addr)
+    with runtime().session(actor="admin") as db:
+        wait = throttle.wait_seconds(db, keys, limits, now())
+        secret = db.get(Manager, pending["id"]).totp_secret
+    if wait:
+        form.code.errors.append(
+            _("Too many failed attempts. Try again in %(seconds)s s.", seconds=wait))
+        return (render_template("abonent/login_code.html", form=form), 429,
+                {"Retry-After": str(wait)})
+    if secret is not None and not second_factor.matches(secret, form.code.data):
+        _failed(pending["login"], keys, limits, pending["id"])
+        form.code.errors.append(_("Wrong code."))
+        return render_template("abonent/login_code.html", form=form), 401
+    session.pop(PENDING_KEY)
+    return _logged_in(pending["id"], pending["login"], keys[0], pending["next"])
+
+
+def _failed(login: str, keys: tuple[str, str], limits: throttle.Limits,
+            named_id: int | None) -> None:
     """Count the failure (one short transaction) and leave a line in the log."""
     address = request.remote_addr
     with runtime().session(actor=f"address:{address}") as db:
-        locked = throttle.failed(db, keys, limits, now(), attempt.named_id,
-                                 {"login": form.login.data[:100], "address": address})
-    current_app.logger.warning("failed login for %r from %s%s", form.login.data[:100], address,
+        locked = throttle.failed(db, keys, limits, now(), named_id,
+                                 {"login": login[:100], "address": address})
+    current_app.logger.warning("failed login for %r from %s%s", login[:100], address,
                                f"; locked out until {locked:%H:%M:%S} UTC" if locked else "")
 
 

@@ -1,7 +1,7 @@
-"""My profile: the manager's own interface language and password."""
+"""My profile: the manager's own interface language, password and second factor."""
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, session, url_for
 from flask_admin import expose
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired
 
-from admin import staff
-from admin.auth import current_manager, session_token
+from admin import second_factor, staff
+from admin.auth import CodeForm, current_manager, security, session_token
 from admin.db import manager_session
 from admin.forms import attach_error, options
 from admin.i18n import LANGUAGE_NAMES
@@ -31,6 +31,10 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("The same password again"), validators=[DataRequired()])
 
 
+#: the Flask session's key of a new second-factor secret shown but not yet confirmed
+NEW_SECRET_KEY = "abonent_new_totp"
+
+
 class ProfileView(GuardedView):
     """Open to every manager: it changes only the manager's own row."""
 
@@ -40,10 +44,16 @@ class ProfileView(GuardedView):
     def is_visible(self) -> bool:
         return False
 
-    def _page(self, language=None, password=None):
+    def _page(self, language=None, password=None, code=None):
+        enrolment = None
+        if not current_user.second_factor:  # a new secret to set up, the same until used
+            secret = session.setdefault(NEW_SECRET_KEY, second_factor.new_secret())
+            link = second_factor.uri(secret, current_user.login)
+            enrolment = {"secret": secret, "uri": link, "qr": second_factor.qr_image(link)}
         return self.render("abonent/profile.html",
                            language=language or LanguageForm(language=current_user.language),
-                           password=password or PasswordForm())
+                           password=password or PasswordForm(), code=code or CodeForm(),
+                           enrolment=enrolment)
 
     @expose("/")
     def index(self):
@@ -83,3 +93,27 @@ class ProfileView(GuardedView):
                 flash(_("Your password is changed."), "success")
                 return redirect(url_for(".index"))
         return self._page(password=form)
+
+    @expose("/second-factor", methods=("POST",))
+    @needs("own")
+    def second_factor(self):
+        """Turn the second factor on (the new secret, confirmed by a code) or off (a
+        current code proves the manager still has it)."""
+        form = CodeForm()
+        if form.validate_on_submit():
+            try:
+                with manager_session() as db:
+                    if current_user.second_factor:
+                        second_factor.turn_off(db, current_user.id, form.code.data,
+                                               security()["totp_for_administrators"])
+                    else:
+                        second_factor.turn_on(db, current_user.id,
+                                              session.get(NEW_SECRET_KEY, ""), form.code.data)
+            except ValidationError as exc:
+                attach_error(form, exc)
+            else:
+                session.pop(NEW_SECRET_KEY, None)
+                flash(_("The second factor is off.") if current_user.second_factor else
+                      _("The second factor is on: log in with a code from now on."), "success")
+                return redirect(url_for(".index"))
+        return self._page(code=form)

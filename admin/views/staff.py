@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from admin import staff, throttle
+from admin import second_factor, staff, throttle
 from admin.auth import security, session_token
 from admin.formatting import changes_text, localtime, pretty_json
 from admin.forms import options
@@ -42,18 +42,39 @@ class ManagerForm(ModelForm):
     confirm = PasswordField(_l("The same password again"))
 
 
+def _post_button(url: str, label: str, css: str, confirm: str | None = None) -> Markup:
+    """A one-button form of a list cell (CSRF token included)."""
+    return Markup(
+        '<form method="post" action="{}" class="d-inline"{}><input type="hidden" '
+        'name="csrf_token" value="{}"><button class="btn btn-link btn-sm p-0 {}">{}'
+        '</button></form>').format(url, Markup(' data-confirm="{}"').format(confirm)
+                                   if confirm else "", generate_csrf(), css, label)
+
+
+def _second_factor(view, manager: Manager) -> Markup | str:
+    if manager.totp_secret is None:
+        return _("off")
+    if not view.can("edit"):
+        return _("on")
+    return Markup("{} ").format(_("on")) + _post_button(
+        url_for("manager.reset_second_factor", manager_id=manager.id), _("reset"),
+        "reset-second-factor",
+        _("Reset the second factor of %(login)s? They log in with the password alone "
+          "until they set it up again.", login=manager.login))
+
+
 class ManagerView(ServiceModelView):
     area = "staff"
     actions_needed = STAFF
     allow_create = allow_edit = True
     form = ManagerForm
     list_template = "abonent/manager_list.html"
-    column_list = ("login", "name", "role", "language", "active", "password", "last_login_at",
-                   "link")
+    column_list = ("login", "name", "role", "language", "active", "password", "second_factor",
+                   "last_login_at", "link")
     column_labels = {"login": _l("Login"), "name": _l("Name"), "role": _l("Role"),
                      "language": _l("Language"), "active": _l("Active"),
-                     "password": _l("Password"), "last_login_at": _l("Last login"),
-                     "link": _l("Set-up link")}
+                     "password": _l("Password"), "second_factor": _l("Second factor"),
+                     "last_login_at": _l("Last login"), "link": _l("Set-up link")}
     column_sortable_list = ("login",)
     column_default_sort = ("login", False)
     column_formatters = {
@@ -61,11 +82,9 @@ class ManagerView(ServiceModelView):
         "language": lambda v, c, m, n: LANGUAGE_NAMES.get(m.language, m.language),
         "password": lambda v, c, m, n: _("set") if m.password_hash else _("not set"),
         "last_login_at": lambda v, c, m, n: localtime(m.last_login_at),
-        "link": lambda v, c, m, n: Markup(
-            '<form method="post" action="{}" class="d-inline"><input type="hidden" '
-            'name="csrf_token" value="{}"><button class="btn btn-link btn-sm p-0 make-link">{}'
-            '</button></form>').format(url_for("manager.link", manager_id=m.id),
-                                       generate_csrf(), _("make a link"))
+        "second_factor": lambda v, c, m, n: _second_factor(v, m),
+        "link": lambda v, c, m, n: _post_button(url_for("manager.link", manager_id=m.id),
+                                                _("make a link"), "make-link")
         if v.can("edit") else "",
     }
 
@@ -117,6 +136,21 @@ class ManagerView(ServiceModelView):
         else:
             flash(_("%(key)s is unlocked.", key=request.form.get("key")), "success")
         return redirect(url_for(".locked"))
+
+    @expose("/second-factor/<int:manager_id>/reset", methods=("POST",))
+    @needs("edit")
+    def reset_second_factor(self, manager_id: int):
+        """A manager who lost the phone with the authenticator app logs in again."""
+        try:
+            login = second_factor.reset(self.session, manager_id).login
+            self.session.commit()
+        except ValidationError as exc:
+            self.session.rollback()
+            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
+                  "error")
+        else:
+            flash(_("The second factor of %(login)s is reset.", login=login), "success")
+        return redirect(url_for(".index_view"))
 
     @expose("/link/<int:manager_id>", methods=("POST",))
     @needs("edit")

@@ -98,8 +98,10 @@ def test_crawler_every_admin_url_needs_a_login(app, new_client, set_up, factory)
     assert seen > 60
 
 
-#: POST endpoints a read-only manager may use: only its own language and password
-OWN_PROFILE = ("/admin/profile/language", "/admin/profile/password")
+#: POST endpoints a read-only manager may use: only its own language, password and
+#: second factor
+OWN_PROFILE = ("/admin/profile/language", "/admin/profile/password",
+               "/admin/profile/second-factor")
 
 
 def test_crawler_read_only_cannot_post_anywhere(app, login_as, factory, runtime, counts):
