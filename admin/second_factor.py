@@ -16,6 +16,7 @@ import segno
 from sqlalchemy.orm import Session
 
 from admin.permissions import ADMINISTRATOR
+from admin.vocabulary import N_  # the refusals' reasons, translated where shown
 from core.services import inputs
 from core.audit import audit
 from core.errors import ValidationError
@@ -65,7 +66,7 @@ def turn_on(session: Session, manager_id: object, secret: str, code: object) -> 
     """Keep `secret` as the manager's second factor once `code` shows the app has it."""
     manager = inputs.fetch(session, Manager, manager_id, "manager_id")
     if not matches(secret, code):
-        raise ValidationError("code", "is not the code the app shows now")
+        raise ValidationError("code", N_("is not the code the app shows now"))
     _change(session, manager, secret, "second_factor_on")
     return manager
 
@@ -75,9 +76,9 @@ def turn_off(session: Session, manager_id: object, code: object,
     """The manager's own switching off, proved with a current code."""
     manager = inputs.fetch(session, Manager, manager_id, "manager_id")
     if required(manager, for_administrators):
-        raise ValidationError("code", "a second factor is required for administrators")
+        raise ValidationError("code", N_("a second factor is required for administrators"))
     if not matches(manager.totp_secret, code):
-        raise ValidationError("code", "is not the code the app shows now")
+        raise ValidationError("code", N_("is not the code the app shows now"))
     _change(session, manager, None, "second_factor_off")
     return manager
 
@@ -87,6 +88,6 @@ def reset(session: Session, manager_id: object) -> Manager:
     alone, or enrols again at once if the second factor is required of them."""
     manager = inputs.fetch(session, Manager, manager_id, "manager_id")
     if manager.totp_secret is None:
-        raise ValidationError("manager_id", "has no second factor to reset")
+        raise ValidationError("manager_id", N_("has no second factor to reset"))
     _change(session, manager, None, "second_factor_reset")
     return manager

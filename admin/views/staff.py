@@ -194,7 +194,7 @@ class RoleView(ServiceModelView):
 
     def get_list_row_actions(self):
         """Flask-Admin's delete button, asking its question without an inline handler."""
-        return [TemplateLinkRowAction("abonent_rows.delete_row", _l("Delete Record"))
+        return [TemplateLinkRowAction("abonent_rows.delete_row", action.title)
                 if isinstance(action, DeleteRowAction) else action
                 for action in super().get_list_row_actions()]
 
