@@ -207,3 +207,65 @@ def test_forbidden_page_and_missing_csrf_in_the_browser(page, set_up, manager, p
     page.fill("#amount", "10")
     page.click("input[type=submit][value=Zapisz]")
     assert "Formularz odrzucony" in page.content()
+
+
+@pytest.fixture
+def abonent_config(request):
+    """Settings a test gives with `indirect` parametrization (none by default)."""
+    return getattr(request, "param", {})
+
+
+def test_login_does_not_follow_a_redirect_off_the_site(page, live_server, set_up, password):
+    page.goto("/login?next=/%09/evil.example")
+    page.fill("#login", "admin")
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_url(f"{live_server}/admin/")
+    assert "Dashboard" in page.inner_text("body")
+
+
+@pytest.mark.parametrize("abonent_config", [{"security": {
+    "login_delay_after": 5, "login_lockout_after": 3, "lockout_seconds": 600}}], indirect=True)
+def test_a_locked_login_is_unlocked_by_an_administrator(page, browser, live_server, set_up,
+                                                        manager, password):
+    manager("cashier", "cashier")
+    for attempt in range(3):
+        log_in(page, "cashier", f"wrong {attempt}")
+        assert "Wrong login or password" in page.inner_text("#login-form")
+    log_in(page, "cashier", password)
+    assert "Too many failed attempts. Try again in" in page.inner_text("#login-form")
+    assert "/login" in page.url
+    admin = browser.new_context(base_url=live_server).new_page()
+    try:
+        log_in(admin, "admin", password)
+        admin.goto("/admin/manager/")
+        admin.click("#locked-logins")
+        assert "login:cashier" in admin.inner_text("#locked")
+        shot(admin, "30-locked-logins")
+        admin.locator("#locked tr", has_text="login:cashier").locator("button.unlock").click()
+        assert "login:cashier is unlocked" in flash(admin)
+    finally:
+        admin.context.close()
+    log_in(page, "cashier", password)
+    page.wait_for_url(f"{live_server}/admin/")
+
+
+def test_a_session_cookie_copied_before_logout_opens_nothing_after(page, browser, live_server,
+                                                                   set_up, password, factory):
+    account = factory.account()
+    log_in(page, "admin", password)
+    page.wait_for_url(f"{live_server}/admin/")
+    thief = browser.new_context(base_url=live_server)
+    try:
+        thief.add_cookies(page.context.cookies())
+        stolen = thief.new_page()
+        stolen.goto(f"/admin/card/{account.id}")
+        assert stolen.url.endswith(f"/admin/card/{account.id}")
+        page.click("#user-menu")
+        page.click("#logout")
+        page.wait_for_url("**/login")
+        stolen.goto(f"/admin/card/{account.id}")
+        assert "/login" in stolen.url
+        assert stolen.locator("#login-form").is_visible()
+    finally:
+        thief.close()
