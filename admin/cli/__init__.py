@@ -19,6 +19,7 @@ import click
 from core.config import Settings, load_settings
 from core.errors import AbonentError
 from core.runtime import Runtime
+from core.services.inputs import MAX_KEY
 
 
 class State:
@@ -59,6 +60,12 @@ class State:
 
 pass_state = click.make_pass_decorator(State)
 
+#: a row's id on the command line: a bigger number is refused as the option's error
+#: instead of overflowing the database driver
+KEY = click.IntRange(1, MAX_KEY)
+#: how many rows a listing shows at most
+LIMIT = click.IntRange(1, 100_000)
+
 
 class OutputFile(click.Path):
     """A file a command will write (--output, --report), checked when the command line
@@ -73,10 +80,14 @@ class OutputFile(click.Path):
 
     def convert(self, value, param, ctx) -> Path:
         path = super().convert(value, param, ctx)
-        folder = path.resolve().parent
+        try:
+            folder = path.resolve().parent
+            exists = path.exists()
+        except OSError as exc:  # a name too long for the file system, say
+            self.fail(f"{str(path)[:80]}: {exc.strerror or exc}", param, ctx)
         if not folder.is_dir():
             self.fail(f"{path}: the folder {folder} does not exist", param, ctx)
-        if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        if not exists and not os.access(folder, os.W_OK | os.X_OK):
             self.fail(f"{path}: the folder {folder} is not writable", param, ctx)
         return path
 

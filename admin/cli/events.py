@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from admin.cli import State, cli, pass_state
+from admin.cli import KEY, LIMIT, State, cli, pass_state
 
 
 @cli.group()
@@ -15,8 +15,8 @@ def events() -> None:
 @click.option("--state", "status", type=click.Choice(["pending", "done", "dead"]))
 @click.option("--failing", is_flag=True, help="Pending deliveries that have failed at least once.")
 @click.option("--plugin")
-@click.option("--account", "account_id", type=int)
-@click.option("--limit", default=50, show_default=True)
+@click.option("--account", "account_id", type=KEY)
+@click.option("--limit", default=50, show_default=True, type=LIMIT)
 @pass_state
 def events_list(state: State, status, failing, plugin, account_id, limit) -> None:
     """Deliveries, newest first, with their last error."""
@@ -35,7 +35,7 @@ def events_list(state: State, status, failing, plugin, account_id, limit) -> Non
 
 
 @events.command("retry")
-@click.argument("delivery_ids", nargs=-1, type=int)
+@click.argument("delivery_ids", nargs=-1, type=KEY)
 @click.option("--all-dead", is_flag=True, help="Retry every dead-lettered delivery.")
 @click.option("--plugin", help="With --all-dead: only this plugin's.")
 @pass_state

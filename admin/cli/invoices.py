@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admin.cli import OutputFile, State, cli, pass_state
+from admin.cli import LIMIT, OutputFile, State, cli, pass_state
 from core.errors import NotFound
 from core.models import Contract
 from core.services.customers import find_contract
@@ -106,7 +106,7 @@ def invoice_show(state: State, number: str, fmt: str, output: Path | None) -> No
 @invoice.command("list")
 @click.option("--period", help="Only this month, YYYY-MM.")
 @click.option("--contract", "contract_ref", help="Only this contract (number or id).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=50, show_default=True, type=LIMIT)
 @pass_state
 def invoice_list(state: State, period: str | None, contract_ref: str | None, limit: int) -> None:
     """Invoices, newest first."""
