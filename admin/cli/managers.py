@@ -7,10 +7,11 @@ import sys
 import click
 from sqlalchemy import select
 
-from admin import staff
+from admin import staff, throttle
 from admin.cli import State, cli, pass_state
 from admin.i18n import LANGUAGES
 from admin.permissions import ADMINISTRATOR
+from core.clock import now
 from core.errors import Duplicate, NotFound
 from core.models import Manager, Role
 
@@ -118,3 +119,31 @@ def manager_list(state: State) -> None:
             can = "password set" if row.password_hash else "no password"
             active = "" if row.active else "  (inactive)"
             click.echo(f"{row.login:<20} {row.role.name:<14} {can}{active}")
+
+
+@manager.command("locked")
+@pass_state
+def manager_locked(state: State) -> None:
+    """Logins and client addresses held back after failed logins, and for how long."""
+    runtime = state.ready()
+    limits = throttle.Limits.of(state.settings.section("security"))
+    with runtime.session(actor="cli") as session:
+        held = throttle.held(session, limits, now())
+        for row, seconds in held:
+            kind = "locked out" if row.locked_until else "delayed"
+            click.echo(f"{row.key:<40} {row.failures:>5} failures  {kind}, {seconds} s left")
+    if not held:
+        click.echo("no login or address is held back")
+
+
+@manager.command("unlock")
+@click.argument("key")
+@pass_state
+def manager_unlock(state: State, key: str) -> None:
+    """Let a login or an address try again now: KEY is a login, or login:NAME or
+    addr:ADDRESS as `abonent manager locked` shows it."""
+    runtime = state.ready()
+    key = key if key.startswith(("login:", "addr:")) else throttle.keys(key, None)[0]
+    with runtime.session(actor="cli") as session:
+        throttle.unlock(session, key)
+    click.echo(f"{key} unlocked")
