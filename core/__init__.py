@@ -11,6 +11,7 @@ from core.cdr import (CdrLine, FileReport, check_source, day_in_name, format_lin
 from core.charging import InsufficientFunds
 from core.clock import now, today
 from core.contributions import InvoiceLineDraft, JobSpec, Panel, ReconcileReport, UsageDraft
+from core.csvout import writer as csv_writer
 from core.documents import money_text, quantity_text
 from core.errors import (AbonentError, ConfigError, Duplicate, NotFound, PluginError, Rejected,
                          RetryLater, ValidationError)
@@ -52,6 +53,6 @@ __all__ = [
     # the CDR spool
     "CDR_WORK", "CdrLine", "FileReport", "check_source", "day_in_name", "format_line",
     "intake", "parse_line", "read_lines", "spool_root",
-    # documents
-    "money_text", "quantity_text",
+    # documents; CSV files whose text cells a spreadsheet never runs as formulas
+    "csv_writer", "money_text", "quantity_text",
 ]

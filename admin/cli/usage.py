@@ -45,7 +45,8 @@ def usage_intake(state: State, source: str | None) -> None:
 @click.option("--ext-id", required=True, help="The account's external id.")
 @click.option("--sensor-type", required=True, help="Sensor type id or name (sensor_1).")
 @click.option("--value", required=True, help="Measured quantity, e.g. 6 or 2.5.")
-@click.option("--unit", "unit_id", type=click.IntRange(0, inputs.MAX_INTEGER), help="Unit id (5 = pcs); any unit if omitted.")
+@click.option("--unit", "unit_id", type=click.IntRange(0, inputs.MAX_INTEGER),
+              help="Unit id (5 = pcs); any unit if omitted.")
 @click.option("--day", help="Day of the usage, YYYY-MM-DD (default: the operator's today).")
 @click.option("--source", default="manual", show_default=True)
 @click.option("--key", help="Idempotency key (default <source>:<ext id>:<sensor type>:<day>: "
