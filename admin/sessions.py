@@ -17,13 +17,16 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import now
 from core.models import Manager, StaffSession
 
 TOUCH_EVERY = timedelta(minutes=1)
+#: a manager's sessions unused this long are deleted when the manager logs in again, so
+#: the table holds recent history, not every login ever made
+KEEP = timedelta(days=30)
 
 
 def _digest(token: str) -> str:
@@ -34,6 +37,8 @@ def open_session(session: Session, manager_id: int) -> str:
     """A new session for the manager; returns the token the cookie is to carry."""
     token = secrets.token_urlsafe(32)
     at = now()
+    session.execute(delete(StaffSession).where(StaffSession.manager_id == manager_id,
+                                               StaffSession.last_seen_at < at - KEEP))
     session.add(StaffSession(token_hash=_digest(token), manager_id=manager_id, created_at=at,
                              last_seen_at=at))
     session.flush()

@@ -82,6 +82,7 @@ def failed(session: Session, keys_: tuple[str, ...], limits: Limits, at: datetim
            manager_id: int | None, detail: dict[str, Any]) -> datetime | None:
     """Count a failed attempt against every key; returns the end of a lockout it started."""
     insert = pg_insert if is_postgres(session.get_bind()) else sqlite_insert
+    _forget_stale(session, limits, at)
     locked = None
     for key in keys_:
         session.execute(insert(LoginThrottle).values(key=key, failures=0, last_failed_at=at)
@@ -98,6 +99,14 @@ def failed(session: Session, keys_: tuple[str, ...], limits: Limits, at: datetim
                   {"failures": row.failures, "locked_until": row.locked_until})
     audit(session, "login_failed", "manager", manager_id, detail)
     return locked
+
+
+def _forget_stale(session: Session, limits: Limits, at: datetime) -> None:
+    """Drop the rows that would start afresh anyway (made-up logins of a flood pile up)."""
+    quiet = at - timedelta(seconds=limits.lockout_seconds)
+    session.execute(delete(LoginThrottle).where(
+        LoginThrottle.last_failed_at <= quiet,
+        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= at)))
 
 
 def succeeded(session: Session, login_key: str) -> None:

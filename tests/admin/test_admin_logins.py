@@ -189,3 +189,19 @@ def test_an_idle_session_ends_and_last_seen_is_written_at_most_once_a_minute(cli
         assert s.scalar(select(StaffSession.ended_at)) is not None
         s.execute(update(StaffSession).values(ended_at=None))
     assert client.get("/admin/").status_code == 200  # it was the idle time, nothing else
+
+
+def test_old_rows_are_forgotten(new_client, set_up, runtime, password):
+    start = now()
+    client = new_client()
+    with frozen(start):
+        assert client.login("admin").status_code == 302
+        assert _attempt(new_client(), "made-up-1", "wrong").status_code == 401
+    with frozen(start + timedelta(days=31)):
+        assert _attempt(new_client(), "made-up-2", "wrong").status_code == 401
+        assert new_client().login("admin").status_code == 302
+    with runtime.session() as s:
+        assert s.scalar(select(StaffSession.created_at)) == start + timedelta(days=31)
+        assert sorted(s.scalars(select(LoginThrottle.key))) == \
+            ["addr:127.0.0.1", "login:made-up-2"]
+        assert s.get(LoginThrottle, "addr:127.0.0.1").failures == 1
