@@ -190,7 +190,21 @@ def build_runtime(settings: Settings, *, extra_plugins: Iterable[tuple[str, Any]
     """Load the plugins, validate their configuration and open the database engine."""
     pm = make_plugin_manager(settings, extra_plugins, load_entrypoints)
     agent_types = collect_agent_types(pm)
-    return Runtime(settings=settings, engine=engine or make_engine(settings.database_url),
-                   pm=pm, agent_types=agent_types,
-                   plugin_configs=validate_plugin_configs(pm, settings),
-                   listeners=collect_listeners(pm, agent_types))
+    plugin_configs = validate_plugin_configs(pm, settings)
+    listeners = collect_listeners(pm, agent_types)
+    return Runtime(settings=settings, pm=pm, agent_types=agent_types,
+                   engine=engine or make_engine(settings.database_url,
+                                                **_pool_for(settings, listeners)),
+                   plugin_configs=plugin_configs, listeners=listeners)
+
+
+def _pool_for(settings: Settings, listeners: dict[str, list[tuple[str, frozenset[str]]]]
+              ) -> dict[str, int]:
+    """A PostgreSQL pool that keeps a connection for every delivery thread of a worker
+    (each plugin's `concurrency`) besides the usual ten: a smaller one would close and
+    reopen connections on every delivery beyond it, or make threads wait for one."""
+    if not settings.database_url.startswith("postgresql"):
+        return {}
+    plugins = {plugin for found in listeners.values() for plugin, _ in found}
+    threads = sum(delivery_settings(settings, plugin)["concurrency"] for plugin in plugins)
+    return {"pool_size": 10 + threads}
