@@ -48,16 +48,17 @@ def open_session(session: Session, manager_id: int) -> str:
 def manager_of(session: Session, token: str, idle: timedelta) -> Manager | None:
     """The active manager whose live session the token names, else None (an idle session
     found here is ended on the way)."""
-    row = session.scalars(select(StaffSession).where(
+    found = session.execute(select(StaffSession, Manager).join(
+        Manager, Manager.id == StaffSession.manager_id).where(
         StaffSession.token_hash == _digest(token), StaffSession.ended_at.is_(None))).first()
-    if row is None:
+    if found is None:
         return None
+    row, manager = found
     at = now()
     if row.last_seen_at + idle <= at:
         row.ended_at = at
         return None
-    manager = session.get(Manager, row.manager_id)
-    if manager is None or not manager.active:
+    if not manager.active:
         return None
     if row.last_seen_at + TOUCH_EVERY <= at:
         row.last_seen_at = at
