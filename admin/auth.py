@@ -244,13 +244,15 @@ def code():
     keys = throttle.keys(pending["login"], request.remote_addr)
     with runtime().session(actor="admin") as db:
         wait = throttle.wait_seconds(db, keys, limits, now())
-        secret = db.get(Manager, pending["id"]).totp_secret
     if wait:
         form.code.errors.append(
             _("Too many failed attempts. Try again in %(seconds)s s.", seconds=wait))
         return (render_template("abonent/login_code.html", form=form), 429,
                 {"Retry-After": str(wait)})
-    if secret is not None and not second_factor.matches(secret, form.code.data):
+    with runtime().session(actor=f"manager:{pending['login']}") as db:
+        accepted = (db.get(Manager, pending["id"]).totp_secret is None  # reset meanwhile
+                    or second_factor.use_code(db, pending["id"], form.code.data))
+    if not accepted:
         _failed(pending["login"], keys, limits, pending["id"])
         form.code.errors.append(_("Wrong code."))
         return render_template("abonent/login_code.html", form=form), 401

@@ -7,20 +7,27 @@ confirms it, so a secret never lands in `manager.totp_secret` unconfirmed. An
 administrator can reset a manager's second factor (a lost phone); [security]
 totp_for_administrators makes it required for the administrator role. Every change is in
 the audit log. A code is good for its 30-second step and the one on either side (clock
-drift of the phone); wrong codes count as failed logins (admin.throttle).
+drift of the phone), and once only: `manager.totp_secret` holds "<secret>:<step>", the
+step of the last code used, and a code of that step or an earlier one is refused (RFC
+6238 5.2: a code seen over a shoulder or in a proxy's log opens nothing). Wrong codes
+count as failed logins (admin.throttle).
 """
 from __future__ import annotations
 
+import hmac
+import time
+
 import pyotp
 import segno
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from admin.permissions import ADMINISTRATOR
 from admin.vocabulary import N_  # the refusals' reasons, translated where shown
-from core.services import inputs
 from core.audit import audit
 from core.errors import ValidationError
 from core.models import Manager
+from core.services import inputs
 
 ISSUER = "Abonent"
 DIGITS = 6
@@ -41,12 +48,42 @@ def qr_image(link: str) -> str:
     return segno.make(link, error="m").svg_data_uri(scale=4)
 
 
-def matches(secret: str | None, code: object) -> bool:
-    """Whether `code` is the current code of `secret` (or of the step before or after)."""
+def _stored(secret: str, step: int) -> str:
+    return f"{secret}:{step}"
+
+
+def _parts(stored: str | None) -> tuple[str | None, int]:
+    """(secret, step of the last code used) of a `manager.totp_secret` value."""
+    secret, _, step = (stored or "").partition(":")
+    return secret or None, int(step) if step.isdigit() else -1
+
+
+def step_of(secret: str | None, code: object, after: int = -1) -> int | None:
+    """The step (30-second count) whose code `code` is, among the current step and the
+    one on either side and later than `after`; None when it is none of them."""
     code = "".join(str(code or "").split())
     if not secret or len(code) != DIGITS or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(time.time()) // totp.interval
+    for step in (current - 1, current, current + 1):
+        if step > after and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def use_code(session: Session, manager_id: int, code: object) -> bool:
+    """Whether `code` is a current code of the manager's second factor not used before;
+    it is spent at once (a compare-and-set: of two requests with one code one wins)."""
+    stored = session.get(Manager, manager_id).totp_secret
+    secret, last = _parts(stored)
+    step = step_of(secret, code, after=last)
+    if step is None:
         return False
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+    spent = session.execute(update(Manager).where(
+        Manager.id == manager_id, Manager.totp_secret == stored).values(
+        totp_secret=_stored(secret, step)).execution_options(synchronize_session=False))
+    return spent.rowcount == 1
 
 
 def required(manager: Manager, for_administrators: bool) -> bool:
@@ -65,9 +102,10 @@ def _change(session: Session, manager: Manager, secret: str | None, action: str)
 def turn_on(session: Session, manager_id: object, secret: str, code: object) -> Manager:
     """Keep `secret` as the manager's second factor once `code` shows the app has it."""
     manager = inputs.fetch(session, Manager, manager_id, "manager_id")
-    if not matches(secret, code):
+    step = step_of(secret, code)
+    if step is None:
         raise ValidationError("code", N_("is not the code the app shows now"))
-    _change(session, manager, secret, "second_factor_on")
+    _change(session, manager, _stored(secret, step), "second_factor_on")
     return manager
 
 
@@ -77,7 +115,8 @@ def turn_off(session: Session, manager_id: object, code: object,
     manager = inputs.fetch(session, Manager, manager_id, "manager_id")
     if required(manager, for_administrators):
         raise ValidationError("code", N_("a second factor is required for administrators"))
-    if not matches(manager.totp_secret, code):
+    secret, last = _parts(manager.totp_secret)
+    if step_of(secret, code, after=last) is None:
         raise ValidationError("code", N_("is not the code the app shows now"))
     _change(session, manager, None, "second_factor_off")
     return manager

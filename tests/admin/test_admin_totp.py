@@ -4,6 +4,7 @@ makes it required for administrators."""
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
 import pytest
@@ -24,9 +25,18 @@ required_for_administrators = pytest.mark.parametrize(
     "abonent_config", [{"security": {"totp_for_administrators": True}}], indirect=True)
 
 
+def next_code(secret: str) -> str:
+    """The code of the next 30-second step (accepted for a phone's clock drift): a code
+    not yet used, the current one having confirmed the enrolment."""
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(int(time.time()) // totp.interval + 1)
+
+
 def stored(runtime, login: str) -> str | None:
+    """The manager's secret (the column also holds the step of the last code used)."""
     with runtime.session() as s:
-        return s.scalars(select(Manager.totp_secret).where(Manager.login == login)).one()
+        value = s.scalars(select(Manager.totp_secret).where(Manager.login == login)).one()
+    return value and value.partition(":")[0]
 
 
 def actions(runtime) -> list[str]:
@@ -82,7 +92,7 @@ def test_login_asks_for_the_code_after_the_password(login_as, new_client, runtim
     wrong = send_code(client, "123456" if pyotp.TOTP(secret).now() != "123456" else "654321")
     assert wrong.status_code == 401 and "Wrong code." in wrong.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
-    done = send_code(client, pyotp.TOTP(secret).now())
+    done = send_code(client, next_code(secret))
     assert done.status_code == 302 and done.headers["Location"] == "/admin/account/"
     assert client.get("/admin/").status_code == 200
     with runtime.session() as s:  # the wrong code is a failed login in the audit log
@@ -110,7 +120,7 @@ def test_wrong_codes_are_throttled_like_passwords(login_as, new_client, runtime,
     bad = "111111" if pyotp.TOTP(secret).now() != "111111" else "222222"
     answers = [send_code(client, bad).status_code for _ in range(5)]
     assert answers[:3] == [401, 401, 401] and 429 in answers[3:]
-    held = send_code(client, pyotp.TOTP(secret).now())  # even the right one waits now
+    held = send_code(client, next_code(secret))  # even the right one waits now
     assert held.status_code == 429 and "Retry-After" in held.headers
 
 
@@ -120,8 +130,8 @@ def test_turning_it_off_needs_a_current_code(login_as, runtime):
     refused = client.post("/admin/profile/second-factor", {"code": "abcdef"})
     assert "is not the code the app shows now" in refused.get_data(as_text=True)
     assert stored(runtime, "manager") == secret
-    assert client.post("/admin/profile/second-factor",
-                       {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    off = client.post("/admin/profile/second-factor", {"code": next_code(secret)})
+    assert off.status_code == 302, off.get_data(as_text=True)
     assert stored(runtime, "manager") is None
     assert actions(runtime) == ["second_factor_on", "second_factor_off"]
 
@@ -150,8 +160,25 @@ def test_required_for_administrators(client, login_as, new_client, runtime, pass
     assert login_as("manager").get("/admin/account/").status_code == 200  # not required
     secret = enrol(client)
     assert client.get("/admin/account/").status_code == 200
-    refused = client.post("/admin/profile/second-factor", {"code": pyotp.TOTP(secret).now()})
+    refused = client.post("/admin/profile/second-factor", {"code": next_code(secret)})
     assert "required for administrators" in refused.get_data(as_text=True)
     assert stored(runtime, staff.FIRST_ADMIN) == secret
     fresh = new_client()
     assert log_in(fresh, staff.FIRST_ADMIN, password).headers["Location"].endswith("/login/code")
+
+
+def test_a_code_opens_one_login_only(login_as, new_client, runtime, password):
+    """A code seen over a shoulder (or the one that confirmed the enrolment) is spent."""
+    client = login_as("manager")
+    page = client.text("/admin/profile/")
+    secret = SECRET.search(page)[1]
+    used = pyotp.TOTP(secret).now()
+    assert client.post("/admin/profile/second-factor", {"code": used}).status_code == 302
+    first, second = new_client(), new_client()
+    log_in(first, "manager", password)
+    assert send_code(first, used).status_code == 401  # the enrolment's code
+    later = next_code(secret)
+    assert send_code(first, later).status_code == 302  # the next step's code (clock drift)
+    log_in(second, "manager", password)
+    assert send_code(second, later).status_code == 401  # already used by the first login
+    assert first.get("/admin/").status_code == 200 and second.get("/admin/").status_code == 302
