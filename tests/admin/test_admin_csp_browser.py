@@ -1,8 +1,11 @@
 """The admin's own pages satisfy its Content-Security-Policy: Chromium reports no refused
 script, style or handler on the main pages, nor when the list filters, the confirmation
-question before a role is deleted and the set-up link are used."""
+question before a role is deleted, the set-up link and the second factor are used."""
 from __future__ import annotations
 
+import time
+
+import pyotp
 from sqlalchemy import select
 
 from admin import staff
@@ -50,4 +53,26 @@ def test_no_page_breaks_the_content_security_policy(page, runtime, set_up, demo_
     page.wait_for_load_state()
     assert "Night shift" not in page.locator("table.model-list").inner_text()
     page.goto("/admin/")
+    assert refused == [], "\n".join(refused)
+
+
+def test_second_factor_in_the_browser(page, set_up, password):
+    """Enrol from the profile (the QR code is drawn: a data: image the CSP allows), then
+    log in with the password and a code; nothing is refused on the way."""
+    refused = violations(page)
+    log_in(page, "admin", password)
+    page.goto("/admin/profile/")
+    assert page.evaluate("document.getElementById('totp-qr').naturalWidth") > 0
+    secret = page.inner_text("#totp-secret")
+    page.fill("#second-factor-form input[name=code]", pyotp.TOTP(secret).now())
+    page.click("#second-factor-form button[type=submit]")
+    assert "The second factor is on" in page.inner_text(".flash")
+    page.click("#user-menu")
+    page.click("#logout")
+    log_in(page, "admin", password)
+    assert page.url.endswith("/login/code")
+    totp = pyotp.TOTP(secret)
+    page.fill("#code", totp.generate_otp(int(time.time()) // totp.interval + 1))
+    page.click("#code-submit")
+    assert page.url.endswith("/admin/")
     assert refused == [], "\n".join(refused)
