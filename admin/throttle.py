@@ -48,7 +48,7 @@ class Limits:
 
 def keys(login: str, address: str | None) -> tuple[str, str]:
     """The two counters a login attempt is held to (logins compare case-insensitively)."""
-    return f"login:{login.strip().lower()[:100]}", f"addr:{address or 'unknown'}"
+    return f"login:{login.strip().lower()[:100]}", f"addr:{(address or 'unknown')[:100]}"
 
 
 def _delay(failures: int, limits: Limits) -> int:

@@ -205,3 +205,9 @@ def test_old_rows_are_forgotten(new_client, set_up, runtime, password):
         assert sorted(s.scalars(select(LoginThrottle.key))) == \
             ["addr:127.0.0.1", "login:made-up-2"]
         assert s.get(LoginThrottle, "addr:127.0.0.1").failures == 1
+
+
+def test_a_very_long_login_is_counted_not_a_500(new_client, set_up, runtime):
+    assert _attempt(new_client(), "ü" * 5000, "wrong").status_code == 401
+    with runtime.session() as s:
+        assert s.get(LoginThrottle, "login:" + "ü" * 100).failures == 1
