@@ -34,7 +34,8 @@ import random
 import socket
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +79,7 @@ class Outbox:
         #: guards the lanes' bookkeeping and the outcomes the lanes' threads hand over
         self._arrived = threading.Condition()
         self._arrivals: list[tuple[Claimed, str, Any]] = []
+        self._wake = False  # a lane is half empty: time to write and claim more
 
     @property
     def lease(self) -> timedelta:
@@ -258,23 +260,29 @@ class Outbox:
         return self._lanes[plugin]
 
     def _dispatch(self, items: list[Claimed]) -> None:
+        by_plugin: dict[str, list[Claimed]] = {}
         for item in items:
-            self.lane(item.plugin).submit(item)
+            by_plugin.setdefault(item.plugin, []).append(item)
+        for plugin, its_items in by_plugin.items():
+            self.lane(plugin).submit(its_items)
 
     def _arrive(self, lane: "Lane", item: Claimed, outcome: tuple[str, Any]) -> None:
-        """A lane's thread hands over an outcome (called in that thread)."""
+        """A lane's thread hands over an outcome (called in that thread); the worker's
+        loop is woken when the lane is half empty (time to claim more for it)."""
         with self._arrived:
             lane.outstanding.pop(item.delivery_id, None)
             self._arrivals.append((item, *outcome))
-            self._arrived.notify_all()
+            if len(lane.outstanding) * 2 <= lane.capacity:
+                self._wake = True
+                self._arrived.notify_all()
 
     def _collect(self, timeout: float) -> int:
-        """Move the outcomes the lanes handed over to the unwritten ones, waiting up to
-        `timeout` seconds for a first one; returns how many came."""
+        """Move the outcomes the lanes handed over to the unwritten ones, first waiting
+        up to `timeout` seconds for a lane to be half empty; returns how many came."""
         with self._arrived:
-            if not self._arrivals and timeout:
-                self._arrived.wait(timeout)
-            arrived, self._arrivals = self._arrivals, []
+            if timeout:
+                self._arrived.wait_for(lambda: self._wake, timeout)
+            arrived, self._arrivals, self._wake = self._arrivals, [], False
         self._unwritten.extend(arrived)
         return len(arrived)
 
@@ -379,9 +387,11 @@ class Outbox:
 
 
 class Lane:
-    """One plugin's deliveries in one worker: a pool of `concurrency` threads, kept while
-    the worker lives (so a plugin's per-thread HTTP session stays alive between calls),
-    paced to `rate_limit` calls a second when the platform throttles."""
+    """One plugin's deliveries in one worker: up to `concurrency` runners on a pool kept
+    while the worker lives (so a plugin's per-thread HTTP session stays alive between
+    calls), each taking the next queued delivery until none is left, paced to
+    `rate_limit` calls a second when the platform throttles. Its bookkeeping is guarded
+    by the outbox's `_arrived` condition."""
 
     def __init__(self, outbox: Outbox, plugin: str, concurrency: int,
                  rate_limit: Any = None):
@@ -391,23 +401,37 @@ class Lane:
         self._next_call = 0.0
         self._pace_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"outbox-{plugin}")
-        #: delivery id -> (item, its future) while queued or in a call (outbox._arrived)
-        self.outstanding: dict[int, tuple[Claimed, Future]] = {}
+        self._queue: deque[Claimed] = deque()
+        self._runners = 0
+        #: delivery id -> item, while queued or in a call
+        self.outstanding: dict[int, Claimed] = {}
 
-    def submit(self, item: Claimed) -> None:
+    def submit(self, items: list[Claimed]) -> None:
         with self.outbox._arrived:
-            self.outstanding[item.delivery_id] = (item, self._pool.submit(self._run, item))
+            for item in items:
+                self.outstanding[item.delivery_id] = item
+            self._queue.extend(items)
+            for _ in range(min(self.concurrency - self._runners, len(self._queue))):
+                self._runners += 1
+                self._pool.submit(self._run)
 
     def withdraw(self) -> list[Claimed]:
-        """Take back the items no thread has started (the caller holds outbox._arrived)."""
-        withdrawn = [item for item, future in self.outstanding.values() if future.cancel()]
+        """Take back the items no runner has started (the caller holds outbox._arrived)."""
+        withdrawn = list(self._queue)
+        self._queue.clear()
         for item in withdrawn:
             del self.outstanding[item.delivery_id]
         return withdrawn
 
-    def _run(self, item: Claimed) -> None:
-        self._pace()
-        self.outbox._arrive(self, item, self.outbox.deliver(item))
+    def _run(self) -> None:
+        while True:
+            with self.outbox._arrived:
+                if not self._queue:
+                    self._runners -= 1
+                    return
+                item = self._queue.popleft()
+            self._pace()
+            self.outbox._arrive(self, item, self.outbox.deliver(item))
 
     def _pace(self) -> None:
         """Space the calls `1 / rate_limit` seconds apart across the lane's threads."""
