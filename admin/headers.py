@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -35,6 +36,19 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
+
+#: a <style> block of a standalone document (its text is what a hash-source covers)
+STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def document_policy(html: str) -> str:
+    """The policy of a standalone document served as it is also saved to a file (a
+    printable invoice: core.documents keeps its styles inline): its own <style> blocks,
+    allowed by their hashes, and nothing else at all (no script, no other style)."""
+    styles = " ".join(_hash(block) for block in STYLE_BLOCK.findall(html)) or "'none'"
+    return "; ".join(("default-src 'none'", f"style-src {styles}", "img-src 'self' data:",
+                      "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"))
+
 
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -20,6 +20,7 @@ from admin import search
 from admin.db import actor, manager_session, runtime
 from admin.formatting import localtime, money
 from admin.forms import typed
+from admin.headers import document_policy
 from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, log, needs
 from core.documents import render_csv, render_html
 from core.errors import ValidationError
@@ -216,7 +217,9 @@ class InvoiceView(GuardedModelView):
     @expose("/print/<int:invoice_id>")
     def printable(self, invoice_id: int):
         self._invoice(invoice_id)
-        return Response(render_html(self.session, invoice_id), mimetype="text/html")
+        document = render_html(self.session, invoice_id)
+        return Response(document, mimetype="text/html",
+                        headers={"Content-Security-Policy": document_policy(document)})
 
     @expose("/csv/<int:invoice_id>")
     def csv(self, invoice_id: int):

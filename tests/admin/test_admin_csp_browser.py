@@ -11,6 +11,7 @@ from sqlalchemy import select
 from admin import staff
 from core.models import Account
 from tests.admin.test_admin_browser import browser, demo_data, log_in, page  # noqa: F401
+from tests.admin.test_admin_headers import invoice_id  # noqa: F401
 
 PAGES = ["/admin/", "/admin/account/", "/admin/subscriber/", "/admin/payment/",
          "/admin/audit/", "/admin/jobs/", "/admin/outbox/", "/admin/plugins/",
@@ -27,15 +28,17 @@ def violations(page) -> list[str]:
 
 
 def test_no_page_breaks_the_content_security_policy(page, runtime, set_up, demo_data,
-                                                    password):
+                                                    invoice_id, password):
     refused = violations(page)
     page.goto("/login")
     log_in(page, "admin", password)
     with runtime.session(actor="test") as s:
         account_id = s.scalars(select(Account.id).order_by(Account.id)).first()
         staff.save_role(s, None, name="Night shift", permissions=["accounts:view"])
-    for url in [*PAGES, f"/admin/card/{account_id}"]:
+    for url in [*PAGES, f"/admin/card/{account_id}", f"/admin/invoice/print/{invoice_id}"]:
         assert page.goto(url).status == 200, url
+    # the printable invoice's own styles apply (allowed by their hash)
+    assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontSize") == "20px"
     page.goto("/admin/account/")
     page.click("text=Add Filter")
     page.locator("a.filter").first.click()

@@ -1,14 +1,21 @@
-"""Security headers on every answer, the session cookie's Secure flag, and a reverse
-proxy's forwarded headers believed only when the operator configured the proxy."""
+"""Security headers on every answer (a printable invoice: its own inline styles only), the
+session cookie's Secure flag, and a reverse proxy's forwarded headers believed only when
+the operator configured the proxy."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from admin import staff
-from core.models import Manager
+from core.charging import charge_day
+from core.clock import today
+from core.invoicing import invoice_period
+from core.models import Invoice, Manager
 
 PROXIED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "admin.example",
            "X-Forwarded-For": "203.0.113.9",
@@ -83,3 +90,26 @@ def test_forwarded_headers_are_ignored_without_a_trusted_proxy(client, runtime):
 @secure(trusted_proxies=1)
 def test_a_trusted_proxy_gives_the_scheme_and_host(client, runtime):
     assert setup_link(client, runtime, PROXIED).startswith("https://admin.example/setup/")
+
+
+@pytest.fixture
+def invoice_id(runtime, factory) -> int:
+    """An invoice of last month (its printable page keeps its styles inline)."""
+    last_month = today("UTC").replace(day=1) - timedelta(days=1)
+    factory.account(login="billed", start_on=last_month.replace(day=1))
+    with runtime.session() as s:
+        charge_day(s, last_month.replace(day=1))
+    invoice_period(runtime, last_month.replace(day=1))
+    with runtime.session() as s:
+        return s.scalars(select(Invoice.id).order_by(Invoice.id.desc())).first()
+
+
+def test_the_printable_invoice_allows_only_its_own_styles(client, invoice_id):
+    page = client.get(f"/admin/invoice/print/{invoice_id}")
+    document = page.get_data(as_text=True)
+    (style,) = re.findall(r"<style>(.*?)</style>", document, re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    policy = page.headers["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none'; ")  # no script of any kind
+    assert f"style-src 'sha256-{digest}';" in policy and "unsafe" not in policy
+    assert "frame-ancestors 'none'" in policy and page.headers["X-Frame-Options"] == "DENY"
