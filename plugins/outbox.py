@@ -384,6 +384,12 @@ class Outbox:
                 if not busy:
                     stop.wait(interval)
             self._give_back()
+            # the calls under way finish (within a lease) and their outcomes are written,
+            # rather than sent again by another worker once the leases run out
+            deadline = time.monotonic() + self.lease.total_seconds() * 0.8
+            while self._outstanding() and time.monotonic() < deadline:
+                self._collect(0.1)
+            self._if_up(self.flush)
 
 
 class Lane:

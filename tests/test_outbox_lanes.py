@@ -154,3 +154,28 @@ def test_retry_later_has_a_ceiling(runtime, factory, stuck, drain):
     assert head.state == "dead"
     assert head.last_error.startswith(f"retry later for more than {ceiling} s since the event")
     assert head.last_error.endswith("503 from the platform")
+
+
+def test_a_stopped_worker_writes_the_calls_under_way_and_gives_back_the_rest(
+        runtime, factory, stuck):
+    """Stopped while two calls hang: it gives back what no thread started (no attempt
+    counted), waits for the two calls and writes them, instead of leaving them to be sent
+    again by another worker once their leases run out."""
+    agent = factory.agent(type="stuck")
+    for _ in range(4):
+        factory.account(agent=agent)
+    outbox, stop = Outbox(runtime, "w"), threading.Event()
+    worker = threading.Thread(target=outbox.run_forever, args=(stop,))
+    worker.start()
+    wait_for(lambda: len(stuck.entered) == 2, 10, "two calls under way")
+    stop.set()
+    threading.Timer(0.5, stuck.released.set).start()
+    worker.join()
+    with runtime.session() as s:
+        heads = s.scalars(select(Delivery).where(Delivery.plugin == "stuck",
+                                                 Delivery.attempts > 0)).all()
+        given_back = s.scalars(select(Delivery).where(Delivery.plugin == "stuck",
+                                                      Delivery.attempts == 0)).all()
+    assert sorted(d.account_id for d in heads) == sorted(stuck.entered)
+    assert [d.state for d in heads] == ["done", "done"]
+    assert all(d.state == "pending" and d.locked_until is None for d in given_back)
