@@ -109,9 +109,14 @@ def import_payments(runtime: Runtime, path_or_stream: str | os.PathLike | Binary
                          what="letters, digits and _ . : - only")
     if isinstance(path_or_stream, (str, os.PathLike)):
         path = Path(path_or_stream)
-        if not path.is_file():
-            raise ValidationError("file", f"{path} is not a file")
-        with open(path, "rb") as stream:
+        try:
+            if not path.is_file():
+                raise ValidationError("file", f"{path} is not a file")
+            stream = open(path, "rb")
+        except OSError as exc:  # not readable by this user, a name too long…
+            raise ValidationError("file", f"{str(path)[:80]} cannot be read: "
+                                          f"{exc.strerror or exc}") from None
+        with stream:
             return _import(runtime, stream, source, path.name)
     return _import(runtime, path_or_stream, source,
                    getattr(path_or_stream, "name", None) or "<stream>")

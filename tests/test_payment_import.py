@@ -151,6 +151,9 @@ def test_bad_source_and_missing_file(runtime, tmp_path):
     with pytest.raises(ValidationError) as error:
         import_payments(runtime, tmp_path / "nothing.csv", "bank")
     assert error.value.field == "file"
+    with pytest.raises(ValidationError) as error:  # a name too long for the file system
+        import_payments(runtime, tmp_path / ("x" * 5000), "bank")
+    assert error.value.field == "file" and "cannot be read" in error.value.reason
     with pytest.raises(ValidationError) as error:
         import_payments(runtime, io.StringIO("2024-05-01;C-1;1;x\n"), "bank")
     assert error.value.field == "file"
