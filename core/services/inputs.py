@@ -32,8 +32,10 @@ def integer(value: Any, field: str, *, low: int = 0, high: int = MAX_INTEGER) ->
     """A whole number from `low` to `high` (an int or its digits as text)."""
     if isinstance(value, bool) or value is None:
         raise ValidationError(field, "a whole number is required")
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,30}\s*", value):
-        value = int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        # more digits than any bound has are out of range (and int() of thousands of
+        # digits is refused by Python itself)
+        value = int(value) if len(value.strip()) <= 30 else high + 1
     if not isinstance(value, int):
         raise ValidationError(field, f"must be a whole number, not {str(value)[:40]!r}")
     if not low <= value <= high:
