@@ -150,10 +150,10 @@ def _pay(runtime, contract_id, count):
             record_payment(s, contract_id, "1.00", source="t", external_id=f"{contract_id}-{i}")
 
 
-def _fleet(tmp_path, url, lease=2) -> Fleet:
+def _fleet(tmp_path, url, lease=2, delay="0.02", concurrency=8) -> Fleet:
     fleet = Fleet(tmp_path, url)
-    fleet.configure(delay="0.02", lease_seconds=lease, heartbeat_seconds=lease / 4,
-                    batch_size=50)
+    fleet.configure(delay=delay, concurrency=concurrency, lease_seconds=lease,
+                    heartbeat_seconds=lease / 4, batch_size=50)
     return fleet
 
 
@@ -190,7 +190,8 @@ def test_two_workers_share_the_queue(runtime, factory, abonent_database, tmp_pat
     """Two workers on PostgreSQL: SKIP LOCKED splits the work; nothing delivered twice."""
     for _ in range(8):
         _pay(runtime, factory.contract().id, 10)
-    fleet = _fleet(tmp_path, abonent_database.url, lease=30)
+    # 80 deliveries, two at a time, 0.2 s each: 8 s for one worker, time for both to start
+    fleet = _fleet(tmp_path, abonent_database.url, lease=30, delay="0.2", concurrency=2)
     try:
         for i in range(2):
             fleet.start("worker", "--id", f"w{i}")
