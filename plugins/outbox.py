@@ -510,9 +510,7 @@ RATE_MINUTES = 5
 
 
 def counts(session: Session) -> dict[tuple[str, str], int]:
-    """Deliveries per (plugin, state), plus ("…", "failing") for pending with an error,
-    ("…", "oldest_seconds") for the age of the oldest pending event and ("…",
-    "per_minute") for deliveries made a minute over the last `RATE_MINUTES` minutes."""
+    """Deliveries per (plugin, state), plus ("…", "failing") for pending with an error."""
     result = {(p, s): n for p, s, n in session.execute(
         select(Delivery.plugin, Delivery.state, func.count()).group_by(Delivery.plugin,
                                                                        Delivery.state))}
@@ -521,6 +519,13 @@ def counts(session: Session) -> dict[tuple[str, str], int]:
                 Delivery.state == "pending", Delivery.last_error.is_not(None))
             .group_by(Delivery.plugin)):
         result[(plugin, "failing")] = n
+    return result
+
+
+def flow(session: Session) -> dict[tuple[str, str], float]:
+    """Per plugin: ("…", "oldest_seconds"), the age of its oldest pending event, and
+    ("…", "per_minute"), deliveries made a minute over the last `RATE_MINUTES` minutes."""
+    result: dict[tuple[str, str], float] = {}
     at = now()
     heads = select(func.min(Delivery.id)).where(Delivery.state == "pending").group_by(
         Delivery.plugin)
@@ -534,7 +539,7 @@ def counts(session: Session) -> dict[tuple[str, str], int]:
                 Delivery.state == "done",
                 Delivery.delivered_at >= at - timedelta(minutes=RATE_MINUTES))
             .group_by(Delivery.plugin)):
-        result[(plugin, "per_minute")] = round(n / RATE_MINUTES)
+        result[(plugin, "per_minute")] = round(n / RATE_MINUTES, 1)
     return result
 
 

@@ -53,7 +53,7 @@ class OutboxView(GuardedView):
         state, failing = TABS[tab]
         with manager_session() as session:
             account_id = self._account_id(session, request.args.get("account", ""))
-            totals = outbox.counts(session)
+            totals = {**outbox.counts(session), **outbox.flow(session)}
             rows = outbox.list_deliveries(session, state=state, plugin=plugin,
                                           account_id=account_id, failing=failing,
                                           limit=PAGE + 1, offset=page * PAGE)
