@@ -26,6 +26,7 @@ from core.models import (Account, Agent, Block, Charge, Contract, ExternalLink, 
 from core.runtime import PluginContext, Runtime, runtime_of
 from core.services.accounts import create_account
 from core.services.customers import create_contract, create_subscriber
+from core.services.inputs import MAX_KEY
 from core.services.payments import record_payment
 from core.services.subscriptions import activate, assign_service, deactivate, purchase
 from core.state import account_state, effective_state, is_open
@@ -50,6 +51,8 @@ __all__ = [
     # state, time, plugin-owned links
     "account_state", "effective_state", "is_open", "now", "operator_today", "today",
     "delete_link", "find_link", "get_link", "set_link",
+    # the largest id a row can have (bounds for a plugin's command-line options)
+    "MAX_KEY",
     # the CDR spool
     "CDR_WORK", "CdrLine", "FileReport", "check_source", "day_in_name", "format_line",
     "intake", "parse_line", "read_lines", "spool_root",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from core import MAX_KEY
 from plugin_tv24.reconcile import counts, reconcile, unfixed
 from plugin_tv24.store import PLUGIN
 
@@ -20,7 +21,7 @@ def tv24() -> None:
 
 @tv24.command("sync")
 @click.option("--fix", is_flag=True, help="Repair the drift found (default: report only).")
-@click.option("--account", "account_id", type=click.IntRange(min=1),
+@click.option("--account", "account_id", type=click.IntRange(1, MAX_KEY),
               help="Only this account (default: every 24h TV account).")
 @click.pass_obj
 def sync(state, fix: bool, account_id: int | None) -> None:

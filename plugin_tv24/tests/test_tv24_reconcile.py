@@ -111,6 +111,10 @@ def test_the_cli_reports_and_fixes(tv, abonent_database, tmp_path):
     refused = runner.invoke(cli, ["--config", str(config), "tv24", "sync",
                                   "--account", str(generic.id)])
     assert refused.exit_code == 1 and "is not on a 24h TV agent" in refused.output
+    beyond = runner.invoke(cli, ["--config", str(config), "tv24", "sync",
+                                 "--account", "99999999999999999999"])
+    assert beyond.exit_code == 2 and "'--account'" in beyond.output
+    assert beyond.exception is None or isinstance(beyond.exception, SystemExit)
 
 
 def test_the_nightly_job_fixes_and_summarises(tv, runtime):
