@@ -1,6 +1,7 @@
 """Fixtures of the admin's tests: the application on the test database, managers of each
 built-in role, a test client that logs in and sends forms with their CSRF token, and a
-live server for the browser tests."""
+live server and one Chromium (for the whole session: Playwright's sync API allows one
+at a time) for the browser tests."""
 from __future__ import annotations
 
 import re
@@ -121,3 +122,34 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser tab on the live server; confirmation questions are answered yes
+    (and remembered in `page.questions`)."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 1440, "height": 900},
+                                  locale="en-US")
+    tab = context.new_page()
+    tab.questions = []
+
+    def answer(dialog):
+        tab.questions.append(dialog.message)
+        dialog.accept()
+    tab.on("dialog", answer)
+    yield tab
+    context.close()

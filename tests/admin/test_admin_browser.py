@@ -1,5 +1,5 @@
-"""The admin in a real browser: Playwright driving Debian's Chromium against the app on a
-real socket. The main pages are saved as screenshots under test-output/screenshots/ for a
+"""The admin in a real browser: Playwright driving Debian's Chromium (the `browser` and
+`page` fixtures of tests/admin/conftest.py) against the app on a real socket. The main pages are saved as screenshots under test-output/screenshots/ for a
 person to look at."""
 from __future__ import annotations
 
@@ -13,37 +13,6 @@ from core import demo
 from core.models import Account, Delivery, Payment
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh browser tab on the live server; confirmation questions are answered yes
-    (and remembered in `page.questions`)."""
-    context = browser.new_context(base_url=live_server, viewport={"width": 1440, "height": 900},
-                                  locale="en-US")
-    tab = context.new_page()
-    tab.questions = []
-
-    def answer(dialog):
-        tab.questions.append(dialog.message)
-        dialog.accept()
-    tab.on("dialog", answer)
-    yield tab
-    context.close()
-
-
 @pytest.fixture
 def abonent_plugins(listener):
     return [("listener", listener)]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from admin import staff
 from core.models import Account
-from tests.admin.test_admin_browser import browser, demo_data, log_in, page  # noqa: F401
+from tests.admin.test_admin_browser import demo_data, log_in  # noqa: F401
 from tests.admin.test_admin_headers import invoice_id  # noqa: F401
 
 PAGES = ["/admin/", "/admin/account/", "/admin/subscriber/", "/admin/payment/",
