@@ -53,3 +53,14 @@ def test_unmigrated_database_is_explained(cli):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "abonent db upgrade" in result.stderr
+
+
+def test_an_argument_that_is_not_utf8_is_refused_before_any_command(cli):
+    """Bytes that are not UTF-8 reach Python as lone surrogates, which no database stores:
+    every command refuses them by position, without a traceback (PostgreSQL's driver
+    raised UnicodeEncodeError from `manager password`)."""
+    cli("db", "upgrade")
+    for args in (("manager", "password", "\udcff"), ("payment", "add", "C-\udcfe", "10")):
+        refused = cli(*args, ok=False)
+        assert refused.returncode == 2
+        assert "is not valid UTF-8" in refused.stderr

@@ -117,6 +117,17 @@ class AbonentGroup(click.Group):
             command = self._plugin_commands(ctx).get(name)
         return command
 
+    def parse_args(self, ctx, args):
+        """Refuse an argument that is not valid UTF-8 before any command sees it: Python
+        hands such bytes on as lone surrogates, which no database can store."""
+        for position, arg in enumerate(args, 1):
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise click.UsageError(f"argument {position} ({arg!r}) is not valid UTF-8",
+                                       ctx) from None
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
