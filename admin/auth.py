@@ -195,15 +195,9 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if not form.validate_on_submit():
         return render_template("abonent/login.html", form=form)
-    limits = throttle.Limits.of(security())
-    keys = throttle.keys(form.login.data, request.remote_addr)
-    with runtime().session(actor="admin") as db:
-        wait = throttle.wait_seconds(db, keys, limits, now())
-    if wait:
-        form.password.errors.append(
-            _("Too many failed attempts. Try again in %(seconds)s s.", seconds=wait))
-        return (render_template("abonent/login.html", form=form), 429,
-                {"Retry-After": str(wait)})
+    limits, keys, held = _throttled(form.login.data, form, form.password, "abonent/login.html")
+    if held:
+        return held
     attempt = staff.authenticate(runtime(), form.login.data, form.password.data)
     if attempt.manager_id is None:
         _failed(form.login.data, keys, limits, attempt.named_id)
@@ -216,6 +210,20 @@ def login():
                                 "next": form.next.data, "at": now().timestamp()}
         return redirect(url_for("auth.code"))
     return _logged_in(attempt.manager_id, form.login.data.strip(), keys[0], form.next.data)
+
+
+def _throttled(login: str, form, field, template: str):
+    """(limits, keys, answer) of a login step: `answer` is the 429 page to send at once when
+    the login or the address must still wait (its password or code is not even checked),
+    else None. Both steps — the password and the second factor's code — go through it."""
+    limits = throttle.Limits.of(security())
+    keys = throttle.keys(login, request.remote_addr)
+    with runtime().session(actor="admin") as db:
+        wait = throttle.wait_seconds(db, keys, limits, now())
+    if not wait:
+        return limits, keys, None
+    field.errors.append(_("Too many failed attempts. Try again in %(seconds)s s.", seconds=wait))
+    return limits, keys, (render_template(template, form=form), 429, {"Retry-After": str(wait)})
 
 
 def _logged_in(manager_id: int, login: str, key: str, target: str | None):
@@ -240,15 +248,10 @@ def code():
     form = CodeForm()
     if not form.validate_on_submit():
         return render_template("abonent/login_code.html", form=form)
-    limits = throttle.Limits.of(security())
-    keys = throttle.keys(pending["login"], request.remote_addr)
-    with runtime().session(actor="admin") as db:
-        wait = throttle.wait_seconds(db, keys, limits, now())
-    if wait:
-        form.code.errors.append(
-            _("Too many failed attempts. Try again in %(seconds)s s.", seconds=wait))
-        return (render_template("abonent/login_code.html", form=form), 429,
-                {"Retry-After": str(wait)})
+    limits, keys, held = _throttled(pending["login"], form, form.code,
+                                    "abonent/login_code.html")
+    if held:
+        return held
     with runtime().session(actor=f"manager:{pending['login']}") as db:
         accepted = (db.get(Manager, pending["id"]).totp_secret is None  # reset meanwhile
                     or second_factor.use_code(db, pending["id"], form.code.data))
