@@ -104,5 +104,10 @@ def attach_error(form: Form, exc: ValidationError, aliases: dict[str, str] | Non
             flash(_("Refused — %(field)s: %(reason)s", field=form[name].label.text,
                     reason=reason(exc)), "error")
             return True
-    flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=reason(exc)), "error")
+    flash_refused(exc)
     return False
+
+
+def flash_refused(exc: ValidationError) -> None:
+    """Flash a refusal that has no input of its own on the page, naming its field."""
+    flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=reason(exc)), "error")

@@ -20,7 +20,7 @@ from wtforms.validators import InputRequired
 from admin import second_factor, staff, throttle
 from admin.auth import security, session_token
 from admin.formatting import changes_text, localtime, pretty_json
-from admin.forms import options
+from admin.forms import flash_refused, options
 from admin.i18n import LANGUAGE_NAMES
 from admin.permissions import ACTION_TITLES, AREA_TITLES, AREAS
 from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, needs
@@ -131,8 +131,7 @@ class ManagerView(ServiceModelView):
             self.session.commit()
         except ValidationError as exc:
             self.session.rollback()
-            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
-                  "error")
+            flash_refused(exc)
         else:
             flash(_("%(key)s is unlocked.", key=request.form.get("key")), "success")
         return redirect(url_for(".locked"))
@@ -146,8 +145,7 @@ class ManagerView(ServiceModelView):
             self.session.commit()
         except ValidationError as exc:
             self.session.rollback()
-            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
-                  "error")
+            flash_refused(exc)
         else:
             flash(_("The second factor of %(login)s is reset.", login=login), "success")
         return redirect(url_for(".index_view"))
@@ -162,8 +160,7 @@ class ManagerView(ServiceModelView):
             self.session.commit()
         except ValidationError as exc:
             self.session.rollback()
-            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
-                  "error")
+            flash_refused(exc)
             return redirect(url_for(".index_view"))
         return self.render("abonent/setup_link.html", login=login,
                            link=url_for("auth.setup", token=token, _external=True),
