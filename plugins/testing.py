@@ -1,19 +1,38 @@
 """A pytest plugin for plugin authors (and for Abonent's own tests), loaded automatically
-through the `pytest11` entry point once `abonent` is installed.
+through the `pytest11` entry point once `abonent` is installed: a plugin's own tests use
+it from the plugin's folder, without Abonent's source checkout. docs/writing-plugins.md,
+"Testing it", shows every fixture at work.
 
 Every test that uses a database fixture runs once per backend given by `--db`
-(default: both sqlite and postgresql). PostgreSQL comes from `ABONENT_TEST_POSTGRES_URL`
-(`make test` starts a throwaway cluster and sets it); when it is requested and missing,
-the test fails with that message: PostgreSQL is never skipped silently.
+(default: both sqlite and postgresql). PostgreSQL is `ABONENT_TEST_POSTGRES_URL` when set,
+otherwise a throwaway cluster the kit starts itself (plugins.testing_pg); when neither is
+possible the test fails saying what to install or set: PostgreSQL is never skipped.
 
 Fixtures:
 - `abonent_plugins`: override it to return [(name, plugin object or module), …] to load.
 - `abonent_config`: override it to return configuration sections ({"outbox": {…}}).
-- `runtime`: a `Runtime` on a migrated database, emptied after each test.
-- `session`: a transaction on it, committed at the end of the test.
+- `runtime`: a `Runtime` on a migrated database (the core's schema and every loaded
+  plugin's own branch), emptied after each test.
+- `session`: a transaction on it for the test's own reads and writes. Every helper below
+  (and `factory`, `drain`) commits it first, so the rows the test wrote are visible to the
+  outbox's own sessions, and SQLite's write lock, which an open transaction that has
+  written holds, is free (otherwise the outbox's write waits 30 s: "database is locked").
+  Code under test that opens its own transactions (`ctx.session()`) needs the same:
+  `session.commit()` before calling it.
 - `factory`: builds operators, tariffs, agents, subscribers, contracts, accounts.
 - `drain`: `drain()` delivers the outbox until nothing is due; returns the count.
-- `RecordingPlugin(name)`: a plugin object that records every notification it receives.
+- `block(account, source="admin", …)`, `lift(account, source="admin")`,
+  `pay(contract, amount, …)`: block, lift and pay through the service layer, as a
+  manager would, each in its own committed transaction; events are written as in
+  production.
+- `deliveries(plugin=None, state=None)`, `dead_letters(plugin=None)`: the outbox's
+  deliveries (`DeliveryRecord`s, in delivery id order).
+- `clock`: the core's clock, frozen when a test sets it: `clock.set(at)`,
+  `clock.advance(minutes=5)` (back-off and RetryLater come due), `clock.now`.
+- `admin_client`: `admin_client(role="administrator")` → an `AdminClient` (Flask's test
+  client logged in as a manager of that role; `get`, `post` with the CSRF token, `text`).
+- `recorder`: a `RecordingPlugin()`; `RecordingPlugin(agent_types=None)` records every
+  notification it receives, in event order (`.events`, `.names()`).
 - `fault_proxy`: `fault_proxy(upstream_url)` starts a `FaultProxy` (plugins.faults) in front
   of a platform, stopped after the test: error statuses, hangs, applied calls whose answer
   is lost, garbled bodies.
@@ -22,10 +41,15 @@ Fixtures:
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import os
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from sqlalchemy import MetaData, create_engine, insert, select, text
@@ -33,18 +57,24 @@ from sqlalchemy.engine import make_url
 
 from core import migrate
 from core.agents import AgentType
+from core.blocking import lift_block, set_block
+from core.clock import frozen, now
 from core.config import validate_settings
 from core.db import make_engine
 from core.fields import Field
 from core.hookspecs import NOTIFICATIONS
 from core.models import Agent, NumberPlan, Operator, Service, Tariff, TariffService
+from core.models.outbox import Delivery, OutboxEvent
 from core.services.accounts import create_account
 from core.services.customers import create_contract, create_subscriber
+from core.services.payments import record_payment
+from plugins import testing_pg
 from plugins.billing_days import BillingDays, DayMoney  # noqa: F401  (for plugin authors)
 from plugins.faults import FaultProxy
+from plugins.testing_admin import AdminClient, logged_in
 
 BACKENDS = ("sqlite", "postgresql")
-PG_ENV = "ABONENT_TEST_POSTGRES_URL"
+PG_ENV = testing_pg.PG_ENV
 _counter = itertools.count()
 
 
@@ -85,12 +115,17 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+def pytest_unconfigure(config):
+    testing_pg.stop()
+
+
 def postgres_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.fail(f"PostgreSQL tests need {PG_ENV} (run `make test`, which starts a "
-                    f"throwaway cluster, or pass --db sqlite)", pytrace=False)
-    return url
+    """The session's PostgreSQL server (see plugins.testing_pg); fails the test, saying
+    what to install or set, when there is none."""
+    try:
+        return testing_pg.server_url()
+    except testing_pg.NoPostgres as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def create_postgres_database(base_url: str, prefix: str = "abonent_test") -> str:
@@ -115,15 +150,34 @@ class _Database:
     """A migrated database and the rows the migrations seeded, restored after each test."""
 
     def __init__(self, url: str):
+        from plugins.host import installed_branches
         self.url = url
         self.engine = make_engine(url)
-        migrate.upgrade(self.engine)
+        self.metadata: MetaData | None = None
+        self.seeds: dict = {}
+        self.branches: set = set()  # (plugin, folder) of the branches migrated
+        self.upgrade(installed_branches())
+
+    def upgrade(self, branches: migrate.Branches) -> None:
+        """Migrate to the heads of the core and of these plugins' branches (each once a
+        session: the installed plugins' at once, a test's own plugin's when it first
+        runs); the tables they add join what `reset()` empties and refills."""
+        wanted = set(branches.enabled.items())
+        if self.metadata is not None and wanted <= self.branches:
+            return
+        migrate.upgrade(self.engine, branches=branches)
+        self.branches |= wanted
         self.metadata = MetaData()
         self.metadata.reflect(self.engine)
+        known = {table.name for table in self.seeds}
         with self.engine.connect() as connection:
-            self.seeds = {table: [dict(r._mapping) for r in connection.execute(select(table))]
-                          for table in self.metadata.sorted_tables if table.name != "alembic_version"}
-        self.seeds = {table: rows for table, rows in self.seeds.items() if rows}
+            for table in self.metadata.sorted_tables:
+                if table.name != "alembic_version" and table.name not in known:
+                    rows = [dict(r._mapping) for r in connection.execute(select(table))]
+                    if rows:
+                        self.seeds[table] = rows
+        self.seeds = {self.metadata.tables[table.name]: rows
+                      for table, rows in self.seeds.items()}
 
     def reset(self) -> None:
         tables = [t for t in self.metadata.sorted_tables if t.name != "alembic_version"]
@@ -172,34 +226,61 @@ def abonent_settings(abonent_database, abonent_config, tmp_path):
 
 @pytest.fixture
 def runtime(abonent_database, abonent_settings, abonent_plugins):
-    from plugins.host import build_runtime
+    from plugins.host import branches_of, build_runtime
+    built = build_runtime(abonent_settings, extra_plugins=abonent_plugins,
+                          load_entrypoints=False, engine=abonent_database.engine)
+    abonent_database.upgrade(branches_of(built.pm, abonent_settings))
     abonent_database.reset()
-    yield build_runtime(abonent_settings, extra_plugins=abonent_plugins,
-                        load_entrypoints=False, engine=abonent_database.engine)
+    yield built
 
 
 @pytest.fixture
-def session(runtime):
+def _held_sessions() -> list:
+    """The `session` fixture's transaction, when the test asked for it."""
+    return []
+
+
+@pytest.fixture
+def settle(_held_sessions) -> Callable[[], None]:
+    """settle() commits the test's `session` (if any), as every helper does first."""
+    def commit() -> None:
+        for held in _held_sessions:
+            held.commit()
+    return commit
+
+
+@pytest.fixture
+def session(runtime, _held_sessions):
     with runtime.session(actor="test") as s:
+        _held_sessions.append(s)
         yield s
 
 
 @pytest.fixture
-def drain(runtime):
+def drain(runtime, settle):
     from plugins.outbox import Outbox
     outbox = Outbox(runtime, "test-worker")
-    return outbox.drain
+
+    def deliver(max_rounds: int = 10_000) -> int:
+        settle()
+        return outbox.drain(max_rounds)
+    return deliver
 
 
 class Factory:
     """Builds valid objects in their own committed transactions; returns them detached
     (their columns loaded), so a test can pass their ids to the code under test."""
 
-    def __init__(self, runtime):
+    def __init__(self, runtime, settle: Callable[[], None] = lambda: None):
         self.runtime = runtime
+        self.settle = settle
+
+    def _session(self):
+        self.settle()  # the test's own `session` first: see the module's docstring
+        return self.runtime.session(actor="test")
 
     def operator(self, **kw) -> Operator:
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             existing = s.scalars(select(Operator).order_by(Operator.id)).first()
             if existing is not None and not kw:
                 return existing
@@ -217,7 +298,7 @@ class Factory:
 
     def service(self, name: str | None = None, kind: str = "periodic", price: str = "300.00",
                 method: str | None = "monthly", **kw) -> Service:
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             service = Service(name=name or f"service {next(_counter)}", kind=kind,
                               price=Decimal(price), method=None if kind == "one_time" else method,
                               **kw)
@@ -228,7 +309,7 @@ class Factory:
                extra: list[Service] | None = None, **kw) -> Tariff:
         """A tariff; without `base`, one monthly base service of 300.00 is made for it."""
         base = [self.service()] if base is None else base
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             tariff = Tariff(name=name or f"tariff {next(_counter)}", **kw)
             tariff.items = ([TariffService(service_id=x.id, is_base=True) for x in base]
                             + [TariffService(service_id=x.id) for x in extra or []])
@@ -236,19 +317,19 @@ class Factory:
         return tariff
 
     def agent(self, type: str = "generic", name: str | None = None, **settings) -> Agent:
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             agent = Agent(type=type, name=name or f"agent {next(_counter)}", settings=settings)
             s.add(agent)
         return agent
 
     def subscriber(self, **kw):
         self.operator()
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             return create_subscriber(s, **{"name": f"Subscriber {next(_counter)}", **kw})
 
     def contract(self, subscriber=None, **kw):
         subscriber = subscriber or self.subscriber()
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             return create_contract(s, subscriber.id, **kw)
 
     def account(self, contract=None, tariff=None, agent=None, login: str | None = None,
@@ -256,18 +337,137 @@ class Factory:
         contract = contract or self.contract()
         tariff = tariff or self.tariff()
         agent = agent or self.agent()
-        with self.runtime.session(actor="test") as s:
+        with self._session() as s:
             return create_account(s, contract.id, login=login or f"login{next(_counter)}",
                                   agent_id=agent.id, tariff_id=tariff.id, **kw)
 
 
 @pytest.fixture
-def factory(runtime) -> Factory:
-    return Factory(runtime)
+def factory(runtime, settle) -> Factory:
+    return Factory(runtime, settle)
+
+
+def _id(thing: Any) -> Any:
+    """An object's id, or the id itself: helpers take either."""
+    return getattr(thing, "id", thing)
+
+
+@pytest.fixture
+def block(factory):
+    """block(account, source="admin", *, start_at=None, end_at=None, reason=None) → the
+    Block, set through the service layer (core.set_block) as a manager sets it."""
+    def run(account, source: str = "admin", **kw):
+        with factory._session() as s:
+            return set_block(s, _id(account), source, **kw)
+    return run
+
+
+@pytest.fixture
+def lift(factory):
+    """lift(account, source="admin", *, reason=None) → the Block lifted (core.lift_block)."""
+    def run(account, source: str = "admin", **kw):
+        with factory._session() as s:
+            return lift_block(s, _id(account), source, **kw)
+    return run
+
+
+@pytest.fixture
+def pay(factory):
+    """pay(contract, amount, *, source="test", external_id=None, received_at=None) → the
+    Payment (core.record_payment: the balance moves, balance blocks are lifted)."""
+    def run(contract, amount, source: str = "test", **kw):
+        with factory._session() as s:
+            return record_payment(s, _id(contract), amount, source=source, **kw).payment
+    return run
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One event for one plugin, as the outbox holds it."""
+
+    id: int
+    plugin: str
+    event_id: int
+    event: str  # the notification's name: "block_set", "payment_received"…
+    account_id: int | None
+    contract_id: int | None
+    state: str  # "pending", "done" or "dead"
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    payload: dict
+
+
+@pytest.fixture
+def deliveries(runtime, settle):
+    """deliveries(plugin=None, state=None) → [DeliveryRecord] in delivery id order."""
+    def read(plugin: str | None = None, state: str | None = None) -> list[DeliveryRecord]:
+        settle()
+        query = select(Delivery, OutboxEvent).join(OutboxEvent).order_by(Delivery.id)
+        if plugin is not None:
+            query = query.where(Delivery.plugin == plugin)
+        if state is not None:
+            query = query.where(Delivery.state == state)
+        with runtime.session() as s:
+            return [DeliveryRecord(d.id, d.plugin, e.id, e.name, d.account_id, e.contract_id,
+                                   d.state, d.attempts, d.next_attempt_at, d.last_error,
+                                   d.delivered_at, e.payload)
+                    for d, e in s.execute(query)]
+    return read
+
+
+@pytest.fixture
+def dead_letters(deliveries):
+    """dead_letters(plugin=None) → the dead deliveries (`last_error` says why)."""
+    return lambda plugin=None: deliveries(plugin, "dead")
+
+
+class Clock:
+    """The core's clock (core.clock) as a test moves it; back where it was after the test."""
+
+    def __init__(self):
+        self._frozen = ExitStack()
+
+    @property
+    def now(self) -> datetime:
+        return now()
+
+    def set(self, at: datetime) -> datetime:
+        """Freeze the time at `at` (timezone-aware)."""
+        self._frozen.enter_context(frozen(at))
+        return now()
+
+    def advance(self, delta: timedelta | None = None, **kw: float) -> datetime:
+        """Move the time on by `delta` or timedelta(**kw): `clock.advance(minutes=5)`."""
+        return self.set(now() + (delta if delta is not None else timedelta(**kw)))
+
+    def close(self) -> None:
+        self._frozen.close()
+
+
+@pytest.fixture
+def clock():
+    moved = Clock()
+    yield moved
+    moved.close()
+
+
+@pytest.fixture
+def admin_client(runtime, settle) -> Callable[..., AdminClient]:
+    """admin_client(role="administrator", login=None) → an AdminClient logged in as a
+    manager of that role (the built-in roles: administrator, manager, cashier, read-only)."""
+    def make(role: str = "administrator", login: str | None = None) -> AdminClient:
+        settle()
+        return logged_in(runtime, role, login)
+    return make
 
 
 class RecordingPlugin:
-    """A plugin that records every notification: `plugin.events` is a list of `Event`.
+    """A plugin that records every notification: `plugin.events` is a list of `Event`
+    in event order (sorted by `event.id`: the outbox delivers from several threads, so
+    deliveries of different contracts arrive interleaved), `plugin.arrivals` the same
+    events in the order the hooks were called (for tests of the delivery order itself).
 
     Set `plugin.fail` to an exception (or a callable taking the event and returning one or
     None) to make deliveries fail; `agent_types` declares agent types so the plugin hears
@@ -276,7 +476,9 @@ class RecordingPlugin:
 
     def __init__(self, agent_types: list[str] | None = None):
         self.events: list = []
+        self.arrivals: list = []
         self.fail = None
+        self._lock = threading.Lock()
         self._agent_types = [AgentType(code=c, title=c, account_fields=(Field("ext_id"),))
                              for c in agent_types or []]
 
@@ -287,7 +489,9 @@ class RecordingPlugin:
         failure = self.fail(event) if callable(self.fail) else self.fail
         if failure is not None:
             raise failure
-        self.events.append(event)
+        with self._lock:
+            self.arrivals.append(event)
+            bisect.insort(self.events, event, key=lambda e: e.id)
 
     def names(self) -> list[str]:
         return [e.name for e in self.events]
