@@ -10,15 +10,33 @@ hook hands over to the module that does the work.
 """
 from __future__ import annotations
 
-from core import hookimpl
-from plugin_jambox import config
+from core import JobSpec, hookimpl
+from plugin_jambox import config, deliveries
 from plugin_jambox.agent import AGENT_TYPE
 from plugin_jambox.cli import jambox
+from plugin_jambox.reconcile import outcome, reconcile, summary, unfixed
+from plugin_jambox.store import PLUGIN
+
+
+def nightly_sync(ctx) -> dict:
+    """The scheduled reconciliation of every JAMBOX account, with its outcome (an SMS it
+    could not read is "failed", errors or unfixed drift "partial") and summary."""
+    report = reconcile(ctx, fix=ctx.config["sync_fix"])
+    return {"outcome": outcome(report), "summary": summary(report),
+            "checked": report.checked, "drift": len(report.drift),
+            "unfixed": len(unfixed(report)), "errors": report.errors}
+
+
+def sync_job(runtime) -> JobSpec:
+    at = runtime.plugin_configs[PLUGIN]["sync_time"]
+    return JobSpec(id="jambox-sync", func=nightly_sync, cron={"hour": at.hour, "minute": at.minute},
+                   description="JAMBOX: compare the SMS with the billing and fix the drift")
+
 
 #: the `[plugins.jambox]` fields
 CONFIG = [*config.SCHEMA]
 #: functions runtime → JobSpec, one per scheduled job
-JOBS: list = []
+JOBS: list = [sync_job]
 
 
 @hookimpl
@@ -39,3 +57,21 @@ def abonent_jobs(runtime):
 @hookimpl
 def abonent_cli_commands():
     return [jambox]
+
+
+@hookimpl
+def abonent_reconcile(ctx, account_id, fix):
+    return reconcile(ctx, account_id, fix)
+
+
+abonent_account_created = hookimpl(deliveries.account_created)
+abonent_account_changed = hookimpl(deliveries.account_changed)
+abonent_account_trashed = hookimpl(deliveries.account_trashed)
+abonent_account_restored = hookimpl(deliveries.account_restored)
+abonent_block_set = hookimpl(deliveries.block_set)
+abonent_block_lifted = hookimpl(deliveries.block_lifted)
+abonent_subscription_assigned = hookimpl(deliveries.subscription_assigned)
+abonent_subscription_activated = hookimpl(deliveries.subscription_activated)
+abonent_subscription_deactivated = hookimpl(deliveries.subscription_deactivated)
+abonent_subscription_expired = hookimpl(deliveries.subscription_expired)
+abonent_subscription_removed = hookimpl(deliveries.subscription_removed)

@@ -9,7 +9,12 @@
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from datetime import date, datetime, time, timezone
+
 import pytest
+
+from core.clock import frozen
 
 import plugin_jambox.plugin
 from plugin_jambox import connections
@@ -103,6 +108,14 @@ class JamboxWorld:
                       for s in self.sms.account_subscriptions(a.account_id)
                       if not live or s.live(today))
 
+    @contextmanager
+    def day(self, when: date):
+        """The billing's clock and the SMS's date both on `when` (noon UTC)."""
+        self.sms.set_today(when)
+        with frozen(datetime.combine(when, time(12), timezone.utc)):
+            yield
+        self.sms.set_today(None)
+
     def calls(self, name: str | None = None) -> list:
         return [c for c in self.sms.calls if name is None or c[0] == name]
 
@@ -110,3 +123,58 @@ class JamboxWorld:
 @pytest.fixture
 def jb(runtime, factory, jambox_emulator, drain):
     return JamboxWorld(runtime, factory, jambox_emulator, drain)
+
+
+# --- billing events (the billing events' tests) ------------------------------------------------
+
+class BillingWorld:
+    """`jb` plus SMS customers linked to contracts, their events, and the events stored."""
+
+    def __init__(self, jb: JamboxWorld):
+        self.jb, self.runtime, self.sms, self.factory = jb, jb.runtime, jb.sms, jb.factory
+
+    def customer(self, contract=None, link: bool = True):
+        """A contract with an SMS customer (external id = the contract id) and a TV account
+        there, linked (kind "customer") unless `link` is false; returns (contract,
+        cust_number, SMS account id)."""
+        from plugin_jambox import store
+        from plugin_jambox.emulator.state import Customer, TvAccount
+        contract = contract or self.factory.contract()
+        with self.sms.lock:
+            number = self.sms.next_id("cust")
+            self.sms.customers[number] = Customer(number, {
+                "cust_name": "Jan", "cust_surname": f"Klient {number}",
+                "cust_external_id": str(contract.id)})
+            account_id = self.sms.next_id("account")
+            self.sms.accounts[account_id] = TvAccount(account_id, number, {})
+        if link:
+            with self.runtime.session() as s:
+                store.link_customer(s, contract.id, number)
+        return contract, number, account_id
+
+    def event(self, customer, day, gross, **kw):
+        """Add an SGT event for a customer made by `customer()`."""
+        from plugin_jambox.emulator.billing import add_event
+        _, number, account_id = customer
+        return add_event(self.sms, number, account_id, day, gross, **kw)
+
+    def stored(self) -> dict:
+        """The stored events as SGT listed them, by SMS id."""
+        from sqlalchemy import select
+        from plugin_jambox.billing_models import BillingEvent
+        with self.runtime.session() as s:
+            return {e.sms_id: {
+                "id": e.sms_id, "cust_external_id": e.cust_external_id or "",
+                "cust_number": int(e.cust_number), "account_id": int(e.account_id),
+                "be_selling_date": e.selling_date.isoformat(), "be_desc": e.description,
+                "be_vat": e.vat.normalize(), "be_gross": e.gross, "be_b2b_netto": e.b2b_net,
+                "group_id": e.report_id, "package_id": e.package_id}
+                for e in s.scalars(select(BillingEvent))}
+
+    def in_sms(self) -> dict:
+        return {e.id: {**e.view(), "be_vat": e.vat.normalize()} for e in self.sms.billing_events}
+
+
+@pytest.fixture
+def billing(jb):
+    return BillingWorld(jb)
