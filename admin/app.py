@@ -24,6 +24,7 @@ from admin.i18n import init_babel
 from admin.views import build_admin
 from core import migrate
 from core.runtime import Runtime
+from plugins.host import branches_of
 
 log = logging.getLogger("abonent.admin")
 
@@ -55,18 +56,21 @@ def create_app(runtime: Runtime) -> Flask:
     app.extensions["abonent_admin"] = {}
     staff.seed(runtime)
 
+    branches = branches_of(runtime.pm, runtime.settings)
+
     @app.get("/healthz")
     def healthz():
         try:
             with runtime.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            revision = migrate.current(runtime.engine)
+            schema = migrate.status(runtime.engine, branches)
         except Exception as exc:  # the database is down: say so, with 503
             return jsonify(status="error", database=str(exc).splitlines()[0]), 503
-        head = migrate.head()
-        status = "ok" if revision == head else "migrations pending"
+        status = "migrations pending" if schema.behind else "ok"
+        core = schema.branches[0]
         return jsonify(status=status, database=runtime.engine.dialect.name,
-                       revision=revision, head=head,
+                       revision=core.current, head=core.head,
+                       behind=[branch.name for branch in schema.behind],
                        plugins=sorted(name for name, _ in runtime.pm.list_name_plugin())
                        ), 200 if status == "ok" else 503
 

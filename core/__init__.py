@@ -20,7 +20,7 @@ from core.fields import Field
 from core.hookspecs import hookimpl
 from core.jobs import job_outcome, job_specs, last_runs
 from core.links import delete_link, find_link, get_link, set_link
-from core.models import (Account, Agent, Block, Charge, Contract, ExternalLink, Operator,
+from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
                          TariffService, UsageRecord)
 from core.runtime import PluginContext, Runtime, runtime_of
@@ -41,8 +41,8 @@ __all__ = [
     # errors
     "AbonentError", "ConfigError", "Duplicate", "InsufficientFunds", "NotFound", "PluginError",
     "Rejected", "RetryLater", "ValidationError",
-    # the model
-    "Account", "Agent", "Block", "Charge", "Contract", "Event", "ExternalLink", "Operator",
+    # the model (a plugin declares its own tables on Base: see abonent_migrations)
+    "Account", "Agent", "Base", "Block", "Charge", "Contract", "Event", "ExternalLink", "Operator",
     "Payment", "SensorType", "Service", "Subscriber", "Subscription", "Tariff",
     "TariffService", "UsageRecord",
     # operations

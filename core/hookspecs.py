@@ -47,6 +47,24 @@ def abonent_config_schema():
 
 
 @hookspec
+def abonent_migrations():
+    """Called by `abonent db …` and at start-up. Return the folder (a `str` or
+    `pathlib.Path`) of this plugin's own Alembic revision scripts, or None if it keeps
+    no tables of its own (`core.links` often suffices).
+
+    The scripts form the plugin's own branch: its first revision has
+    `branch_labels = ("<plugin name>",)`, `down_revision = None` and `depends_on` the core
+    revision it needs (e.g. "0003"); revision ids are unique across all plugins (prefix
+    them with the plugin's name). Its tables are declared on the core's declarative base
+    (`from core import Base`), so foreign keys to core tables work and `abonent db check`
+    compares them. `abonent db upgrade` brings the core and every enabled plugin to its
+    head, and no command runs on a database where one of them is behind. A folder that
+    does not exist, or a first revision without the plugin's branch label, stops start-up
+    with a `PluginError` naming the plugin.
+    """
+
+
+@hookspec
 def abonent_jobs(runtime):
     """Called once when the scheduler starts. Return a list of `core.JobSpec` (id, a
     function of one argument `ctx`, a cron trigger, a description).

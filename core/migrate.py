@@ -1,14 +1,26 @@
-"""Schema changes, only through Alembic: upgrade, downgrade, current, and the check that
-the models and the migrations agree (what `alembic check` does, as a function)."""
+"""Schema changes, only through Alembic: upgrade, downgrade, where each branch stands, and
+the check that the models and the migrations agree (what `alembic check` does).
+
+The schema has one Alembic branch per owner: the core's (its first revision carries the
+branch label "core") and one for each plugin that keeps tables of its own (hook
+`abonent_migrations`; its first revision has `branch_labels = ("<plugin>",)`,
+`down_revision = None` and `depends_on` the core revision it needs). `Branches` says
+where each branch's scripts are; the plugin host builds it (`plugins.host.branches_of`),
+and without one only the core's branch is seen.
+"""
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError, to_tuple
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -16,6 +28,7 @@ from core.errors import AbonentError
 from core.models import Base
 
 SCRIPTS = Path(__file__).parent / "migrations"
+CORE = "core"
 #: Tables other libraries manage themselves; autogenerate leaves them alone.
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
@@ -24,57 +37,219 @@ def include_object(obj, name, type_, reflected, compare_to):
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
-def _config() -> Config:
+@dataclass(frozen=True)
+class Branches:
+    """Where the revision scripts of each plugin's branch are (the core's are implied).
+
+    `enabled`: plugins that run; their branches are upgraded and required.
+    `dormant`: installed plugins that are disabled; their scripts are read (the database
+    may hold their revisions, on which core revisions can be stacked) but their branches
+    are neither upgraded nor required, and their tables are not compared.
+    """
+
+    enabled: Mapping[str, Path] = field(default_factory=dict)
+    dormant: Mapping[str, Path] = field(default_factory=dict)
+
+    def locations(self) -> dict[str, Path]:
+        """Branch name -> folder of its scripts, the core's first."""
+        return {CORE: SCRIPTS / "versions", **self.dormant, **self.enabled}
+
+    def required(self) -> list[str]:
+        return [CORE, *sorted(self.enabled)]
+
+
+CORE_ONLY = Branches()
+
+
+@dataclass(frozen=True)
+class BranchState:
+    """One branch: the code's head revision and the database's (None: not applied)."""
+
+    name: str
+    head: str
+    current: str | None
+
+    @property
+    def behind(self) -> bool:
+        return self.current != self.head
+
+
+def _config(branches: Branches) -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.set_main_option("version_table", "alembic_version")
+    config.set_main_option("path_separator", "os")  # alembic >= 1.16; older split on spaces
+    config.set_main_option("version_locations", os.pathsep.join(
+        str(path) for path in branches.locations().values()))
     return config
 
 
-def _run(engine: Engine, action, *args) -> None:
-    config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        action(config, *args)
+def _scripts(branches: Branches) -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config(branches))
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    _run(engine, command.upgrade, revision)
-
-
-def downgrade(engine: Engine, revision: str = "-1") -> None:
-    _run(engine, command.downgrade, revision)
-
-
-def current(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def head() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
-
-
-def require_current(engine: Engine) -> None:
-    """Refuse to work on a database that is unreachable or not migrated to the code's head."""
+def _run(engine: Engine, branches: Branches, action, *args, **kwargs) -> None:
+    config = _config(branches)
     try:
-        found = current(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            action(config, *args, **kwargs)
+    except CommandError as exc:
+        raise AbonentError(f"migrations: {exc}") from None
+
+
+def upgrade(engine: Engine, revision: str = "heads", branches: Branches = CORE_ONLY) -> None:
+    """Apply migrations up to `revision`; "heads" is the head of the core's branch and of
+    every enabled plugin's (a dormant plugin's branch stays where it is)."""
+    targets = [f"{name}@head" for name in branches.required()] if revision == "heads" \
+        else [revision]
+    for target in targets:
+        _run(engine, branches, command.upgrade, target)
+
+
+def downgrade(engine: Engine, revision: str = "core@-1", branches: Branches = CORE_ONLY
+              ) -> None:
+    """Revert migrations down to `revision`: "core@-1" (one step of the core's branch, and
+    the plugin revisions that depend on it), "<plugin>@-1", "<plugin>@base", "base"."""
+    _run(engine, branches, command.downgrade, revision)
+
+
+def _branch_of(script: ScriptDirectory, branches: Branches) -> dict[str, str]:
+    """Revision id -> the branch it belongs to (by the folder its file is in)."""
+    folders = {path.resolve(): name for name, path in branches.locations().items()}
+    return {rev.revision: folders.get(Path(rev.path).resolve().parent, CORE)
+            for rev in script.walk_revisions()}
+
+
+def _applied(script: ScriptDirectory, heads: tuple[str, ...]) -> set[str]:
+    """Every revision the database has: its heads and all below them, dependencies too
+    (Alembic keeps only the heads: a plugin revision that depends on the core's head
+    stands for both)."""
+    applied: set[str] = set()
+    todo = list(heads)
+    while todo:
+        rev: Script = script.get_revision(todo.pop())
+        if rev.revision in applied:
+            continue
+        applied.add(rev.revision)
+        below = [r.revision for r in script.revision_map.get_revisions(rev.dependencies)]
+        todo.extend([*to_tuple(rev.down_revision, default=()), *below])
+    return applied
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        script.get_revision(revision)
+    except CommandError:  # Alembic's "Can't locate revision"
+        return False
+    return True
+
+
+def _database_heads(engine: Engine) -> tuple[str, ...]:
+    with engine.connect() as connection:
+        return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+@dataclass(frozen=True)
+class Status:
+    """The database against the code: each required branch (the core's first) and the
+    revisions the database holds that no installed code knows (`unknown`)."""
+
+    branches: list[BranchState]
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def behind(self) -> list[BranchState]:
+        return [branch for branch in self.branches if branch.behind]
+
+    def problem(self) -> str | None:
+        """What stops the code from working on this database, or None."""
+        if not self.behind:
+            return None
+        found = "; ".join(f"{b.name} is at {b.current or 'base (empty)'}, the code needs "
+                          f"{b.head}" for b in self.behind)
+        return f"the database is not migrated ({found}): run `abonent db upgrade`" + (
+            f" (it also holds revision(s) {', '.join(self.unknown)} that neither the core "
+            f"nor an installed plugin provides: was a plugin uninstalled?)"
+            if self.unknown else "")
+
+
+def status(engine: Engine, branches: Branches = CORE_ONLY) -> Status:
+    """Where each required branch stands in the database.
+
+    A revision the database holds but no installed code knows (a plugin uninstalled
+    while its tables stay) is listed, not fatal: the branches that are known are judged
+    on their own."""
+    script = _scripts(branches)
+    found = _database_heads(engine)
+    unknown = tuple(rev for rev in found if not _known(script, rev))
+    applied = _applied(script, tuple(rev for rev in found if rev not in unknown))
+    owner = _branch_of(script, branches)
+    result = []
+    for name in branches.required():
+        heads = [head for head in script.get_heads() if owner[head] == name]
+        if len(heads) != 1:
+            raise AbonentError(f"migrations of {name!r}: the branch must have one head, "
+                               f"found {', '.join(heads) or 'none'}")
+        current = next((rev.revision for rev in script.iterate_revisions(heads[0], "base")
+                        if rev.revision in applied and owner[rev.revision] == name), None)
+        result.append(BranchState(name, heads[0], current))
+    return Status(result, unknown)
+
+
+def current(engine: Engine, branches: Branches = CORE_ONLY) -> str | None:
+    """The database's revision of the core's branch (None: an empty database)."""
+    return status(engine, branches).branches[0].current
+
+
+def head(branches: Branches = CORE_ONLY) -> str:
+    """The code's head revision of the core's branch."""
+    return _scripts(branches).get_revision(f"{CORE}@head").revision
+
+
+def require_current(engine: Engine, branches: Branches = CORE_ONLY) -> None:
+    """Refuse to work on a database that is unreachable or where the core's branch or an
+    enabled plugin's is not at the code's head (the message names each such branch)."""
+    try:
+        problem = status(engine, branches).problem()
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise AbonentError(f"database_url: cannot connect to {engine.url!r}: {reason}") from None
-    if found != head():
-        raise AbonentError(f"the database is at revision {found or 'base (empty)'} but this "
-                           f"code needs {head()}: run `abonent db upgrade`")
+    if problem:
+        raise AbonentError(problem)
 
 
-def revision(engine: Engine, message: str) -> None:
-    """Autogenerate a new revision from the models (developers: `abonent db revision`)."""
-    _run(engine, command.revision, message, True)
+def revision(engine: Engine, message: str, branch: str = CORE,
+             branches: Branches = CORE_ONLY) -> None:
+    """Autogenerate a new revision of `branch` from the models (developers, plugin
+    authors: `abonent db revision`); it lands in that branch's folder."""
+    _run(engine, branches, command.revision, message, autogenerate=True,
+         head=f"{branch}@head", version_path=str(branches.locations()[branch]))
 
 
-def differences(engine: Engine) -> list:
-    """What autogenerate would change: empty when models and migrations agree."""
+def _owners() -> dict[str, str]:
+    """Table name -> the package that declares its model (core's tables: "core")."""
+    return {mapper.local_table.name: mapper.class_.__module__.split(".")[0]
+            for mapper in Base.registry.mappers if mapper.local_table is not None}
+
+
+def differences(engine: Engine, packages: Mapping[str, str] | None = None) -> list:
+    """What autogenerate would change: empty when models and migrations agree.
+
+    The core's tables are compared, and those of the plugins in `packages` (plugin name
+    -> the top-level package its models live in, `plugins.host.model_packages`). A
+    table declared on the core's Base by a package not given (a plugin imported but not
+    enabled) is left out on both sides; any other table of the database is reported."""
+    owners = _owners()
+    wanted = {CORE, *(packages or {}).values()}
+    left_out = {name for name, package in owners.items() if package not in wanted}
+
+    def include(obj, name, type_, reflected, compare_to):
+        if type_ == "table" and name in left_out:
+            return False
+        return include_object(obj, name, type_, reflected, compare_to)
+
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={
-            "compare_type": True, "include_object": include_object})
+            "compare_type": True, "include_object": include})
         return compare_metadata(context, Base.metadata)

@@ -12,10 +12,12 @@ import difflib
 from dataclasses import replace
 from decimal import Decimal
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable
 
 import pluggy
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from core import hookspecs
@@ -24,6 +26,7 @@ from core.config import Settings
 from core.db import make_engine
 from core.errors import ConfigError, PluginError, ValidationError
 from core.fields import Field, clean_fields
+from core.migrate import SCRIPTS, Branches
 from core.runtime import Runtime
 
 GROUP = "abonent.plugins"
@@ -183,6 +186,74 @@ def collect_listeners(pm: PluginManager, agent_types: dict[str, AgentType]
     return {f"{PREFIX}{name}": [(impl.plugin_name, frozenset(owned.get(impl.plugin_name, ())))
                                 for impl in pm.impls(f"{PREFIX}{name}")]
             for name in hookspecs.NOTIFICATIONS}
+
+
+def _migrations_folder(name: str, hook: Any) -> Path | None:
+    """A plugin's `abonent_migrations()` folder, checked: it exists and its first
+    revision carries the plugin's name as branch label."""
+    found = hook()
+    if found is None:
+        return None
+    folder = Path(found).resolve()
+    if not folder.is_dir():
+        raise PluginError(f"plugin {name!r}: abonent_migrations returned {str(found)!r}, "
+                          f"which is not a folder")
+    scripts = ScriptDirectory(str(SCRIPTS), version_locations=[str(SCRIPTS / "versions"),
+                                                               str(folder)])
+    bases = [script for script in scripts.walk_revisions()
+             if script.down_revision is None and Path(script.path).parent == folder]
+    for script in bases:
+        if name not in (script.branch_labels or ()):
+            raise PluginError(f"plugin {name!r}: the first revision of its migrations "
+                              f"({Path(script.path).name}) must have branch_labels = "
+                              f"({name!r},), down_revision = None and depends_on the core "
+                              f"revision it needs")
+    return folder
+
+
+def _installed_folders(names: Iterable[str] | None = None) -> dict[str, Path]:
+    """Migration folders of installed plugins (entry points), of `names` only if given;
+    loaded without being registered. One that cannot even be imported keeps no tables
+    anybody can read: it is left out here and reported when it is enabled."""
+    wanted = None if names is None else set(names)
+    found: dict[str, Path] = {}
+    for ep in entry_points(group=GROUP):
+        if wanted is not None and ep.name not in wanted:
+            continue
+        try:
+            hook = getattr(ep.load(), "abonent_migrations", None)
+        except Exception:
+            continue
+        if hook is not None and (folder := _migrations_folder(ep.name, hook)):
+            found[ep.name] = folder
+    return found
+
+
+def branches_of(pm: PluginManager, settings: Settings) -> Branches:
+    """The schema's branches: each enabled plugin's (`abonent_migrations`), and those of
+    installed plugins disabled in the configuration, whose revisions the database may
+    still hold (read, never upgraded or required)."""
+    enabled = {impl.plugin_name: folder for impl in pm.impls("abonent_migrations")
+               if (folder := _migrations_folder(impl.plugin_name, impl.function))}
+    dormant = _installed_folders(set(settings.disabled_plugins) - set(enabled))
+    return Branches(enabled=enabled, dormant=dormant)
+
+
+def installed_branches() -> Branches:
+    """Every installed plugin's branch as if all were enabled: what a shared test
+    database is migrated to, so `abonent` run against it finds it current."""
+    return Branches(enabled=_installed_folders())
+
+
+def model_packages(pm: PluginManager) -> dict[str, str]:
+    """Plugin name -> the top-level package of its code, where its models (tables on the
+    core's Base) live: what `core.migrate.differences` compares besides the core."""
+    packages = {}
+    for name, plugin in pm.list_name_plugin():
+        if plugin is not None and name != "core":
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            packages[name] = module.split(".")[0]
+    return packages
 
 
 def build_runtime(settings: Settings, *, extra_plugins: Iterable[tuple[str, Any]] = (),

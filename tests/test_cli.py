@@ -19,7 +19,7 @@ def cli(empty_database_url, tmp_path):
 
 
 def test_db_commands(cli):
-    assert "current: base (empty)" in cli("db", "current").stdout
+    assert "core: base (empty)" in cli("db", "current").stdout
     assert f"database at revision {migrate.head()}" in cli("db", "upgrade").stdout
     assert "models and migrations agree" in cli("db", "check").stdout
     assert "base (empty)" in cli("db", "downgrade", "base").stdout

@@ -1,14 +1,19 @@
-"""Schema only through Alembic: models and migrations agree on both databases, and the
-whole chain goes down and up again."""
+"""Schema only through Alembic: models and migrations agree on both databases (the core's
+and the installed plugins' tables), and the whole chain goes down and up again."""
 from __future__ import annotations
 
 from core import migrate
+from core.config import validate_settings
 from core.db import make_engine
+from plugins.host import installed_branches, make_plugin_manager, model_packages
 
 
 def test_models_and_migrations_agree(abonent_database):
-    assert migrate.current(abonent_database.engine) == migrate.head()
-    assert migrate.differences(abonent_database.engine) == []
+    branches = installed_branches()
+    assert migrate.status(abonent_database.engine, branches).behind == []
+    assert migrate.current(abonent_database.engine, branches) == migrate.head()
+    pm = make_plugin_manager(validate_settings({"database_url": "sqlite://"}, "test"))
+    assert migrate.differences(abonent_database.engine, model_packages(pm)) == []
 
 
 def test_downgrade_to_base_and_up_again(abonent_backend, tmp_path):

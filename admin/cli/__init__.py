@@ -40,7 +40,8 @@ class State:
     def ready(self) -> Runtime:
         """The runtime, after checking the database is reachable and migrated."""
         from core.migrate import require_current
-        require_current(self.runtime.engine)
+        from plugins.host import branches_of
+        require_current(self.runtime.engine, branches_of(self.runtime.pm, self.settings))
         return self.runtime
 
     def ready_when_up(self, stop: threading.Event) -> Runtime | None:

@@ -15,42 +15,68 @@ from core.db import make_engine
 
 @cli.group()
 def db() -> None:
-    """Database schema (Alembic migrations)."""
+    """Database schema (Alembic migrations): the core's branch and each plugin's."""
+
+
+def _schema(state: State):
+    """The engine and the schema's branches (the core's, each installed plugin's),
+    without validating the plugins' settings: a bad setting must not stop a migration."""
+    from plugins.host import branches_of, make_plugin_manager
+    pm = make_plugin_manager(state.settings)
+    return make_engine(state.settings.database_url), pm, branches_of(pm, state.settings)
+
+
+def _echo_branches(engine, branches) -> None:
+    status = migrate.status(engine, branches)
+    for branch in status.branches:
+        mark = "" if not branch.behind else "  (behind: run `abonent db upgrade`)"
+        click.echo(f"{branch.name}: {branch.current or 'base (empty)'}  "
+                   f"head: {branch.head}{mark}")
+    if status.unknown:
+        click.echo(f"unknown: {', '.join(status.unknown)} (no installed plugin provides "
+                   f"these revisions: was a plugin uninstalled?)")
 
 
 @db.command("upgrade")
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 @pass_state
 def db_upgrade(state: State, revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
-    engine = make_engine(state.settings.database_url)
-    migrate.upgrade(engine, revision)
-    click.echo(f"database at revision {migrate.current(engine)}")
+    """Apply migrations up to REVISION (default: the head of the core and of every
+    enabled plugin; or e.g. core@head, <plugin>@head)."""
+    engine, _, branches = _schema(state)
+    migrate.upgrade(engine, revision, branches)
+    click.echo(f"database at revision {migrate.current(engine, branches)}")
+    _echo_branches(engine, branches)
 
 
 @db.command("downgrade")
-@click.argument("revision", default="-1")
+@click.argument("revision", default="core@-1")
 @pass_state
 def db_downgrade(state: State, revision: str) -> None:
-    """Revert migrations down to REVISION (default: one step; "base" for all)."""
-    engine = make_engine(state.settings.database_url)
-    migrate.downgrade(engine, revision)
-    click.echo(f"database at revision {migrate.current(engine) or 'base (empty)'}")
+    """Revert migrations down to REVISION (default core@-1: one step of the core, with
+    the plugin revisions that need it; <plugin>@-1, <plugin>@base; "base" for all)."""
+    engine, _, branches = _schema(state)
+    migrate.downgrade(engine, revision, branches)
+    click.echo(f"database at revision {migrate.current(engine, branches) or 'base (empty)'}")
+    _echo_branches(engine, branches)
 
 
 @db.command("current")
 @pass_state
 def db_current(state: State) -> None:
-    """Print the database's revision and the code's head."""
-    engine = make_engine(state.settings.database_url)
-    click.echo(f"current: {migrate.current(engine) or 'base (empty)'}  head: {migrate.head()}")
+    """Print each branch's revision in the database and the code's head."""
+    engine, _, branches = _schema(state)
+    _echo_branches(engine, branches)
 
 
 @db.command("check")
 @pass_state
 def db_check(state: State) -> None:
-    """Fail if the models and the migrated database differ."""
-    differences = migrate.differences(make_engine(state.settings.database_url))
+    """Fail if the models (the core's and the enabled plugins') and the migrated
+    database differ."""
+    from plugins.host import model_packages
+    engine, pm, _ = _schema(state)
+    differences = migrate.differences(engine, model_packages(pm))
     for difference in differences:
         click.echo(repr(difference))
     if differences:

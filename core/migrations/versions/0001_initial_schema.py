@@ -11,7 +11,7 @@ import core.models.base
 
 revision = '0001'
 down_revision = None
-branch_labels = None
+branch_labels = ('core',)  # the core's branch: `abonent db downgrade core@-1`
 depends_on = None
 
 
