@@ -23,6 +23,8 @@ from core.links import delete_link, find_link, get_link, set_link
 from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
                          TariffService, UsageRecord)
+from core.models import Invoice
+from core.models.base import Rate
 from core.runtime import PluginContext, Runtime, runtime_of
 from core.services.accounts import create_account
 from core.services.customers import create_contract, create_subscriber
@@ -45,6 +47,9 @@ __all__ = [
     "Account", "Agent", "Base", "Block", "Charge", "Contract", "Event", "ExternalLink", "Operator",
     "Payment", "SensorType", "Service", "Subscriber", "Subscription", "Tariff",
     "TariffService", "UsageRecord",
+    # invoices (a plugin's rows may point at the one they landed on); NUMERIC(18, 6) for a
+    # plugin's rates and quantities
+    "Invoice", "Rate",
     # operations
     "activate", "assign_service", "audit", "create_account", "create_contract",
     "create_subscriber", "deactivate", "purchase", "record_payment", "record_usage",

@@ -10,8 +10,11 @@ hook hands over to the module that does the work.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from core import JobSpec, hookimpl
-from plugin_jambox import config, deliveries
+from plugin_jambox import (billing_balance, billing_cli, billing_import, billing_invoice, config,
+                           deliveries)
 from plugin_jambox.agent import AGENT_TYPE
 from plugin_jambox.cli import jambox
 from plugin_jambox.reconcile import outcome, reconcile, summary, unfixed
@@ -34,9 +37,11 @@ def sync_job(runtime) -> JobSpec:
 
 
 #: the `[plugins.jambox]` fields
-CONFIG = [*config.SCHEMA]
+CONFIG = [*config.SCHEMA, *billing_import.SCHEMA, *billing_balance.SCHEMA]
 #: functions runtime → JobSpec, one per scheduled job
-JOBS: list = [sync_job]
+JOBS: list = [sync_job, billing_import.job, billing_balance.job]
+for _command in billing_cli.COMMANDS:
+    jambox.add_command(_command)
 
 
 @hookimpl
@@ -47,6 +52,17 @@ def abonent_agent_types():
 @hookimpl
 def abonent_config_schema():
     return CONFIG
+
+
+@hookimpl
+def abonent_migrations():
+    """The plugin's own table (billing events): its Alembic branch "jambox"."""
+    return Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def abonent_invoice_lines(session, contract, period_start, period_end):
+    return billing_invoice.invoice_lines(session, contract, period_start, period_end)
 
 
 @hookimpl
