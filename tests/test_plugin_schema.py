@@ -68,7 +68,7 @@ def test_a_database_without_the_plugin_head_is_refused_naming_its_branch(abonent
 def test_a_disabled_plugin_tables_neither_stop_nor_drift(abonent):
     abonent("db", "upgrade")
     current = abonent("db", "current", disabled="tv24,wialon,notes").stdout
-    assert current == f"core: {CORE_HEAD}  head: {CORE_HEAD}\n"
+    assert f"core: {CORE_HEAD}  head: {CORE_HEAD}\n" in current and "notes" not in current
     abonent("events", "list", disabled="tv24,wialon,notes")
     assert "models and migrations agree" in abonent("db", "check",
                                                     disabled="tv24,wialon,notes").stdout
