@@ -455,8 +455,9 @@ def clock():
 
 @pytest.fixture
 def admin_client(runtime, settle) -> Callable[..., AdminClient]:
-    """admin_client(role="administrator", login=None) → an AdminClient logged in as a
-    manager of that role (the built-in roles: administrator, manager, cashier, read-only)."""
+    """admin_client(role="administrator", login=None) → an AdminClient logged in as a new
+    manager of that role (the built-in roles: administrator, manager, cashier, read-only),
+    or as the existing manager `login` (password plugins.testing_admin.PASSWORD)."""
     def make(role: str = "administrator", login: str | None = None) -> AdminClient:
         settle()
         return logged_in(runtime, role, login)

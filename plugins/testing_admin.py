@@ -4,19 +4,21 @@ plugin's panel, view or form exactly as that manager would, permissions included
 """
 from __future__ import annotations
 
+import itertools
 import re
-import secrets
 from typing import Any
 
 from sqlalchemy import select
 
-PASSWORD = "kit-" + secrets.token_hex(8)  # one per test session: managers of tests only
+PASSWORD = "correct horse 42"  # the password of the managers tests make
+_logins = itertools.count(1)
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def add_manager(runtime, login: str, role: str, password: str = PASSWORD) -> int:
-    """A manager of the named built-in role with this password (set again if the login
-    exists); returns its id."""
+def add_manager(runtime, login: str, role: str, password: str | None = PASSWORD,
+                language: str = "en") -> int:
+    """A manager of the named role with this password (set again if the login exists;
+    None: a manager who has not set one yet); returns its id."""
     from admin import staff
     from core.models import Manager, Role
     with runtime.session(actor="test") as s:
@@ -28,7 +30,7 @@ def add_manager(runtime, login: str, role: str, password: str = PASSWORD) -> int
         if role_id is None:
             raise ValueError(f"no role {role!r}")
         return staff.create_manager(s, login=login, name=login.title(), role_id=role_id,
-                                    password=password).id
+                                    language=language, password=password).id
 
 
 class AdminClient:
@@ -65,14 +67,19 @@ class AdminClient:
 
 
 def logged_in(runtime, role: str = "administrator", login: str | None = None) -> AdminClient:
-    """A client logged in as a new manager of `role` (the admin is set up first: its
-    first administrator gets a password, as after the one-time set-up link)."""
+    """A client logged in as a manager of `role`: a new one (`<role><n>`) unless `login`
+    is given. The admin is set up first if it is not (its first administrator gets a
+    password, as after the one-time set-up link); no other manager's password changes,
+    so clients made earlier stay logged in."""
     from admin import staff
     from admin.app import create_app
     app = create_app(runtime)  # seeds the roles and the first administrator
-    add_manager(runtime, staff.FIRST_ADMIN, "administrator")
-    login = login or role.replace("-", "")
-    if login != staff.FIRST_ADMIN:
+    with runtime.session() as s:
+        set_up = staff.is_set_up(s)
+    if not set_up:
+        add_manager(runtime, staff.FIRST_ADMIN, "administrator")
+    if login is None:
+        login = f"{role.replace('-', '')}{next(_logins)}"
         add_manager(runtime, login, role)
     client = AdminClient(app)
     response = client.login(login)

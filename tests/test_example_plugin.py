@@ -1,4 +1,5 @@
-"""The example plugin of docs/writing-plugins.md works as the guide says."""
+"""tests/example_plugin (a small plugin the core's tests load: an agent type's rules, a
+configuration section, an exporter) keeps one effect per event when delivered twice."""
 from __future__ import annotations
 
 import json

@@ -113,9 +113,11 @@ class PanelPlugin:
 def test_admin_client_sees_a_plugin_panel(runtime, factory, admin_client):
     runtime.pm.register(PanelPlugin(), "panel")
     account = factory.account(login="panelled")
-    page = admin_client().text(f"/admin/card/{account.id}")
+    administrator = admin_client()
+    page = administrator.text(f"/admin/card/{account.id}")
     assert "Kit panel" in page and "panelled" in page
     assert admin_client("cashier").get("/admin/outbox/").status_code == 403
+    assert administrator.get("/admin/outbox/").status_code == 200  # still logged in
 
 
 def test_recording_plugin_is_importable_with_its_signature():

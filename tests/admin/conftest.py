@@ -4,20 +4,15 @@ live server and one Chromium (for the whole session: Playwright's sync API allow
 at a time) for the browser tests."""
 from __future__ import annotations
 
-import re
 import threading
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from admin import staff
 from admin.app import create_app
-from core.models import Manager, Role
-
-PASSWORD = "correct horse 42"
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+from plugins.testing_admin import PASSWORD, add_manager
+from plugins.testing_admin import AdminClient as Client
 
 
 @pytest.fixture
@@ -41,50 +36,6 @@ def new_client(app):
 def manager(runtime, app):
     """manager(login, role, …) → the id of a manager with that role and PASSWORD."""
     return lambda login, role, **kw: add_manager(runtime, login, role, **kw)
-
-
-def add_manager(runtime, login: str, role: str, password: str | None = PASSWORD,
-                language: str = "en") -> int:
-    """A manager of the named role (the first administrator gets its password instead)."""
-    with runtime.session(actor="test") as s:
-        existing = s.scalars(select(Manager).where(Manager.login == login)).first()
-        if existing is not None:
-            staff.set_password(s, existing.id, password)
-            return existing.id
-        role_id = s.scalars(select(Role.id).where(Role.name == role)).one()
-        return staff.create_manager(s, login=login, name=login.title(), role_id=role_id,
-                                    language=language, password=password).id
-
-
-class Client:
-    """Flask's test client, logged in as one manager; `post` adds the CSRF token."""
-
-    def __init__(self, app):
-        self.http = app.test_client()
-
-    def token(self, url: str = "/admin/profile/") -> str:
-        match = TOKEN.search(self.http.get(url).get_data(as_text=True))
-        assert match, f"no CSRF token on {url}"
-        return match[1]
-
-    def login(self, login: str, password: str = PASSWORD):
-        token = self.token("/login")
-        return self.http.post("/login", data={"login": login, "password": password,
-                                              "csrf_token": token})
-
-    def get(self, url: str, **kw):
-        return self.http.get(url, **kw)
-
-    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kw):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.token())
-        return self.http.post(url, data=data, **kw)
-
-    def text(self, url: str) -> str:
-        response = self.http.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        return response.get_data(as_text=True)
 
 
 @pytest.fixture

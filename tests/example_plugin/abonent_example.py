@@ -1,4 +1,5 @@
-"""The example plugin of docs/writing-plugins.md, complete and tested.
+"""A small plugin the core's own tests load (docs/writing-plugins.md builds a complete one,
+examples/abonent-sms).
 
 It shows each kind of hook once:
 - an agent type ("example-tv") whose accounts need a phone login (digits, starting with
