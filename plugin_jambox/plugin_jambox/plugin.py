@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import JobSpec, hookimpl
+from core import JobSpec, hookimpl, runtime_of
 from plugin_jambox import (billing_balance, billing_cli, billing_import, billing_invoice, config,
-                           deliveries)
+                           deliveries, demo)
 from plugin_jambox.agent import AGENT_TYPE
 from plugin_jambox.cli import jambox
+from plugin_jambox.panel import account_panel
 from plugin_jambox.reconcile import outcome, reconcile, summary, unfixed
 from plugin_jambox.store import PLUGIN
 
@@ -78,6 +79,21 @@ def abonent_cli_commands():
 @hookimpl
 def abonent_reconcile(ctx, account_id, fix):
     return reconcile(ctx, account_id, fix)
+
+
+@hookimpl
+def abonent_account_panel(session, account):
+    return account_panel(session, account, runtime_of(session).plugin_configs[PLUGIN])
+
+
+@hookimpl
+def abonent_demo_data(session, runtime):
+    demo.load(session, runtime)
+
+
+@hookimpl
+def abonent_demo_services(runtime):
+    return demo.start(runtime)
 
 
 abonent_account_created = hookimpl(deliveries.account_created)

@@ -3,8 +3,9 @@
 
 Per JAMBOX account:
 
-- `missing_customer` / `unlinked_customer`: the contract is no SMS customer, or one with
-  its external id is there but not linked;
+- `missing_customer` / `unlinked_customer` / `customer_link`: the contract is no SMS
+  customer, one with its external id is there but not linked, or the linked one is gone
+  or has another external id (linked afresh);
 - `missing_account` / `unlinked_account`: no SMS TV account, or an unclaimed one at the
   installation address is there but not linked;
 - `address`: the installation address differs;
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from core import Account, Agent, Rejected, ReconcileReport, job_outcome
 from plugin_jambox import store
 from plugin_jambox.agent import CODE
-from plugin_jambox.client import JamboxError
+from plugin_jambox.client import JamboxError, JamboxFault
 from plugin_jambox.connections import client_for
 from plugin_jambox.operations import TvAccount, agent_settings, billing_subscriptions, load_facts
 
@@ -96,9 +97,21 @@ class _Run:
         self._services(tv, current, wanted)
 
     def _customer(self, tv: TvAccount) -> bool:
-        if tv.customer.cust_number is not None:
-            return True
         contract = tv.facts.customer.contract_id
+        number = tv.customer.cust_number
+        if number is not None:
+            found = _customer_of(tv, number)
+            external = str(found.get("cust_external_id") or "") if found else None
+            if external == str(contract):
+                return True
+            detail = (f"the linked SMS customer {number} is gone" if found is None else
+                      f"the linked SMS customer {number} has the external id "
+                      f"{external or '(none)'}, not {contract}")
+
+            def relink() -> None:
+                tv.customer.cust_number = tv.facts.cust_number = None
+                tv.customer.ensure(tv.facts.address)
+            return self.drift(tv.facts.id, "customer_link", detail, relink)
         found = tv.customer.find()
         kind, detail = (("unlinked_customer", f"SMS customer {found['cust_number']} has the "
                          f"external id {contract} but is not linked") if found else
@@ -179,6 +192,15 @@ class _Run:
         with self.ctx.session() as session:
             store.unlink_subscription(session, subscription["id"])
         tv.subscribe(subscription)
+
+
+def _customer_of(tv: TvAccount, number: int) -> dict[str, Any] | None:
+    """The SMS customer of this number, None when the SMS knows no such customer."""
+    try:
+        found = tv.client.cust_list(number)
+    except JamboxFault:
+        return None
+    return found[0] if found else None
 
 
 def _where(address: dict[str, Any]) -> str:

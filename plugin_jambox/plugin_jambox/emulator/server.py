@@ -48,6 +48,13 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, *args) -> None:  # the calls are in sms.calls
         pass
@@ -82,8 +89,24 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """Keeps its open connections, so that stopping ends the kept-alive ones too (a
+    stopped SMS answers nothing, on old connections neither)."""
+
     daemon_threads = True
     sms: Sms
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
+
+    def drop_connections(self) -> None:
+        with self.lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 class JamboxEmulator:
@@ -124,6 +147,7 @@ class JamboxEmulator:
             return
         self._server.shutdown()
         self._server.server_close()
+        self._server.drop_connections()
         if self._thread is not None:
             self._thread.join()
         self._server = self._thread = None
