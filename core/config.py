@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigError, ValidationError
-from core.fields import Field, clean_fields
+from core.fields import Field, field_problems
 
 ENV_PREFIX = "ABONENT_"
 #: Environment variables with the prefix that are not configuration keys.
@@ -196,22 +196,22 @@ def _check_lease(outbox: dict[str, Any]) -> None:
 
 
 def validate_settings(data: dict[str, Any], source: str) -> Settings:
+    """Every key checked; every bad one reported at once (`ConfigError.problems`)."""
     values: dict[str, dict[str, Any]] = {}
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     sections = {k: v for k, v in data.items() if isinstance(v, dict)}
-    for name in sections:
-        if name not in SCHEMA:
-            raise ConfigError(name, f"unknown section; known: {', '.join(s for s in SCHEMA if s)}")
+    known = ", ".join(s for s in SCHEMA if s)
+    problems = [ValidationError(name, f"unknown section; known: {known}")
+                for name in sections if name not in SCHEMA]
     plugins = dict(sections.get("plugins", {}))
     plugin_sections = {k: v for k, v in plugins.items() if isinstance(v, dict)}
     sections["plugins"] = {k: v for k, v in plugins.items() if not isinstance(v, dict)}
-    try:
-        values[""] = clean_fields(SCHEMA[""], top)
-        for name in SCHEMA:
-            if name:
-                values[name] = clean_fields(SCHEMA[name], sections.get(name), prefix=f"{name}.")
-    except ValidationError as exc:
-        raise ConfigError(exc.field, exc.reason) from None
+    for name, fields in SCHEMA.items():
+        given = top if name == "" else sections.get(name)
+        values[name], found = field_problems(fields, given, prefix=f"{name}." if name else "")
+        problems += found
+    if problems:
+        raise ConfigError.of(problems)
     _check_lease(values["outbox"])
     var_dir = Path(values[""]["var_dir"]).resolve()
     values[""]["var_dir"] = str(var_dir)

@@ -7,6 +7,7 @@ caller tell "not found" and "already exists" apart without parsing text.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Iterable
 
 
 class AbonentError(Exception):
@@ -40,12 +41,22 @@ class Duplicate(ValidationError):
 
 
 class ConfigError(AbonentError):
-    """The configuration (file, environment or a plugin's section) is wrong; names the key."""
+    """The configuration (file, environment or a plugin's section) is wrong; names the key.
 
-    def __init__(self, key: str, reason: str):
-        super().__init__(f"configuration {key}: {reason}")
+    `problems` holds every (key, reason) found, one line each in the message; `key` and
+    `reason` are the first."""
+
+    def __init__(self, key: str, reason: str, more: Iterable[tuple[str, str]] = ()):
+        self.problems = [(key, reason), *more]
+        super().__init__("\n".join(f"configuration {k}: {r}" for k, r in self.problems))
         self.key = key
         self.reason = reason
+
+    @classmethod
+    def of(cls, problems: Iterable[ValidationError]) -> "ConfigError":
+        """One error for every refused field (at least one)."""
+        found = [(p.field, p.reason) for p in problems]
+        return cls(*found[0], more=found[1:])
 
 
 class PluginError(AbonentError):

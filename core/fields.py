@@ -81,17 +81,34 @@ def clean_fields(fields: Iterable[Field], data: dict | None, *, prefix: str = ""
     """Validate `data` against `fields`; returns the cleaned dict (defaults filled in).
 
     Unknown keys are refused unless `allow_unknown`, so a misspelled setting is an error,
-    not a silently ignored line.
+    not a silently ignored line. The first problem is raised (`field_problems` has all).
     """
+    values, problems = field_problems(fields, data, prefix=prefix, allow_unknown=allow_unknown)
+    if problems:
+        raise problems[0]
+    return values
+
+
+def field_problems(fields: Iterable[Field], data: dict | None, *, prefix: str = "",
+                   allow_unknown: bool = False) -> tuple[dict[str, Any], list[ValidationError]]:
+    """`clean_fields` that does not stop at the first problem: the values that are fine,
+    and a `ValidationError` for every key that is not (a configuration section reports
+    every bad key at once instead of one per start)."""
     data = dict(data or {})
     fields = list(fields)
+    problems: list[ValidationError] = []
     if not allow_unknown:
         known = {f.name for f in fields}
-        for key in data:
-            if key not in known:
-                hint = f"; known: {', '.join(sorted(known))}" if known else ""
-                raise ValidationError(f"{prefix}{key}", f"unknown field{hint}")
-    return {f.name: f.clean(data.get(f.name), prefix) for f in fields}
+        hint = f"; known: {', '.join(sorted(known))}" if known else ""
+        problems += [ValidationError(f"{prefix}{key}", f"unknown field{hint}")
+                     for key in data if key not in known]
+    values: dict[str, Any] = {}
+    for f in fields:
+        try:
+            values[f.name] = f.clean(data.get(f.name), prefix)
+        except ValidationError as exc:
+            problems.append(exc)
+    return values, problems
 
 
 def mask_secrets(fields: Iterable[Field], values: dict) -> dict:

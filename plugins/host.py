@@ -9,6 +9,7 @@ start-up by name instead of silently never being called.
 from __future__ import annotations
 
 import difflib
+import inspect
 from dataclasses import replace
 from decimal import Decimal
 from importlib.metadata import entry_points
@@ -25,13 +26,16 @@ from core.agents import AgentType
 from core.config import Settings
 from core.db import make_engine
 from core.errors import ConfigError, PluginError, ValidationError
-from core.fields import Field, clean_fields
+from core.fields import Field, field_problems
 from core.migrate import SCRIPTS, Branches
 from core.runtime import Runtime
 
 GROUP = "abonent.plugins"
 PREFIX = "abonent_"
 SPEC_NAMES = sorted(name for name in dir(hookspecs) if name.startswith(PREFIX))
+#: How alike (difflib's ratio, names without the prefix) a misspelled hook name must be
+#: to a real one for "did you mean": "acount_created" is, "sms_log" is not like "jobs".
+HINT_CUTOFF = 0.75
 
 
 class PluginManager(pluggy.PluginManager):
@@ -51,6 +55,7 @@ class PluginManager(pluggy.PluginManager):
         return opts
 
     def register_checked(self, plugin: Any, name: str) -> None:
+        _check_arguments(plugin, name)
         try:
             self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -66,10 +71,12 @@ class PluginManager(pluggy.PluginManager):
             if not isinstance(caller, pluggy.HookCaller) or caller.spec is not None:
                 continue
             for impl in caller.get_hookimpls():
-                hint = difflib.get_close_matches(hook_name, SPEC_NAMES, n=1)
+                hint = _close_hook(hook_name)
                 raise PluginError(
                     f"plugin {impl.plugin_name!r} implements unknown hook {hook_name!r}"
-                    + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                    + (f"; did you mean {hint!r}?" if hint else
+                       f" (every function named {PREFIX}… is taken as a hook: rename a "
+                       f"helper, e.g. without the prefix)"))
         self.check_pending()
 
     def impls(self, hook_name: str) -> list[pluggy.HookImpl]:
@@ -81,6 +88,48 @@ class PluginManager(pluggy.PluginManager):
             if impl.plugin_name == plugin_name:
                 return impl.function(*[kwargs[arg] for arg in impl.argnames])
         raise LookupError(f"plugin {plugin_name!r} does not implement {hook_name}")
+
+
+def _close_hook(name: str) -> str | None:
+    """The hook a misspelled name most likely meant, compared without the common prefix
+    (with it, "abonent_sms_log" would be "close" to "abonent_jobs")."""
+    stems = {spec[len(PREFIX):]: spec for spec in SPEC_NAMES}
+    found = difflib.get_close_matches(name[len(PREFIX):], stems, n=1, cutoff=HINT_CUTOFF)
+    return stems[found[0]] if found else None
+
+
+def _required_arguments(function: Any) -> list[str] | None:
+    """The argument names pluggy passes by (those without a default), or None when the
+    callable has no signature to read."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return [p.name for p in parameters if p.default is p.empty and p.kind in (
+        p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _check_arguments(plugin: Any, name: str) -> None:
+    """A hook implementation takes some or all of the specification's arguments, by the
+    specification's names (the host passes them by name): `context` for `ctx` is refused
+    at start-up, naming the hook, the plugin, the names expected and those given."""
+    for hook in SPEC_NAMES:
+        function = getattr(plugin, hook, None)
+        given = _required_arguments(function) if callable(function) else None
+        if given is None:
+            continue
+        expected = list(inspect.signature(getattr(hookspecs, hook)).parameters)
+        strange = [arg for arg in given if arg not in expected]
+        if not strange:
+            continue
+        missing = [arg for arg in expected if arg not in given]
+        hint = (f"; did you mean {missing[0]!r} for {strange[0]!r}?"
+                if len(strange) == len(missing) == 1 else "")
+        raise PluginError(
+            f"plugin {name!r}: {hook}({', '.join(given)}) takes "
+            f"{', '.join(map(repr, strange))}, which the hook does not pass: its arguments "
+            f"are ({', '.join(expected)}), and an implementation takes any of them by these "
+            f"names{hint}")
 
 
 def builtin_plugins() -> list[tuple[str, ModuleType]]:
@@ -143,38 +192,59 @@ DELIVERY_KEYS = frozenset(f.name for f in DELIVERY_FIELDS)
 
 def delivery_settings(settings: Settings, plugin: str) -> dict[str, Any]:
     """The outbox's settings for one plugin (`concurrency`, `rate_limit`), validated."""
+    values, problems = _delivery_problems(settings, plugin)
+    if problems:
+        raise ConfigError.of(problems)
+    return values
+
+
+def _delivery_problems(settings: Settings, plugin: str
+                       ) -> tuple[dict[str, Any], list[ValidationError]]:
     section = settings.plugin_sections.get(plugin) or {}
-    try:
-        return clean_fields(DELIVERY_FIELDS, {k: v for k, v in section.items()
-                                              if k in DELIVERY_KEYS},
-                            prefix=f"plugins.{plugin}.")
-    except ValidationError as exc:
-        raise ConfigError(exc.field, exc.reason) from None
+    return field_problems(DELIVERY_FIELDS, {k: v for k, v in section.items()
+                                            if k in DELIVERY_KEYS}, prefix=f"plugins.{plugin}.")
 
 
-def validate_plugin_configs(pm: PluginManager, settings: Settings) -> dict[str, dict[str, Any]]:
-    schemas: dict[str, list[Field]] = {}
-    for impl in pm.impls("abonent_config_schema"):
-        schemas[impl.plugin_name] = list(impl.function() or [])
-    loaded = {name for name, _ in pm.list_name_plugin()}
-    configs: dict[str, dict[str, Any]] = {}
+def config_problems(pm: PluginManager, settings: Settings
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[ValidationError]]]:
+    """Every `[plugins.<name>]` section checked against what its plugin declares: the
+    configurations of the plugins whose section is fine, and every problem of each of the
+    others (by plugin name), each naming `plugins.<name>.<key>`."""
+    schemas = {impl.plugin_name: list(impl.function() or [])
+               for impl in pm.impls("abonent_config_schema")}
+    loaded = {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+    problems: dict[str, list[ValidationError]] = {}
     for name, section in settings.plugin_sections.items():
         if pm.is_blocked(name):
             continue
         if name not in loaded:
-            raise ConfigError(f"plugins.{name}", f"no plugin named {name!r} is installed "
-                                                 f"(loaded: {', '.join(sorted(loaded))})")
-        delivery_settings(settings, name)
+            problems[name] = [ValidationError(
+                f"plugins.{name}", f"no plugin named {name!r} is installed "
+                                   f"(loaded: {', '.join(sorted(loaded))})")]
+            continue
+        found = _delivery_problems(settings, name)[1]
         if name not in schemas and set(section) - DELIVERY_KEYS:
-            raise ConfigError(f"plugins.{name}", f"plugin {name!r} has no settings "
-                                                 f"(only {', '.join(sorted(DELIVERY_KEYS))})")
+            found.append(ValidationError(f"plugins.{name}", f"plugin {name!r} has no settings "
+                                         f"(only {', '.join(sorted(DELIVERY_KEYS))})"))
+        if found:
+            problems[name] = found
+    configs: dict[str, dict[str, Any]] = {}
     for name, fields in schemas.items():
         own = {k: v for k, v in (settings.plugin_sections.get(name) or {}).items()
                if k not in DELIVERY_KEYS}
-        try:
-            configs[name] = clean_fields(fields, own, prefix=f"plugins.{name}.")
-        except ValidationError as exc:
-            raise ConfigError(exc.field, exc.reason) from None
+        values, found = field_problems(fields, own, prefix=f"plugins.{name}.")
+        if found or name in problems:
+            problems.setdefault(name, []).extend(found)
+        else:
+            configs[name] = values
+    return configs, problems
+
+
+def validate_plugin_configs(pm: PluginManager, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The plugins' configurations; every bad key of every section in one ConfigError."""
+    configs, problems = config_problems(pm, settings)
+    if problems:
+        raise ConfigError.of([p for found in problems.values() for p in found])
     return configs
 
 

@@ -46,3 +46,16 @@ def test_bad_values_name_the_key(tmp_path, text, env, key):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "missing.toml", env={})
+
+
+def test_every_bad_key_is_reported_at_once(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('timezone = "Mars/Olympus"\n[outboks]\n[outbox]\nmax_attempts = 0\n'
+                    'backoff_base = "soon"\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env={"ABONENT_SERVER__PORT": "99999"})
+    assert [key for key, _ in error.value.problems] == [
+        "outboks", "timezone", "server.port", "outbox.max_attempts", "outbox.backoff_base"]
+    assert str(error.value).splitlines()[0] == (
+        "configuration outboks: unknown section; known: server, outbox, plugins, cdr, "
+        "billing, security, scheduler")

@@ -44,6 +44,46 @@ def test_wrong_hook_arguments_fail_by_name():
         make_plugin_manager(settings(), [("bad", WrongArguments())], load_entrypoints=False)
 
 
+class RenamedArgument:
+    def abonent_block_set(self, event, context):
+        pass
+
+
+class Helper:
+    def abonent_sms_log(self, text):
+        pass
+
+
+def test_a_renamed_hook_argument_names_hook_plugin_expected_and_given():
+    with pytest.raises(PluginError) as error:
+        make_plugin_manager(settings(), [("sms", RenamedArgument())], load_entrypoints=False)
+    assert str(error.value) == (
+        "plugin 'sms': abonent_block_set(event, context) takes 'context', which the hook "
+        "does not pass: its arguments are (event, ctx), and an implementation takes any of "
+        "them by these names; did you mean 'ctx' for 'context'?")
+
+
+def test_did_you_mean_only_for_a_close_hook_name():
+    with pytest.raises(PluginError) as error:
+        make_plugin_manager(settings(), [("sms", Helper())], load_entrypoints=False)
+    message = str(error.value)
+    assert "unknown hook 'abonent_sms_log'" in message
+    assert "did you mean" not in message and "rename a helper" in message
+
+
+def test_every_bad_key_of_a_plugin_section_is_reported():
+    section = {"example": {"export_path": ["not", "text"], "exportpath": "x",
+                           "concurrency": 0}}
+    with pytest.raises(ConfigError) as error:
+        build_runtime(settings(plugins=section), extra_plugins=[("example", abonent_example)],
+                      load_entrypoints=False)
+    assert dict(error.value.problems) == {
+        "plugins.example.concurrency": "must be at least 1",
+        "plugins.example.exportpath": "unknown field; known: export_path",
+        "plugins.example.export_path": "must be text"}
+    assert str(error.value).count("\n") == 2  # one line each
+
+
 def test_disabled_plugin_is_not_loaded():
     pm = make_plugin_manager(settings(plugins={"disabled": ["typo"]}),
                              [("typo", Misspelled())], load_entrypoints=False)
@@ -112,6 +152,35 @@ def test_disabled_by_configuration(tmp_path):
     result = _cli(tmp_path, "plugins", config='[plugins]\ndisabled = ["example"]\n')
     assert "example  (disabled in the configuration)" in result.stdout
     assert "abonent-example" not in result.stdout
+    # the disabled plugin is one line, not also a row of the core's distribution
+    assert [line for line in result.stdout.splitlines() if line.startswith("example")] == [
+        "example  (disabled in the configuration)"]
+
+
+def test_abonent_plugins_lists_a_plugin_with_every_configuration_error(tmp_path):
+    result = _cli(tmp_path, "plugins", config='[plugins.example]\nexport_path = [1]\n'
+                                              'exportpath = "x"\n')
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    example = lines.index("example  abonent-example 0.1.0")
+    assert lines[example + 3:example + 5] == [
+        "  configuration error: plugins.example.exportpath: unknown field; known: export_path",
+        "  configuration error: plugins.example.export_path: must be text"]
+    assert "the configuration of example is wrong" in result.stderr
+    rows = {row["name"]: row for row in json.loads(_cli(tmp_path, "plugins", "--json",
+                                                        config='[plugins.example]\n'
+                                                               'export_path = [1]\n').stdout)}
+    assert rows["example"]["config_errors"] == ["plugins.example.export_path: must be text"]
+
+
+def test_abonent_plugins_creates_nothing_in_the_current_folder(tmp_path):
+    here = tmp_path / "here"
+    here.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ABONENT_")}
+    result = subprocess.run([str(ABONENT), "plugins"], env=env, cwd=here, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert list(here.iterdir()) == []
 
 
 def test_bad_configuration_is_one_clear_line(tmp_path):

@@ -116,19 +116,27 @@ def demo_load(state: State, subscribers: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def plugins_list(state: State, as_json: bool) -> None:
-    """List the loaded plugins, their versions and the hooks each implements."""
-    from plugins.registry import describe
-    rows = describe(state.runtime)
+    """List the installed plugins, their versions, the hooks each implements and what is
+    wrong with their configuration (exit status 1 when something is)."""
+    from plugins.registry import inspect_installed
+    rows, stray = inspect_installed(state.settings)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
-        return
-    for row in rows:
-        click.echo(f"{row['name']}  {row['distribution']} {row['version']}")
-        click.echo(f"  hooks: {', '.join(row['hooks'])}")
-        if row["agent_types"]:
-            click.echo(f"  agent types: {', '.join(row['agent_types'])}")
-    for name in state.settings.disabled_plugins:
-        click.echo(f"{name}  (disabled in the configuration)")
+    else:
+        for row in rows:
+            click.echo(f"{row['name']}  {row['distribution']} {row['version']}")
+            click.echo(f"  hooks: {', '.join(row['hooks'])}")
+            if row["agent_types"]:
+                click.echo(f"  agent types: {', '.join(row['agent_types'])}")
+            for problem in row["config_errors"]:
+                click.echo(f"  configuration error: {problem}")
+        for name in state.settings.disabled_plugins:
+            click.echo(f"{name}  (disabled in the configuration)")
+    broken = [row["name"] for row in rows if row["config_errors"]]
+    if broken or stray:
+        raise click.ClickException("\n".join(
+            ([f"the configuration of {', '.join(broken)} is wrong (listed above)"]
+             if broken else []) + stray))
 
 
 @cli.command()
