@@ -236,8 +236,13 @@ class Desk:
         return self.client.get_packages_for_upgrade(sms_id).get("packages") or []
 
     def upgrade(self, account_id: int, sms_id: int, package: int, on: str | date) -> None:
+        """Replace a service by another package on one of the offered dates. The billing
+        subscription linked to the old service is linked to the new one (the old one ends
+        on that date), so the reconciliation does not take the new one for extra; it
+        reports the package the billing's service should become."""
         switch = inputs.day(on, "date").isoformat()
-        offers = self.upgrades(account_id, sms_id)
+        tv, _ = self._service(account_id, sms_id)
+        offers = self.client.get_packages_for_upgrade(sms_id).get("packages") or []
         offer = next((o for o in offers if int(o["package_id"]) == package), None)
         if offer is None:
             offered = ", ".join(f"{o['package_id']} ({o['pkg_name']})" for o in offers) or "none"
@@ -248,6 +253,15 @@ class Desk:
             raise ValidationError("date", f"{switch} is not a date of the upgrade; one of "
                                           f"{', '.join(dates)}")
         self.client.package_upgrade(sms_id, package, switch)
+        services = (tv.sms_account() or {"subscriptions": []})["subscriptions"]
+        with self.ctx.session() as session:
+            claimed = store.claimed_subscriptions(
+                session, [int(s["subscription_id"]) for s in services])
+            new = next((s for s in services if int(s.get("package_id") or 0) == package
+                        and not str(s.get("sub_valid_to") or "")
+                        and int(s["subscription_id"]) not in claimed), None)
+            if sms_id in claimed and new is not None:
+                store.link_subscription(session, claimed[sms_id], new, tv.facts.tv_account_id)
 
     def gifts(self, account_id: int, sms_id: int) -> list[dict[str, Any]]:
         self._service(account_id, sms_id)

@@ -14,7 +14,9 @@ Per JAMBOX account:
   or one the SMS holds inactive while the billing's is active;
 - `extra_service`: a running SMS service (not a gift) no live subscription claims
   (repaired by terminating it at the end of the billing period);
-- `delete_pending`: a trashed account's SMS account, deleted once its services ended.
+- `delete_pending`: a trashed account's SMS account, deleted once its services ended;
+- `upgraded`: a subscription whose SMS service is another package after an upgrade made
+  in the SMS functions (reported: the operator gives the account that package's service).
 
 Without `--account`, SMS customers whose external id is no contract of ours are listed
 (`unknown_customer`), reported only. The SMS is read afresh (never from the cache).
@@ -32,7 +34,7 @@ from plugin_jambox.client import JamboxError, JamboxFault
 from plugin_jambox.connections import client_for
 from plugin_jambox.operations import TvAccount, agent_settings, billing_subscriptions, load_facts
 
-REPORTED_ONLY = ("unknown_customer", "delete_pending")
+REPORTED_ONLY = ("unknown_customer", "delete_pending", "upgraded")
 GIFT = "gift"
 
 
@@ -78,7 +80,6 @@ class _Run:
 
     def account(self, tv: TvAccount, wanted: list[dict[str, Any]]) -> None:
         facts = tv.facts
-        self.report.checked += 1
         if not self._customer(tv) or not self._tv_account(tv):
             return
         current = tv.sms_account()
@@ -177,6 +178,11 @@ class _Run:
                            lambda s=subscription: self._give(tv, s))
                 continue
             claimed.add(int(found["subscription_id"]))
+            held = int(found.get("package_id") or 0)
+            if held != int(subscription["external_code"]):
+                self.report.add(facts.id, "upgraded", f"{label} is package {held} "
+                                f"({found.get('pkg_name', '')}) in the SMS after an upgrade: "
+                                f"give the account that package's service")
             if subscription["state"] == "active" and not int(found.get("sub_active", 1)):
                 self.drift(facts.id, "inactive_service", f"{label} is inactive in the SMS",
                            lambda s=subscription: tv.activate(s))
@@ -246,6 +252,7 @@ def reconcile(ctx, account_id: int | None = None, fix: bool = False,
     for tv, wanted in accounts:
         try:
             run.account(tv, wanted)
+            run.report.checked += 1
         except JamboxError as exc:
             run.report.errors.append(f"account {tv.facts.id}: {exc}")
     if account_id is None:

@@ -184,6 +184,13 @@ def test_upgrade_to_an_offered_package_and_date_then_a_gift(cli, jb):
         cli("services", "gift", account.id, renewed, "--package", 302)
         assert jb.packages(account.contract_id) == [
             (101, True, "2026-11-30"), (102, True, ""), (302, True, "2027-02-28")]
+        # the billing's base subscription now stands for the new service: the sync leaves
+        # it (and the gift) running and says which package the billing's service should be
+        out = cli("sync", "--fix")
+        assert "upgraded" in out and "package 102 (Pakiet Rodzinny HD)" in out
+        assert "extra_service" not in out and "missing_service" not in out
+        assert jb.packages(account.contract_id) == [
+            (101, True, "2026-11-30"), (102, True, ""), (302, True, "2027-02-28")]
 
 
 def test_an_unknown_service_of_the_account_is_refused_by_name(cli, jb, tv):
