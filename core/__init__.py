@@ -5,6 +5,7 @@ its submodules, so they can move without breaking it.
 """
 from core.agents import AccountDraft, AgentType
 from core.audit import audit
+from core.blocking import lift_block, set_block
 from core.cdr import WORK as CDR_WORK
 from core.cdr import (CdrLine, FileReport, check_source, day_in_name, format_line, intake,
                       parse_line, read_lines, spool_root)
@@ -19,19 +20,20 @@ from core.events import Event
 from core.fields import Field
 from core.hookspecs import hookimpl
 from core.jobs import job_outcome, job_specs, last_runs
-from core.links import delete_link, find_link, get_link, set_link
+from core.links import delete_link, find_link, get_link, links_of, set_link
 from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
                          TariffService, UsageRecord)
 from core.models import Invoice
 from core.models.base import Rate
 from core.runtime import PluginContext, Runtime, runtime_of
-from core.services.accounts import create_account
+from core.services.accounts import (change_account, change_tariff, create_account,
+                                    restore_account, trash_account)
 from core.services.customers import create_contract, create_subscriber
 from core.services.inputs import MAX_KEY
 from core.services.payments import record_payment
 from core.services.subscriptions import activate, assign_service, deactivate, purchase
-from core.state import account_state, effective_state, is_open
+from core.state import AccountState, account_state, effective_state, is_open
 from core.usage import operator_today, record_usage
 
 __all__ = [
@@ -50,12 +52,17 @@ __all__ = [
     # invoices (a plugin's rows may point at the one they landed on); NUMERIC(18, 6) for a
     # plugin's rates and quantities
     "Invoice", "Rate",
-    # operations
-    "activate", "assign_service", "audit", "create_account", "create_contract",
-    "create_subscriber", "deactivate", "purchase", "record_payment", "record_usage",
-    # state, time, plugin-owned links
-    "account_state", "effective_state", "is_open", "now", "operator_today", "today",
-    "delete_link", "find_link", "get_link", "set_link",
+    # operations, each in the caller's session and writing its events (block set/lifted,
+    # payment received…) in that transaction
+    "activate", "assign_service", "audit", "change_account", "change_tariff",
+    "create_account", "create_contract", "create_subscriber", "deactivate", "lift_block",
+    "purchase", "record_payment", "record_usage", "restore_account", "set_block",
+    "trash_account",
+    # an account's state ("active" or a block source: AccountState), time
+    "AccountState", "account_state", "effective_state", "is_open", "now", "operator_today",
+    "today",
+    # a plugin's own links to platform ids (kind, our id -> external id and data)
+    "delete_link", "find_link", "get_link", "links_of", "set_link",
     # the largest id a row can have (bounds for a plugin's command-line options)
     "MAX_KEY",
     # the CDR spool

@@ -16,6 +16,7 @@ from core.models import Block
 from core.services import dates
 from core.services.accounts import apply_due_tariff_changes
 from core.services.subscriptions import expire_due
+from core.state import AccountState
 
 
 @dataclass
@@ -42,7 +43,7 @@ class DaySummary:
 
 def _balance_blocked(session: Session) -> set[int]:
     return set(session.scalars(select(Block.account_id).where(
-        Block.source == "balance", Block.lifted_at.is_(None))))
+        Block.source == AccountState.BALANCE, Block.lifted_at.is_(None))))
 
 
 def run_day(session: Session, day: date) -> DaySummary:

@@ -28,9 +28,7 @@ from core.models import Account, Block, Contract, Operator, Subscription
 from core.runtime import actor_of
 from core.services import inputs
 from core.services.dates import planned_moment
-from core.state import ACTIVE, effective_state, is_open
-
-MANUAL_SOURCES = ("admin", "voluntary", "disabled")
+from core.state import ACTIVE, MANUAL_SOURCES, AccountState, effective_state, is_open
 
 
 def _block_snapshot(block: Block) -> dict[str, Any]:
@@ -74,7 +72,7 @@ def set_block(session: Session, account_id: Any, source: str, *, start_at: Any =
     until lifted). A start in the future is announced when it comes (`apply_due`).
     Managers set admin, voluntary and disabled blocks; balance blocks are the system's."""
     account = inputs.fetch(session, Account, account_id, "account_id")
-    allowed = MANUAL_SOURCES + (("balance",) if system else ())
+    allowed = MANUAL_SOURCES + ((AccountState.BALANCE,) if system else ())
     if source not in allowed:
         raise ValidationError("source", f"must be one of {', '.join(allowed)}")
     if account.trashed:
@@ -147,7 +145,7 @@ def apply_due(session: Session, at: datetime | None = None) -> dict[str, int]:
 
 
 def _open_balance_block():
-    return and_(Block.source == "balance", Block.lifted_at.is_(None))
+    return and_(Block.source == AccountState.BALANCE, Block.lifted_at.is_(None))
 
 
 def check_balances(session: Session, contract_ids: Iterable[int] | None = None,
@@ -190,8 +188,8 @@ def check_balances(session: Session, contract_ids: Iterable[int] | None = None,
     for account_id, since, grace_days in candidates:
         if since is not None and at - since < timedelta(days=grace_days or 0):
             continue
-        set_block(session, account_id, "balance", reason="balance below the credit limit",
-                  system=True)
+        set_block(session, account_id, AccountState.BALANCE,
+                  reason="balance below the credit limit", system=True)
         blocked += 1
     liftable = session.scalars(scope(
         select(Block).join(Account, Account.id == Block.account_id)

@@ -36,9 +36,12 @@ from core.ledger import add_charge, new_batch, post_batch
 from core.models import Account, Block, Charge, Contract, Operator, Service, Subscription, Tariff
 from core.money import round_money
 from core.sqlfuncs import day_diff, padded
+from core.state import AccountState
 
-CHARGE_WHEN = {"balance": Tariff.charge_when_balance, "admin": Tariff.charge_when_admin,
-               "voluntary": Tariff.charge_when_voluntary, "disabled": Tariff.charge_when_disabled}
+CHARGE_WHEN = {AccountState.BALANCE: Tariff.charge_when_balance,
+               AccountState.ADMIN: Tariff.charge_when_admin,
+               AccountState.VOLUNTARY: Tariff.charge_when_voluntary,
+               AccountState.DISABLED: Tariff.charge_when_disabled}
 
 
 def charge_key(subscription_id: int, period_start: date) -> str:

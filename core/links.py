@@ -49,6 +49,8 @@ def delete_link(session: Session, plugin: str, kind: str, local_id: int) -> bool
     return result.rowcount > 0
 
 
-def links(session: Session, plugin: str, kind: str) -> list[ExternalLink]:
+def links_of(session: Session, plugin: str, kind: str) -> list[ExternalLink]:
+    """Every link of one plugin and kind, by our id (a reconcile's "what we think is on
+    the platform")."""
     return list(session.scalars(select(ExternalLink).where(
         ExternalLink.plugin == plugin, ExternalLink.kind == kind).order_by(ExternalLink.local_id)))

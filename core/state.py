@@ -15,8 +15,25 @@ from sqlalchemy.orm import Session
 from core.clock import now
 from core.models import Block
 
-PRECEDENCE = ("disabled", "admin", "balance", "voluntary")
-ACTIVE = "active"
+
+class AccountState:
+    """The effective states of an account, as plain strings (what events carry and the
+    database stores): "active", or the source of the account's strongest open block."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"    # switched off by a manager
+    ADMIN = "admin"          # blocked by a manager
+    BALANCE = "balance"      # blocked by the billing: not enough money
+    VOLUNTARY = "voluntary"  # paused at the subscriber's request
+    #: the block sources (each names the state it causes), strongest first
+    BLOCK_SOURCES = (DISABLED, ADMIN, BALANCE, VOLUNTARY)
+    ALL = (ACTIVE, *BLOCK_SOURCES)
+
+
+ACTIVE = AccountState.ACTIVE
+PRECEDENCE = AccountState.BLOCK_SOURCES
+#: The sources a manager sets and lifts; balance blocks are the billing's own.
+MANUAL_SOURCES = (AccountState.ADMIN, AccountState.VOLUNTARY, AccountState.DISABLED)
 
 
 def effective_state(sources: Iterable[str]) -> str:
@@ -40,7 +57,8 @@ def open_blocks(session: Session, account_id: int, at: datetime | None = None) -
     return list(session.scalars(query))
 
 
-def account_state(session: Session, account_id: int, at: datetime | None = None) -> str:
+def account_state(session: Session, account_id: int, at: datetime | None = None
+                  ) -> str:
     return effective_state(block.source for block in open_blocks(session, account_id, at))
 
 

@@ -10,7 +10,6 @@ from core.models.base import Base, Rate
 
 SERVICE_KINDS = ("periodic", "one_time", "counter")
 CHARGE_METHODS = ("daily", "monthly")
-BLOCK_SOURCES = ("balance", "admin", "voluntary", "disabled")
 
 
 class Unit(Base):
