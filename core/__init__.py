@@ -20,6 +20,7 @@ from core.events import Event
 from core.fields import Field
 from core.hookspecs import hookimpl
 from core.jobs import job_outcome, job_specs, last_runs
+from core.http import platform_session
 from core.links import delete_link, find_link, get_link, links_of, set_link
 from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
@@ -42,6 +43,8 @@ __all__ = [
     "PluginContext", "ReconcileReport", "Runtime", "UsageDraft", "hookimpl", "runtime_of",
     # recorded job runs (a plugin runs one with ctx.run_job)
     "job_outcome", "job_specs", "last_runs",
+    # a kept-alive HTTP session to a platform (proxies and CA bundle read once)
+    "platform_session",
     # errors
     "AbonentError", "ConfigError", "Duplicate", "InsufficientFunds", "NotFound", "PluginError",
     "Rejected", "RetryLater", "ValidationError",

@@ -59,7 +59,7 @@ def emit(session: Session, name: str, payload: dict[str, Any], *,
     if plugins:
         session.execute(insert(Delivery), [
             {"event_id": event.id, "plugin": plugin, "account_id": account_id,
-             "next_attempt_at": event.created_at, "state": "pending", "attempts": 0}
+             "contract_id": contract_id, "next_attempt_at": event.created_at, "state": "pending", "attempts": 0}
             for plugin in plugins])
     return event
 
@@ -81,8 +81,9 @@ def emit_many(session: Session, events: Iterable[tuple[str, dict[str, Any], int 
                             for name, payload, account_id, contract_id, _ in items]).scalars().all()
     runtime = runtime_of(session)
     deliveries = [{"event_id": event_id, "plugin": plugin, "account_id": account_id,
-                   "next_attempt_at": at, "state": "pending", "attempts": 0}
-                  for event_id, (name, _, account_id, _, types) in zip(rows, items)
+                   "contract_id": contract_id, "next_attempt_at": at, "state": "pending",
+                   "attempts": 0}
+                  for event_id, (name, _, account_id, contract_id, types) in zip(rows, items)
                   for plugin in runtime.subscribers(f"abonent_{name}", frozenset(types))]
     if deliveries:
         session.execute(insert(Delivery), deliveries)

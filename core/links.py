@@ -8,8 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.clock import now
 from core.models import ExternalLink
 
 
@@ -28,18 +31,22 @@ def find_link(session: Session, plugin: str, kind: str, external_id: str) -> Ext
 
 def set_link(session: Session, plugin: str, kind: str, local_id: int, external_id: Any,
              data: dict[str, Any] | None = None) -> ExternalLink:
-    """Create or update the link; `data` replaces the stored data when given."""
-    link = get_link(session, plugin, kind, local_id)
-    if link is None:
-        link = ExternalLink(plugin=plugin, kind=kind, local_id=local_id,
-                            external_id=str(external_id), data=data or {})
-        session.add(link)
-    else:
-        link.external_id = str(external_id)
-        if data is not None:
-            link.data = data
-    session.flush()
-    return link
+    """Create or update the link; `data` replaces the stored data when given.
+
+    One statement (an upsert: a delivery writes a link after every platform call), whose
+    RETURNING refreshes a copy of the link the session already holds."""
+    dialect = session.bind.dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    at = now()
+    statement = insert(ExternalLink).values(
+        plugin=plugin, kind=kind, local_id=local_id, external_id=str(external_id),
+        data=data or {}, updated_at=at)
+    changes = {"external_id": statement.excluded.external_id, "updated_at": at}
+    if data is not None:
+        changes["data"] = statement.excluded.data
+    statement = statement.on_conflict_do_update(
+        index_elements=["plugin", "kind", "local_id"], set_=changes).returning(ExternalLink)
+    return session.scalars(statement, execution_options={"populate_existing": True}).one()
 
 
 def delete_link(session: Session, plugin: str, kind: str, local_id: int) -> bool:

@@ -1,25 +1,26 @@
 """Delivering the outbox: each pending delivery goes to its plugin's notification hook.
 
 Guarantees (DESIGN.md): at least once; one delivery per (event, plugin); in order per
-(plugin, account) — a delivery is claimed only when no earlier delivery of the same
-(plugin, account) is still pending, so a failing one holds back the later ones while
-other accounts flow; exponential back-off with jitter; `RetryLater` (not counted as a failure, but dead once the event is older than
-`outbox.retry_later_max_seconds`); dead letter after `outbox.max_attempts` failed attempts, or at once when the plugin raises `Rejected` (a dead
+(plugin, contract) — a delivery is claimed only when no earlier delivery of the same
+(plugin, contract) is still pending, so a failing one holds back the later ones of its
+contract (its accounts' events and its own, such as payments) while other contracts flow;
+exponential back-off with jitter; `RetryLater` (not counted as a failure, but dead once
+the event is older than `outbox.retry_later_max_seconds`); dead letter after `outbox.max_attempts` failed attempts, or at once when the plugin raises `Rejected` (a dead
 letter no longer holds the queue back: the plugin's reconcile repairs what it missed);
 retry by hand.
 
 A worker claims a batch by writing a lease (`locked_until`) in a short transaction
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the queue), calls the
 plugins outside any transaction, then records the outcomes. A batch holds at most one
-delivery per (plugin, account) (only the head of each is claimable), so its items are
+delivery per (plugin, contract) (only the head of each is claimable), so its items are
 independent: each plugin has a lane, a pool of `[plugins.<name>] concurrency` threads
 (optionally paced to `rate_limit` calls a second) that delivers them at once. A running
 worker streams: it claims for a plugin only while that plugin's lane has room, so a
-platform that hangs fills its own lane — holding back at most that many of its accounts —
+platform that hangs fills its own lane — holding back at most that many of its contracts —
 while every other plugin's deliveries flow. Leases are short
 (`outbox.lease_seconds`) and a heartbeat renews them every `outbox.heartbeat_seconds`
 while the worker lives, however slow a plugin is: a worker killed mid-batch loses nothing
-and holds its accounts back only until its leases run out, seconds later, when another
+and holds its contracts back only until its leases run out, seconds later, when another
 worker takes those deliveries again (a re-send carries the same idempotency key).
 
 A database that goes away does not end a worker: it keeps the outcomes it could not write,
@@ -28,6 +29,7 @@ line per outage) and writes them first when the database is back.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -40,9 +42,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (ARRAY, BigInteger, and_, any_, cast, exists, func, or_,
-                        select, update)
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (ARRAY, BigInteger, Integer, and_, any_, bindparam, cast, exists,
+                        func, or_, select, update)
+from sqlalchemy.orm import Session
 
 from core.clock import now
 from core.db import Reconnect, unavailable
@@ -89,51 +91,31 @@ class Outbox:
 
     def claim(self, limit: int | None = None, plugins: list[str] | None = None
               ) -> list[Claimed]:
-        """Lease up to `limit` deliveries that are due and first in their (plugin, account),
+        """Lease up to `limit` deliveries that are due and first in their (plugin, contract),
         for `plugins` (default: every plugin that listens)."""
         limit = limit or self.config["batch_size"]
         plugins = self.plugins if plugins is None else plugins
         if not plugins:
             return []
         with self.runtime.session(actor="outbox") as session:
+            connection = session.connection()
+            statements = _statements(connection.dialect.name)
             at = now()
-            earlier = aliased(Delivery)
-            blocked = exists().where(
-                earlier.plugin == Delivery.plugin, earlier.account_id == Delivery.account_id,
-                earlier.state == "pending", earlier.id < Delivery.id)
-            due = (select(Delivery.id).where(
-                Delivery.state == "pending", Delivery.next_attempt_at <= at,
-                or_(Delivery.locked_until.is_(None), Delivery.locked_until < at),
-                Delivery.plugin.in_(plugins), ~blocked)
-                .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
-            if session.bind.dialect.name == "postgresql":
-                # one array, computed once, then primary-key look-ups: `IN (subquery)`
-                # would be planned as a hash semi-join over the whole table
-                due = select(func.array_agg(due.subquery().c.id)).scalar_subquery()
-                chosen = Delivery.id == any_(cast(due, ARRAY(BigInteger)))
-            else:
-                chosen = Delivery.id.in_(due.scalar_subquery())
-            leased = session.execute(
-                update(Delivery).where(chosen).values(
-                    locked_until=at + self.lease,
-                    locked_by=self.worker_id, attempts=Delivery.attempts + 1)
-                .returning(Delivery.id, Delivery.plugin, Delivery.attempts, Delivery.event_id),
-                execution_options={"synchronize_session": False}).all()
+            leased = connection.execute(statements.claim, {
+                "at": at, "plugins": plugins, "limit": limit, "until": at + self.lease,
+                "worker": self.worker_id}).all()
             if not leased:
                 return []
-            events = {row[0]: row for row in session.execute(
-                select(OutboxEvent.id, OutboxEvent.name, OutboxEvent.account_id,
-                       OutboxEvent.contract_id, OutboxEvent.payload, OutboxEvent.created_at)
-                .where(OutboxEvent.id.in_(inline_ids("events"))),
-                {"events": [row.event_id for row in leased]})}
-            claimed = []
-            for delivery_id, plugin, attempts, event_id in sorted(leased):
-                _, name, account_id, contract_id, payload, created_at = events[event_id]
-                claimed.append(Claimed(delivery_id, plugin, attempts, Event(
-                    id=event_id, name=name, account_id=account_id, contract_id=contract_id,
-                    payload=payload, created_at=created_at,
-                    idempotency_key=f"{event_id}:{plugin}", attempt=attempts)))
-            return claimed
+            events = {row[0]: row for row in connection.execute(
+                statements.events, {"events": [row.event_id for row in leased]})}
+        claimed = []
+        for delivery_id, plugin, attempts, event_id in sorted(leased):
+            _, name, account_id, contract_id, payload, created_at = events[event_id]
+            claimed.append(Claimed(delivery_id, plugin, attempts, Event(
+                id=event_id, name=name, account_id=account_id, contract_id=contract_id,
+                payload=payload, created_at=created_at,
+                idempotency_key=f"{event_id}:{plugin}", attempt=attempts)))
+        return claimed
 
     # --- delivering ---------------------------------------------------------------------
 
@@ -171,11 +153,9 @@ class Outbox:
             at = now()
             done = [item.delivery_id for item, status, _ in outcomes if status == "done"]
             if done:
-                session.execute(
-                    update(Delivery).where(Delivery.id.in_(inline_ids("done")),
-                                           Delivery.state == "pending")
-                    .values(state="done", delivered_at=at, locked_until=None, last_error=None),
-                    {"done": done}, execution_options={"synchronize_session": False})
+                connection = session.connection()
+                connection.execute(_statements(connection.dialect.name).done,
+                                   {"done": done, "at": at})
             for item, status, detail in outcomes:
                 if status == "retry":
                     self._retry_later(session, item, detail, at)
@@ -313,7 +293,7 @@ class Outbox:
         were attempted.
 
         Outcomes are written at the end of the batch, or every second under a slow plugin
-        (so a later event of the same account is not held back long). While the heartbeat
+        (so a later event of the same contract is not held back long). While the heartbeat
         cannot renew the leases (the database is away), delivering stops before they
         could run out: past that point another worker may already be sending the rest.
         """
@@ -347,7 +327,7 @@ class Outbox:
     def stream(self, heartbeat: "Heartbeat") -> int:
         """One step of a running worker: write what was delivered, then claim for each
         plugin whose lane has room (at most twice its concurrency queued or in a call, so
-        a hanging platform holds back only that many of its accounts, and no other
+        a hanging platform holds back only that many of its contracts, and no other
         plugin's); returns how many deliveries are under way."""
         self.flush()
         if not heartbeat.holds():
@@ -390,6 +370,47 @@ class Outbox:
             while self._outstanding() and time.monotonic() < deadline:
                 self._collect(0.1)
             self._if_up(self.flush)
+
+
+class _Statements:
+    """The statements a worker runs for every batch, built once per dialect: building
+    them (an aliased table, a dozen comparisons) cost more than running them."""
+
+    def __init__(self, dialect: str):
+        table, event = Delivery.__table__, OutboxEvent.__table__
+        earlier = table.alias("earlier")
+        at = bindparam("at")
+        blocked = exists().where(
+            earlier.c.plugin == table.c.plugin, earlier.c.contract_id == table.c.contract_id,
+            earlier.c.state == "pending", earlier.c.id < table.c.id)
+        due = (select(table.c.id).where(
+            table.c.state == "pending", table.c.next_attempt_at <= at,
+            or_(table.c.locked_until.is_(None), table.c.locked_until < at),
+            table.c.plugin.in_(bindparam("plugins", expanding=True)), ~blocked)
+            .order_by(table.c.id).limit(bindparam("limit", type_=Integer))
+            .with_for_update(skip_locked=True))
+        if dialect == "postgresql":
+            # one array, computed once, then primary-key look-ups: `IN (subquery)` would be
+            # planned as a hash semi-join over the whole table
+            due = select(func.array_agg(due.subquery().c.id)).scalar_subquery()
+            chosen = table.c.id == any_(cast(due, ARRAY(BigInteger)))
+        else:
+            chosen = table.c.id.in_(due.scalar_subquery())
+        self.claim = (update(table).where(chosen).values(
+            locked_until=bindparam("until"), locked_by=bindparam("worker"),
+            attempts=table.c.attempts + 1)
+            .returning(table.c.id, table.c.plugin, table.c.attempts, table.c.event_id))
+        self.events = select(event.c.id, event.c.name, event.c.account_id,
+                             event.c.contract_id, event.c.payload, event.c.created_at
+                             ).where(event.c.id.in_(inline_ids("events")))
+        self.done = update(table).where(
+            table.c.id.in_(inline_ids("done")), table.c.state == "pending"
+        ).values(state="done", delivered_at=at, locked_until=None, last_error=None)
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    return _Statements(dialect)
 
 
 class Lane:

@@ -27,8 +27,10 @@ DELIVERY_STATES = ("pending", "done", "dead")
 
 
 class Delivery(Base):
-    """One event for one plugin. Pending deliveries of a (plugin, account) go out in event
-    order: a later one waits while an earlier one is pending (failing or leased).
+    """One event for one plugin. Pending deliveries of a (plugin, contract) go out in event
+    order: a later one waits while an earlier one is pending (failing or leased), so
+    everything about one contract (its accounts' events and its own, e.g. payments)
+    reaches a plugin in the order it happened. Events about no contract are not ordered.
     `locked_until` is the lease of the worker that claimed it; a killed worker's lease
     simply runs out and another worker takes the delivery again.
     """
@@ -39,6 +41,8 @@ class Delivery(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
     plugin: Mapped[str] = mapped_column(String(50))
     account_id: Mapped[int | None] = mapped_column()
+    #: the ordering key (the event's contract)
+    contract_id: Mapped[int | None] = mapped_column()
     state: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=now)
@@ -56,7 +60,7 @@ class Delivery(Base):
         # so the done ones (most of the table) are never stepped over
         Index("ix_delivery_pending", "id",
               sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
-        Index("ix_delivery_order", "plugin", "account_id", "id",
+        Index("ix_delivery_order", "plugin", "contract_id", "id",
               sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
         Index("ix_delivery_state", "state", "plugin"),
     )

@@ -28,6 +28,8 @@ from urllib.parse import quote
 
 import requests
 
+from core import platform_session
+
 PAGE_SIZE = 100  # the largest page the platform serves (limit is 1..100)
 _DUPLICATE_FIELDS = ("phone", "username", "email")
 _BODY_EXCERPT = 200
@@ -111,7 +113,7 @@ class Tv24Client:
         self.timeout = timeout
         self._token = token
         self._own_session = session is None
-        self.session = session if session is not None else requests.Session()
+        self.session = session if session is not None else platform_session(self.base_url)
 
     def close(self) -> None:
         if self._own_session:

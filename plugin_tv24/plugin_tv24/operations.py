@@ -22,9 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from core import Agent, Contract, ExternalLink, Operator, Rejected, now
+from core import ExternalLink, Rejected, now
 from plugin_tv24 import store
 from plugin_tv24.agent import CODE, AgentSettings, Identity, device_limit, identity, packet_id
 from plugin_tv24.client import Tv24DuplicateUser, Tv24Rejected, already_done
@@ -73,19 +71,6 @@ class AccountFacts:
         return self.trashed or self.state != "active"
 
 
-def agent_settings(session, agent_id: int) -> AgentSettings:
-    agent = session.get(Agent, agent_id)
-    if agent is None or agent.type != CODE:
-        raise Rejected(f"agent {agent_id} is not a 24h TV agent (any more)")
-    return AgentSettings.of(agent.id, agent.settings)
-
-
-def operator_zone(session, contract_id: int) -> ZoneInfo:
-    name = session.scalar(select(Operator.timezone).join(
-        Contract, Contract.operator_id == Operator.id).where(Contract.id == contract_id))
-    return ZoneInfo(name or "UTC")
-
-
 def day(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -130,20 +115,30 @@ class AccountOnPlatform:
         self.client = client_for(settings, timeout or timeouts(ctx.config))
         #: the platform id of the subscription `load` was asked about, if linked
         self.subscription_link: ExternalLink | None = None
+        #: the links of the account's subscriptions by our subscription id, when read with
+        #: the account (`load` asked about one of them); None: read them when needed
+        self.subscription_links: dict[int, ExternalLink] | None = None
 
     @classmethod
     def load(cls, ctx, facts: AccountFacts, agent_id: int | None = None,
              subscription_id: int | None = None) -> "AccountOnPlatform":
-        """Read the agent's settings and the account's links (and the link of one of its
-        subscriptions) in one short transaction."""
+        """Read the agent's settings, the operator's time zone and the account's user link
+        (and the link of one of its subscriptions) in one short transaction: one statement
+        each, as every delivery starts here."""
         with ctx.session() as session:
-            settings = agent_settings(session, agent_id or facts.agent_id)
-            zone = operator_zone(session, facts.contract_id)
-            user_id, data = store.user(session, facts.id)
-            link = (store.subscription_link(session, subscription_id)
-                    if subscription_id is not None else None)
-        account = cls(ctx, facts, settings, zone, user_id, data)
-        account.subscription_link = link
+            row = session.execute(store.account_statement(), {
+                "agent": agent_id or facts.agent_id, "contract": facts.contract_id,
+                "account": facts.id}).first()
+            links = (store.subscription_links(session, [facts.id])
+                     if subscription_id is not None else None)
+        if row is None or row.type != CODE:
+            raise Rejected(f"agent {agent_id or facts.agent_id} is not a 24h TV agent (any more)")
+        user_id = int(row.user_id) if row.user_id is not None else None
+        account = cls(ctx, facts, AgentSettings.of(agent_id or facts.agent_id, row.settings),
+                      ZoneInfo(row.timezone or "UTC"), user_id, dict(row.user_data or {}))
+        if links is not None:
+            account.subscription_link = links.get(subscription_id)
+            account.subscription_links = links
         return account
 
     # --- the user -----------------------------------------------------------------------
@@ -270,11 +265,14 @@ class AccountOnPlatform:
         (an upgrade back within the paid period): the platform refuses a second one for the
         same period, so its renewal is switched back on and our new subscription linked to
         it. None when there is none, or the platform no longer has it."""
-        with self.ctx.session() as session:
-            link = store.winding_down(session, self.facts.id, packet)
-            if link is None:
-                return None
-            old_id, platform_id = link.local_id, link.external_id
+        links = self.subscription_links
+        if links is None:
+            with self.ctx.session() as session:
+                links = store.subscription_links(session, [self.facts.id])
+        link = store.winding_down(links, packet)
+        if link is None:
+            return None
+        old_id, platform_id = link.local_id, link.external_id
         try:
             resumed = self.client.patch_subscription(self.ensure_user(), platform_id, renew=renew)
             if instant(resumed["end_at"]) <= now():

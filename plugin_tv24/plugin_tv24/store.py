@@ -12,16 +12,34 @@ Every function runs inside the caller's (short) transaction.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from core import ExternalLink, Subscription, delete_link, find_link, get_link, set_link
+from core import (Agent, Contract, ExternalLink, Operator, Subscription, delete_link, find_link,
+                  get_link, set_link)
 
 PLUGIN = "tv24"
 USER = "user"
 SUBSCRIPTION = "subscription"
+
+
+@functools.cache
+def account_statement():
+    """What every delivery reads first, as one statement (built once): the agent's type and
+    settings, the operator's time zone, the account's user link. Parameters: agent,
+    contract, account. No row when the agent is gone."""
+    link = ExternalLink.__table__
+    zone = (select(Operator.timezone).join(Contract, Contract.operator_id == Operator.id)
+            .where(Contract.id == bindparam("contract")).scalar_subquery())
+    return (select(Agent.type, Agent.settings, zone.label("timezone"),
+                   link.c.external_id.label("user_id"), link.c.data.label("user_data"))
+            .select_from(Agent.__table__.outerjoin(link, and_(
+                link.c.plugin == PLUGIN, link.c.kind == USER,
+                link.c.local_id == bindparam("account"))))
+            .where(Agent.id == bindparam("agent")))
 
 
 def user_id(session: Session, account_id: int) -> int | None:
@@ -83,10 +101,10 @@ def subscription_of(session: Session, platform_subscription_id: str) -> int | No
     return link.local_id if link is not None else None
 
 
-def winding_down(session: Session, account_id: int, packet: int) -> ExternalLink | None:
-    """The link of the account's subscription of `packet` left to run out its paid period
-    on the platform (a downgrade), if any."""
-    for link in subscription_links(session, [account_id]).values():
+def winding_down(links: dict[int, ExternalLink], packet: int) -> ExternalLink | None:
+    """Among an account's subscription `links`, the one of `packet` left to run out its
+    paid period on the platform (a downgrade), if any."""
+    for link in links.values():
         data = link.data or {}
         if data.get("winding_down") and data.get("packet_id") == packet:
             return link

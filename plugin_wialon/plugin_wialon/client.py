@@ -40,7 +40,8 @@ from typing import Any, Callable, Iterable
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
+
+from core import platform_session
 
 from .errors import BACKOFF_CODES, RELOGIN_CODES, describe
 
@@ -194,12 +195,9 @@ class WialonClient:
         self._max_concurrency = max_concurrency
         self._batch_size = batch_size
         self._backoff = backoff
-        self._http = requests.Session()
-        # Room for one pooled connection per concurrent batch, reused when the
-        # server keeps connections alive.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency)
-        self._http.mount("http://", adapter)
-        self._http.mount("https://", adapter)
+        # room for one pooled connection per concurrent batch, reused when the server
+        # keeps connections alive
+        self._http = platform_session(self.api_url, max_concurrency)
         self._sid: str | None = None
         self._login_lock = threading.Lock()
 
