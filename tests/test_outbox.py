@@ -1,5 +1,5 @@
 """The outbox: at least once, one delivery per (event, plugin), in order per (plugin,
-account), back-off, RetryLater, dead letters, retry by hand, leases kept by a heartbeat,
+contract), back-off, RetryLater, dead letters, retry by hand, leases kept by a heartbeat,
 and a worker killed with SIGKILL mid-batch losing nothing."""
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core import RetryLater
 from core.config import validate_settings
 from core.errors import ConfigError
 from core.models import Delivery
+from core.blocking import lift_block, set_block
 from core.services.payments import record_payment
 from fleet import Fleet, wait_for
 from plugins.outbox import Outbox, counts, list_deliveries, retry
@@ -113,6 +114,41 @@ def test_order_is_kept_while_retrying(runtime, factory, tv, drain):
     drain()
     assert tv.names() == ["account_created", "subscription_assigned", "account_trashed"]
     assert tv.events[0].attempt == 2
+
+
+def test_a_contracts_events_arrive_in_order_across_accounts_and_payments(
+        runtime, factory, exporter, drain):
+    """Block, payment, lift of one contract reach a plugin in that order, although the
+    payment is about the contract (no account) and the block's first attempt fails: the
+    ordering key is the contract. Another contract's events flow meanwhile."""
+    contract = factory.contract()
+    first, second = (factory.account(contract=contract) for _ in range(2))
+    other = factory.account()
+    drain()
+    exporter.arrivals.clear()
+    failed = []
+
+    def once(event):
+        if event.name == "block_set" and not failed:
+            failed.append(event.id)
+            return RuntimeError("SMS gateway timeout")
+        return None
+    exporter.fail = once
+    with runtime.session() as s:
+        set_block(s, first.id, "admin")
+        record_payment(s, contract.id, "10.00", source="t", external_id="p1")
+        lift_block(s, first.id, "admin")
+        set_block(s, second.id, "admin")
+        record_payment(s, other.contract_id, "5.00", source="t", external_id="p2")
+    drain()
+    told = {"block_set", "block_lifted", "payment_received"}  # what an SMS notifier sends
+    mine = [(e.name, e.account_id) for e in exporter.arrivals
+            if e.contract_id == contract.id and e.name in told]
+    assert mine == [("block_set", first.id), ("payment_received", None),
+                    ("block_lifted", first.id), ("block_set", second.id)]
+    assert len(failed) == 1
+    assert [e.name for e in exporter.arrivals if e.contract_id == other.contract_id] == [
+        "payment_received"]
 
 
 def test_retry_later_does_not_count_as_failure(runtime, factory, tv, exporter):
