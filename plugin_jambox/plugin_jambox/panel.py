@@ -54,6 +54,7 @@ def account_panel(session, account, config: dict) -> Panel | None:
     base = web_base(settings.sms_url)
     wanted = lock_wanted(session, account.id, settings)
     rows: list[tuple[str, Any]] = [
+        ("JAMBOX page", f"/admin/jambox_account/?account_id={account.id}"),
         ("SMS customer", f"{cust_number} ({base}customer/show/id/{cust_number})"
          if cust_number is not None else "not exported yet"),
         ("SMS TV account", tv_id if tv_id is not None else "not created yet"),

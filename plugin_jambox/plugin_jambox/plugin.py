@@ -87,6 +87,12 @@ def abonent_account_panel(session, account):
 
 
 @hookimpl
+def abonent_admin_views(runtime):
+    from plugin_jambox import admin  # Flask and Flask-Admin only where the admin runs
+    return admin.views()
+
+
+@hookimpl
 def abonent_demo_data(session, runtime):
     demo.load(session, runtime)
 
