@@ -64,10 +64,13 @@ class PluginError(AbonentError):
 
 
 class RetryLater(Exception):
-    """Raised by a plugin's notification hook: "the platform is unreachable, try again later".
+    """Raised by a plugin's notification hook when the platform is down (unreachable, a
+    timeout, a 5xx or 429 answer): "try again later".
 
     The delivery is put back without counting as a failed attempt; `after` (a timedelta or
-    seconds) says when to try again, the outbox's back-off is used when it is None.
+    seconds) says when to try again, the outbox's back-off is used when it is None. Once
+    the event is older than `outbox.retry_later_max_seconds` the delivery is dead. The one
+    rule: docs/hooks.md, "Outcomes of a delivery".
     """
 
     def __init__(self, reason: str = "retry later", after: timedelta | float | None = None):
@@ -81,7 +84,8 @@ class RetryLater(Exception):
 class Rejected(Exception):
     """Raised by a plugin's notification hook: "the platform refused this for good"
     (an HTTP 4xx with a reason). Retrying cannot help, so the delivery is dead-lettered
-    at once with `reason`, shown in the outbox for a person to act on."""
+    at once with `reason`, shown in the outbox for a person to act on (docs/hooks.md,
+    "Outcomes of a delivery")."""
 
     def __init__(self, reason: str):
         super().__init__(reason)

@@ -7,11 +7,13 @@ Three kinds:
    exception aborts the operation and rolls its transaction back.
 3. Notifications of committed facts, never called inside the core's transaction: the
    core writes an event in the same transaction as the change and the outbox delivers
-   it to each listening plugin at least once, in order per (plugin, account), with the
-   event's `idempotency_key`. A notification hook that raises `core.RetryLater` is tried
-   again later without counting a failed attempt; `core.Rejected` dead-letters the
-   delivery at once (the platform refused it for good); any other exception is a failed
-   attempt (retried with back-off, dead-lettered after `outbox.max_attempts`).
+   it to each listening plugin at least once, in order per (plugin, contract), with the
+   event's `idempotency_key`. The outcome of a delivery follows one rule, stated in
+   docs/hooks.md, "Outcomes of a delivery": the platform is down → raise
+   `core.RetryLater` (not a failed attempt; dead once the event is older than
+   `outbox.retry_later_max_seconds`); the platform refused it for good → `core.Rejected`
+   (dead at once); any other exception is a failed attempt (retried with back-off,
+   dead-lettered after `outbox.max_attempts`).
 
 `docs/hooks.md` documents each hook with this exact signature; a test keeps them equal.
 """
@@ -183,7 +185,8 @@ def abonent_account_created(event, ctx):
 @hookspec
 def abonent_account_changed(event, ctx):
     """Key fields of an account changed. `event.payload` has "account" (the new
-    snapshot), "old" and "new" (the changed keys only: login, agent, ext_id, fields).
+    snapshot), "old" and "new" (the changed keys only: login, agent_id, agent_type,
+    ext_id, fields).
     """
 
 
@@ -249,14 +252,16 @@ def abonent_tariff_updated(event, ctx):
     """A manager edited a tariff attribute that plugins deliver (its device limit): one
     event per account on the tariff. `event.payload` has "account" (its snapshot, with
     the new values), "tariff" (id, name), "old" and "new" (the changed attributes only).
-    Raise RetryLater / Rejected as for any notification.
+    Outcomes as for any notification (docs/hooks.md, "Outcomes of a delivery").
     """
 
 
 @hookspec
 def abonent_block_set(event, ctx):
-    """A block was set on an account. `event.payload` has "block" (source, from, to,
-    reason), "old_state" and "new_state" (the account's effective state).
+    """A block was set on an account. `event.payload` has "block" (id, source, start_at,
+    end_at, reason, created_by), "old_state" and "new_state" (the account's effective
+    state; equal when the block changes nothing, e.g. a second block). docs/hooks.md,
+    "Event reference", has every key and type.
     """
 
 
