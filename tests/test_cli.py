@@ -15,7 +15,8 @@ from support import cli_runner
 def cli(empty_database_url, tmp_path):
     """Run `abonent` with a fresh database of the backend under test; the installed
     plugins stay out (their demo data and jobs are their own tests' business)."""
-    return cli_runner(empty_database_url, tmp_path, ABONENT_PLUGINS__DISABLED="tv24,wialon")
+    return cli_runner(empty_database_url, tmp_path,
+                      ABONENT_PLUGINS__DISABLED="tv24,wialon,jambox")
 
 
 def test_db_commands(cli):

@@ -71,7 +71,7 @@ def invoke(runtime, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = {"ABONENT_DATABASE_URL": runtime.settings.database_url,
            "ABONENT_VAR_DIR": str(runtime.settings.var_dir), "ABONENT_CONFIG": None,
-           "ABONENT_PLUGINS__DISABLED": "tv24,wialon"}
+           "ABONENT_PLUGINS__DISABLED": "tv24,wialon,jambox"}
     runner = CliRunner()
 
     def run(args):
