@@ -5,9 +5,10 @@ and no audit entries, because they record what the platform said, not a billing 
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,23 +31,36 @@ def find_link(session: Session, plugin: str, kind: str, external_id: str) -> Ext
 
 
 def set_link(session: Session, plugin: str, kind: str, local_id: int, external_id: Any,
-             data: dict[str, Any] | None = None) -> ExternalLink:
+             data: dict[str, Any] | None = None) -> None:
     """Create or update the link; `data` replaces the stored data when given.
 
-    One statement (an upsert: a delivery writes a link after every platform call), whose
-    RETURNING refreshes a copy of the link the session already holds."""
-    dialect = session.bind.dialect.name
+    One prepared statement (an upsert: a delivery writes a link after every platform
+    call); a copy of the link the session already holds is expired, so it is read again."""
+    statement = _upsert(session.bind.dialect.name, data is not None)
+    session.execute(statement, {"plugin": plugin, "kind": kind, "local_id": local_id,
+                                "external_id": str(external_id), "data": data or {},
+                                "at": now()})
+    for held in list(session.identity_map.values()):
+        if isinstance(held, ExternalLink) and (
+                inspect(held).dict.get("plugin"), inspect(held).dict.get("kind"),
+                inspect(held).dict.get("local_id")) == (plugin, kind, local_id):
+            session.expire(held)
+
+
+@functools.cache
+def _upsert(dialect: str, with_data: bool):
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    at = now()
-    statement = insert(ExternalLink).values(
-        plugin=plugin, kind=kind, local_id=local_id, external_id=str(external_id),
-        data=data or {}, updated_at=at)
-    changes = {"external_id": statement.excluded.external_id, "updated_at": at}
-    if data is not None:
+    table = ExternalLink.__table__
+    statement = insert(table).values(
+        plugin=bindparam("plugin"), kind=bindparam("kind"), local_id=bindparam("local_id"),
+        external_id=bindparam("external_id"), data=bindparam("data", type_=table.c.data.type),
+        updated_at=bindparam("at", type_=table.c.updated_at.type))
+    changes = {"external_id": statement.excluded.external_id,
+               "updated_at": statement.excluded.updated_at}
+    if with_data:
         changes["data"] = statement.excluded.data
-    statement = statement.on_conflict_do_update(
-        index_elements=["plugin", "kind", "local_id"], set_=changes).returning(ExternalLink)
-    return session.scalars(statement, execution_options={"populate_existing": True}).one()
+    return statement.on_conflict_do_update(index_elements=["plugin", "kind", "local_id"],
+                                           set_=changes)
 
 
 def delete_link(session: Session, plugin: str, kind: str, local_id: int) -> bool:
