@@ -21,7 +21,7 @@ from __future__ import annotations
 import calendar
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -279,11 +279,12 @@ class TvAccount:
     # --- services -----------------------------------------------------------------------
 
     def _unclaimed(self, package: int, subscription_id: int) -> dict[str, Any] | None:
-        """A live SMS service of `package` on the account no other subscription claims."""
+        """A running (not terminated) SMS service of `package` on the account that no
+        other subscription claims."""
         account = self.sms_account() or {"subscriptions": []}
         candidates = [s for s in account["subscriptions"]
                       if int(s.get("package_id") or 0) == package
-                      and not _ended(s, self.facts.today)]
+                      and not str(s.get("sub_valid_to") or "")]
         with self.ctx.session() as session:
             claimed = store.claimed_subscriptions(
                 session, [int(s["subscription_id"]) for s in candidates])
@@ -301,7 +302,8 @@ class TvAccount:
         tv_id = self.ensure_account()
         found = self._unclaimed(package, subscription["id"])
         if found is None:
-            start = max(_day(subscription.get("start_on")) or self.facts.today, self.facts.today)
+            start = max(_day(subscription.get("start_on")) or self.facts.today, self.facts.today,
+                        self._free_from(package))
             give = (self.client.packages_entitle if subscription["state"] == ACTIVE
                     else self.client.packages_add)
             give(tv_id, [package], start.isoformat())
@@ -312,6 +314,14 @@ class TvAccount:
         with self.ctx.session() as session:
             store.link_subscription(session, subscription["id"], found, tv_id)
         return int(found["subscription_id"])
+
+    def _free_from(self, package: int) -> date:
+        """The first day the account may get `package` again: the day after a terminated
+        service of it ends (the SMS holds one package once at a time)."""
+        ends = [date.fromisoformat(str(s["sub_valid_to"]))
+                for s in (self.sms_account() or {"subscriptions": []})["subscriptions"]
+                if int(s.get("package_id") or 0) == package and str(s.get("sub_valid_to") or "")]
+        return max(ends, default=self.facts.today - timedelta(days=1)) + timedelta(days=1)
 
     def activate(self, subscription: dict[str, Any]) -> None:
         """An inactive service activated (subscriptionActivate), or given if missing."""
@@ -362,7 +372,8 @@ class TvAccount:
         if current is not None and any(not _ended(s, self.facts.today)
                                        for s in current["subscriptions"]):
             with self.ctx.session() as session:
-                store.link_account(session, self.facts.id, tv_id, {"delete_pending": True})
+                store.link_account(session, self.facts.id, tv_id,
+                                   {"delete_pending": True, "agent_id": self.settings.agent_id})
             return False
         if current is not None:
             self._settled(lambda: self.client.account_del(tv_id),

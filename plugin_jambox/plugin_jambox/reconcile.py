@@ -86,6 +86,9 @@ class _Run:
         if facts.trashed:
             self._trashed(tv, current)
             return
+        if facts.link_data.get("delete_pending") and self.fix:  # restored from the trash
+            with self.ctx.session() as session:
+                store.link_account(session, facts.id, facts.tv_account_id, {})
         address = facts.address
         if any(str(current.get(k, "")) != v for k, v in address.items()):
             self.drift(facts.id, "address", f"SMS account {facts.tv_account_id} is at "
@@ -216,7 +219,9 @@ def _where(address: dict[str, Any]) -> str:
 
 
 def _accounts(ctx, account_id: int | None, agent_id: int | None) -> list[tuple[TvAccount, list]]:
-    """The JAMBOX accounts to check: live ones, and trashed ones still linked."""
+    """The accounts to check: the JAMBOX ones (live, and trashed ones still linked), and
+    those moved to another agent whose SMS account waits to be deleted (reached through
+    the agent they left, kept in the link)."""
     with ctx.session() as session:
         query = (select(Account).join(Agent, Agent.id == Account.agent_id)
                  .where(Agent.type == CODE).order_by(Account.id))
@@ -224,18 +229,31 @@ def _accounts(ctx, account_id: int | None, agent_id: int | None) -> list[tuple[T
             query = query.where(Account.id == account_id)
         if agent_id is not None:
             query = query.where(Agent.id == agent_id)
-        linked = set(store.account_links(session))
+        links = store.account_links(session)
         found = []
         settings_of: dict[int, Any] = {}
+
+        def settings(agent: int):
+            if agent not in settings_of:
+                settings_of[agent] = agent_settings(session, agent)
+            return settings_of[agent]
+
         for account in session.scalars(query):
-            if account.trashed and account.id not in linked:
+            if account.trashed and account.id not in links:
                 continue
-            if account.agent_id not in settings_of:
-                settings_of[account.agent_id] = agent_settings(session, account.agent_id)
-            settings = settings_of[account.agent_id]
-            found.append((load_facts(session, account, settings), settings,
-                          billing_subscriptions(session, account.id)))
-    return [(TvAccount(ctx, facts, settings), wanted) for facts, settings, wanted in found]
+            found.append((load_facts(session, account, settings(account.agent_id)),
+                          settings(account.agent_id), billing_subscriptions(session, account.id)))
+        seen = {facts.id for facts, _, _ in found}
+        for local, link in links.items():
+            left = (link.data or {}).get("agent_id")
+            if (local in seen or not (link.data or {}).get("delete_pending") or left is None
+                    or account_id not in (None, local) or agent_id not in (None, left)):
+                continue
+            account = session.get(Account, local)
+            facts = load_facts(session, account, settings(left))
+            facts.trashed = True  # gone from this agent: its SMS account is to be deleted
+            found.append((facts, settings(left), []))
+    return [(TvAccount(ctx, facts, each), wanted) for facts, each, wanted in found]
 
 
 def reconcile(ctx, account_id: int | None = None, fix: bool = False,
@@ -245,7 +263,8 @@ def reconcile(ctx, account_id: int | None = None, fix: bool = False,
     if account_id is not None:
         with ctx.session() as session:
             account = session.get(Account, account_id)
-            if account is None or account.agent.type != CODE:
+            if account is None or (account.agent.type != CODE
+                                   and store.tv_account(session, account_id)[0] is None):
                 return None
     run = _Run(ctx, fix)
     accounts = _accounts(ctx, account_id, agent_id)

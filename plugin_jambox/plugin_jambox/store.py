@@ -4,8 +4,9 @@ whose changes would emit events and echo back to the plugin):
 - kind "customer": contract id → SMS customer number (`cust_number`); the contract id is
   the customer's external id in the SMS (`cust_external_id`);
 - kind "account": billing account id → SMS TV account id (`account_id`); data may hold
-  "delete_pending": the account went to the trash while its services were still running
-  out, the reconciliation deletes the SMS account once they have ended;
+  "delete_pending" and "agent_id": the account went to the trash (or to another agent)
+  while its services were still running out, the reconciliation deletes the SMS account,
+  through that agent, once they have ended;
 - kind "subscription": our subscription id → SMS `subscription_id`; data holds
   "package_id", "cust_order_id" and the SMS "account_id";
 - kind "invoicing": a contract whose TV invoicing is suspended (the link's presence is the

@@ -152,16 +152,47 @@ def test_a_trashed_account_ends_its_services_is_locked_and_deleted_once_they_end
     assert jb.tv_accounts(account.contract_id) == []
 
 
-def test_a_restored_account_gets_its_services_again(jb):
-    account = jb.account()
-    jb.drain()
-    in_session(jb.runtime, trash_account, account.id)
-    jb.drain()
-    in_session(jb.runtime, restore_account, account.id)
-    jb.drain()
-    assert left(jb) == []
-    (tv,) = jb.tv_accounts(account.contract_id)
-    assert not tv.locked
+def test_a_restored_account_gets_its_services_again_after_the_terminated_ones(jb):
+    with jb.day(date(2026, 11, 10)):
+        account = jb.account()
+        jb.drain()
+        in_session(jb.runtime, trash_account, account.id)
+        jb.drain()
+        in_session(jb.runtime, restore_account, account.id)
+        jb.drain()
+        assert left(jb) == []
+        (tv,) = jb.tv_accounts(account.contract_id)
+        assert not tv.locked
+        # the terminated service runs out its period, the package starts again after it
+        assert [(s.package_id, s.valid_from.isoformat(), s.valid_to and s.valid_to.isoformat())
+                for s in jb.sms.account_subscriptions(tv.account_id)] == [
+            (101, "2026-11-10", "2026-11-30"), (101, "2026-12-01", None)]
+        with jb.runtime.session() as s:
+            assert store.tv_account(s, account.id) == (tv.account_id, {})
+        assert reconcile(jb.runtime.context("jambox"), account.id, fix=True).drift == []
+
+
+def test_an_account_moved_to_another_agent_leaves_the_sms(jb, factory):
+    with jb.day(date(2026, 11, 10)):
+        account = jb.account()
+        jb.drain()
+        other = factory.agent()
+        in_session(jb.runtime, change_account, account.id, agent_id=other.id, fields={})
+        jb.drain()
+        assert left(jb) == []
+        (tv,) = jb.tv_accounts(account.contract_id)
+        assert tv.locked and jb.packages(account.contract_id) == [(101, True, "2026-11-30")]
+        with jb.runtime.session() as s:
+            assert store.tv_account(s, account.id)[1] == {"delete_pending": True,
+                                                          "agent_id": jb.agent.id}
+        assert [d["kind"] for d in reconcile(jb.runtime.context("jambox"), fix=True).drift] == [
+            "delete_pending"]
+    with jb.day(date(2026, 12, 1)):
+        report = reconcile(jb.runtime.context("jambox"), fix=True)
+        assert [(d["kind"], d["fixed"]) for d in report.drift] == [("trashed_account", True)]
+        assert jb.tv_accounts(account.contract_id) == []
+        with jb.runtime.session() as s:
+            assert store.tv_account(s, account.id) == (None, {})
 
 
 def test_an_sms_refusal_is_a_dead_letter_with_sgts_text(jb, factory):

@@ -75,7 +75,9 @@ def _give(sms: Sms, account_id: int, package_ids: list, start_text: str, active:
     if not package_ids:
         raise refuse("Nie wybrano żadnego pakietu", BAD_ARGUMENTS)
     wanted = [package(sms, item) for item in package_ids]
-    held = {sms.packages[s.package_id] for s in sms.live_subscriptions(account_id)}
+    # what the account holds on the start day (a service ending before it is no obstacle)
+    held = {sms.packages[s.package_id] for s in sms.account_subscriptions(account_id)
+            if s.valid_to is None or s.valid_to >= start}
     basics = [p for p in [*held, *wanted] if p.pkg_class == BASIC]
     for item in wanted:
         if item in held or wanted.count(item) > 1:
