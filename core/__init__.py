@@ -34,6 +34,7 @@ from core.services.customers import create_contract, create_subscriber
 from core.services.inputs import MAX_KEY
 from core.services.payments import record_payment
 from core.services.subscriptions import activate, assign_service, deactivate, purchase
+from core.sqlfuncs import inline_ids, insert_rows
 from core.state import AccountState, account_state, effective_state, is_open
 from core.usage import operator_today, record_usage
 
@@ -55,6 +56,8 @@ __all__ = [
     # invoices (a plugin's rows may point at the one they landed on); NUMERIC(18, 6) for a
     # plugin's rates and quantities
     "Invoice", "Rate",
+    # bulk statements for a plugin's own tables (a batch of rows, a batch of ids)
+    "inline_ids", "insert_rows",
     # operations, each in the caller's session and writing its events (block set/lifted,
     # payment received…) in that transaction
     "activate", "assign_service", "audit", "change_account", "change_tariff",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from sqlalchemy import Integer, String, bindparam, cast, func, insert, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -24,25 +25,31 @@ def padded(dialect: str, expression, width: int = 12) -> ColumnElement:
 
 
 def inline_ids(name: str, ids: Iterable[int] | None = None):
-    """An IN-list of integer ids rendered inline: a batch's hundreds of ids as one literal
-    list instead of hundreds of bound parameters to convert and send. Without `ids`, they
-    are given at execution under `name`."""
+    """An IN-list of ids rendered inline: a batch's hundreds of ids (integers, or a
+    platform's codes, quoted as SQL literals) as one literal list instead of hundreds of
+    bound parameters to convert and send. Without `ids`, they are given at execution
+    under `name`."""
     return bindparam(name, None if ids is None else list(ids), expanding=True,
                      literal_execute=True)
 
 
 def insert_rows(session: Session, model, rows: list[dict[str, Any]],
-                returning: tuple[str, ...] = ()) -> list:
+                returning: tuple[str, ...] = (), skip_existing: tuple[str, ...] = ()) -> list:
     """Insert `rows` (dicts with the same keys) into `model`'s table in one statement.
 
     On PostgreSQL it is `INSERT … SELECT * FROM unnest(<one array per column>)`: a handful
     of parameters whatever the number of rows, where a multi-row VALUES passes, converts
     and parses one parameter per value (three times slower for a batch of invoices).
-    Elsewhere it is SQLAlchemy's bulk insert. The returned rows come in no given order.
+    Elsewhere it is SQLAlchemy's bulk insert. `skip_existing` names the columns of a
+    unique key: a row whose key is taken is left out (`ON CONFLICT (…) DO NOTHING`), and
+    only the rows inserted come back. The returned rows come in no given order.
     """
     table = model.__table__
     if session.bind.dialect.name != "postgresql":
         statement = insert(model)
+        if skip_existing:
+            statement = sqlite_insert(model).on_conflict_do_nothing(
+                index_elements=list(skip_existing))
         if returning:
             statement = statement.returning(*(table.c[name] for name in returning))
         result = session.execute(statement, rows)
@@ -54,6 +61,8 @@ def insert_rows(session: Session, model, rows: list[dict[str, Any]],
                        for name in names)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"SELECT * FROM unnest({arrays})")
+    if skip_existing:
+        sql += f" ON CONFLICT ({', '.join(quote(n) for n in skip_existing)}) DO NOTHING"
     if returning:
         sql += f" RETURNING {', '.join(quote(n) for n in returning)}"
     result = session.execute(text(sql), {name: [row[name] for row in rows] for name in names})

@@ -81,12 +81,19 @@ def _day(event: dict, key: str, sms_id: Any) -> date:
         raise EventError(sms_id, key, f"{value!r} is not a day (YYYY-MM-DD)") from None
 
 
-def parse_event(event: dict[str, str | None]) -> dict[str, Any]:
-    """The row of one event of `billingEventsGet` (member texts, as the stream reads
-    them); `EventError` when SGT's event cannot be taken."""
+def event_id(event: dict[str, str | None]) -> int:
+    """The SMS id of an event (member texts, as the stream reads them): all an import
+    needs of an event it already has."""
     sms_id = _integer(event, "id", None, required=True)
     if sms_id <= 0:
         raise EventError(sms_id, "id", "is not a positive number")
+    return sms_id
+
+
+def parse_event(event: dict[str, str | None]) -> dict[str, Any]:
+    """The row of one event of `billingEventsGet` (member texts, as the stream reads
+    them); `EventError` when SGT's event cannot be taken."""
+    sms_id = event_id(event)
     vat = _amount(event, "be_vat", sms_id, 4)
     if not Decimal(0) <= vat < Decimal(1):
         raise EventError(sms_id, "be_vat", f"{vat} is not a VAT fraction (0 <= VAT < 1)")

@@ -7,12 +7,20 @@ How:
 - every enabled JAMBOX agent's SMS is asked `billingEventsGet(from, to, "")` in short
   windows of `import_window_days` days (1 by default: a day is the smallest period the API
   takes; a busy day of a large operator is still read in bounded memory, below);
-- each answer is read as a stream (plugin_jambox.billing_stream: lxml's pull parser over
-  the body as it arrives, the agent's `events_timeout` for every read), the events checked
-  (plugin_jambox.billing_events) and written in batches of `import_batch`: ids already
-  stored are looked up first and left out, the rest go in with `INSERT … ON CONFLICT
-  (sms_id) DO NOTHING` (an import running at the same time cannot make one twice);
-- one window is one transaction, committed only once its answer has been read to its end:
+- each answer is received as it arrives (`stream=True`, the agent's `events_timeout` for
+  every read) into a spool (memory up to 8 MB, then a temporary file) while its SHA-256
+  is taken: an answer the same, byte for byte, as the one last imported whole for that
+  window (`jambox_import_window`) has nothing new and is not read further — a second
+  import over past days costs little more than the transfer;
+- any other answer is read as a stream from the spool (plugin_jambox.billing_stream:
+  lxml's pull parser, one event at a time, bounded memory) and written in batches of
+  `import_batch`: ids already stored are looked up first and left out (not
+  read further), the others checked (plugin_jambox.billing_events) and written with
+  `INSERT … ON CONFLICT (sms_id) DO NOTHING` (an import running at the same time cannot
+  make one twice), one `INSERT … SELECT FROM unnest(…)` a batch on PostgreSQL
+  (core.insert_rows);
+- one window is one transaction (its events and its digest), committed only once its
+  answer has been read to its end:
   a fault, a timeout, a cut connection or a malformed / truncated answer fails that window
   with nothing of it written, the other windows go on, and the run says which windows
   failed (outcome "partial"). Run again, it fetches them afresh: no event is lost, none is
@@ -24,22 +32,24 @@ How:
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator
+from functools import partial
+from typing import IO, Any, Iterable, Iterator
 
 import requests
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import (MAX_KEY, Agent, Contract, ExternalLink, Field, JobSpec, Runtime, ValidationError,
-                  job_outcome, now, operator_today)
+                  inline_ids, insert_rows, job_outcome, now, operator_today)
 from plugin_jambox.agent import CODE, AgentSettings
-from plugin_jambox.billing_events import EventError, parse_event
-from plugin_jambox.billing_models import BillingEvent
+from plugin_jambox.billing_events import EventError, event_id, parse_event
+from plugin_jambox.billing_models import BillingEvent, ImportWindow
 from plugin_jambox.billing_stream import Fault, MalformedReply, iter_structs
 from plugin_jambox.client import EVENTS_METHOD, JamboxClient, JamboxFault, JamboxUnavailable
 from plugin_jambox.connections import client_for
@@ -51,6 +61,7 @@ JOB_ID = "jambox-billing-import"
 #: the longest period one import may cover (a typing slip of a year is refused)
 MAX_DAYS = 400
 READ_CHUNK = 1 << 16
+SPOOL_MEMORY = 8 << 20
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 SCHEMA = [
@@ -73,6 +84,7 @@ class ImportReport:
     first: date
     last: date
     windows: int = 0
+    unchanged: int = 0
     fetched: int = 0
     inserted: int = 0
     resolved_late: int = 0
@@ -85,6 +97,8 @@ class ImportReport:
     def summary(self) -> str:
         text = (f"billing events {self.first}..{self.last}: {self.fetched} read, "
                 f"{self.inserted} new, in {self.windows} window(s)")
+        if self.unchanged:
+            text += f" ({self.unchanged} unchanged since imported)"
         if self.resolved_late:
             text += f"; {self.resolved_late} earlier event(s) found their contract"
         if self.failed:
@@ -93,7 +107,7 @@ class ImportReport:
 
     def result(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "summary": self.summary(), "windows": self.windows,
-                "fetched": self.fetched, "inserted": self.inserted, "failed": self.failed}
+                "unchanged": self.unchanged, "fetched": self.fetched, "inserted": self.inserted, "failed": self.failed}
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -131,34 +145,43 @@ def windows(first: date, last: date, days: int) -> Iterator[tuple[date, date]]:
 
 # --- reading one window --------------------------------------------------------------------
 
-def stream_events(client: JamboxClient, first: date, last: date) -> Iterator[dict[str, Any]]:
-    """The checked events of `billingEventsGet(first, last, "")`, one at a time, read as
-    the answer arrives. Raises JamboxFault (SGT refused), JamboxUnavailable (no whole
-    answer) or EventError (an event that cannot be taken) — possibly after some events."""
+def fetch_window(client: JamboxClient, first: date, last: date, spool: IO[bytes]) -> str:
+    """Read the whole answer of `billingEventsGet(first, last, "")` into `spool` as it
+    arrives (the agent's `events_timeout` for each read); returns its SHA-256. Raises
+    JamboxUnavailable when it does not come whole."""
     response = client.post(EVENTS_METHOD, first.isoformat(), last.isoformat(), "", stream=True)
-    what = f"{EVENTS_METHOD} {first}..{last}"
+    digest = hashlib.sha256()
     try:
-        for struct in iter_structs(response.iter_content(READ_CHUNK), what):
-            yield parse_event(struct)
-    except Fault as fault:
-        raise JamboxFault(fault.code, fault.message, EVENTS_METHOD) from None
-    except MalformedReply as exc:
-        raise JamboxUnavailable(f"malformed reply: {exc}", EVENTS_METHOD) from None
+        for chunk in response.iter_content(READ_CHUNK):
+            digest.update(chunk)
+            spool.write(chunk)
     except requests.RequestException as exc:  # the body broke off, or a read timed out
         raise JamboxUnavailable(f"the answer broke off: {type(exc).__name__}: {exc}",
                                 EVENTS_METHOD) from None
     finally:
         response.close()
+    spool.seek(0)
+    return digest.hexdigest()
+
+
+def read_events(spool: IO[bytes], what: str) -> Iterator[dict[str, str | None]]:
+    """The events of an answer as SGT sent them ({member: text}), one at a time. Raises
+    JamboxFault (SGT refused) or JamboxUnavailable (not a whole answer) — possibly after
+    some events."""
+    try:
+        yield from iter_structs(iter(partial(spool.read, READ_CHUNK), b""), what)
+    except Fault as fault:
+        raise JamboxFault(fault.code, fault.message, EVENTS_METHOD) from None
+    except MalformedReply as exc:
+        raise JamboxUnavailable(f"malformed reply: {exc}", EVENTS_METHOD) from None
+
+
+def spool() -> IO[bytes]:
+    """Where an answer waits to be read: memory up to SPOOL_MEMORY, then a temporary file."""
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
 
 
 # --- storing -------------------------------------------------------------------------------
-
-def _insert(session: Session):
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    table = BillingEvent.__table__
-    return (dialect.insert(table).on_conflict_do_nothing(index_elements=["sms_id"])
-            .returning(table.c.id))
-
 
 def contracts_of(session: Session, customers: Iterable[tuple[str, str | None]]
                  ) -> dict[tuple[str, str | None], int]:
@@ -169,12 +192,12 @@ def contracts_of(session: Session, customers: Iterable[tuple[str, str | None]]
     linked = {number: contract_id for number, contract_id in session.execute(
         select(ExternalLink.external_id, ExternalLink.local_id).where(
             ExternalLink.plugin == PLUGIN, ExternalLink.kind == CUSTOMER,
-            ExternalLink.external_id.in_(numbers)))} if numbers else {}
+            ExternalLink.external_id.in_(inline_ids("numbers", numbers))))} if numbers else {}
     wanted = {int(external) for number, external in customers
               if number not in linked and external and external.isdigit()
               and 0 < int(external) <= MAX_KEY}
-    existing = set(session.scalars(select(Contract.id).where(Contract.id.in_(wanted)))) \
-        if wanted else set()
+    existing = set(session.scalars(select(Contract.id).where(
+        Contract.id.in_(inline_ids("contracts", wanted))))) if wanted else set()
     found = {}
     for number, external in customers:
         if number in linked:
@@ -184,12 +207,15 @@ def contracts_of(session: Session, customers: Iterable[tuple[str, str | None]]
     return found
 
 
-def store_batch(session: Session, agent_id: int, rows: list[dict[str, Any]]) -> int:
-    """Write the events of `rows` not stored yet; returns how many were new."""
-    unique = {row["sms_id"]: row for row in rows}
+def store_batch(session: Session, agent_id: int, events: list[dict[str, str | None]]) -> int:
+    """Write the events (as SGT sent them) not stored yet, each checked
+    (`EventError`); returns how many were new. An event already stored is not read
+    beyond its id: a second import over the same days costs little more than the
+    reading."""
+    unique = {event_id(event): event for event in events}
     known = set(session.scalars(select(BillingEvent.sms_id).where(
-        BillingEvent.sms_id.in_(list(unique)))))
-    fresh = [row for sms_id, row in unique.items() if sms_id not in known]
+        BillingEvent.sms_id.in_(inline_ids("sms_ids", unique)))))
+    fresh = [parse_event(event) for sms_id, event in unique.items() if sms_id not in known]
     if not fresh:
         return 0
     contracts = contracts_of(session, {(r["cust_number"], r["cust_external_id"]) for r in fresh})
@@ -197,24 +223,36 @@ def store_batch(session: Session, agent_id: int, rows: list[dict[str, Any]]) -> 
     for row in fresh:
         row.update(agent_id=agent_id, imported_at=at,
                    contract_id=contracts.get((row["cust_number"], row["cust_external_id"])))
-    return len(session.execute(_insert(session), fresh).all())
+    return len(insert_rows(session, BillingEvent, fresh, returning=("id",),
+                           skip_existing=("sms_id",)))
 
 
 def import_window(session: Session, client: JamboxClient, agent_id: int, first: date,
-                  last: date, batch_size: int) -> tuple[int, int]:
-    """Read one window's events and write the new ones, in the caller's transaction;
-    returns (events read, events new)."""
-    read = new = 0
-    batch: list[dict[str, Any]] = []
-    for row in stream_events(client, first, last):
-        read += 1
-        batch.append(row)
-        if len(batch) >= batch_size:
+                  last: date, batch_size: int) -> tuple[int, int, bool]:
+    """Fetch one window's answer and write its new events, in the caller's transaction;
+    returns (events read, events new, whether the answer was the one last imported)."""
+    window = session.scalars(select(ImportWindow).where(
+        ImportWindow.agent_id == agent_id, ImportWindow.first_day == first,
+        ImportWindow.last_day == last)).first()
+    with spool() as body:
+        digest = fetch_window(client, first, last, body)
+        if window is not None and window.digest == digest:
+            return window.events, 0, True
+        read = new = 0
+        batch: list[dict[str, str | None]] = []
+        for event in read_events(body, f"{EVENTS_METHOD} {first}..{last}"):
+            read += 1
+            batch.append(event)
+            if len(batch) >= batch_size:
+                new += store_batch(session, agent_id, batch)
+                batch = []
+        if batch:
             new += store_batch(session, agent_id, batch)
-            batch = []
-    if batch:
-        new += store_batch(session, agent_id, batch)
-    return read, new
+    if window is None:
+        window = ImportWindow(agent_id=agent_id, first_day=first, last_day=last)
+        session.add(window)
+    window.digest, window.events, window.imported_at = digest, read, now()
+    return read, new, False
 
 
 def resolve_unclaimed(session: Session) -> int:
@@ -263,8 +301,8 @@ def import_events(runtime: Runtime, first: Any, last: Any, *, agent_id: int | No
             report.windows += 1
             try:
                 with runtime.session(actor=actor) as session:
-                    read, new = import_window(session, client, agent_id_, start, end,
-                                              config.get("import_batch", 2000))
+                    read, new, unchanged = import_window(session, client, agent_id_, start,
+                                                         end, config.get("import_batch", 2000))
             except (JamboxFault, JamboxUnavailable, EventError) as exc:
                 log.warning("billing events %s..%s of agent %s not imported: %s",
                             start, end, name, exc)
@@ -272,6 +310,7 @@ def import_events(runtime: Runtime, first: Any, last: Any, *, agent_id: int | No
                 continue
             report.fetched += read
             report.inserted += new
+            report.unchanged += unchanged
     with runtime.session(actor=actor) as session:
         report.resolved_late = resolve_unclaimed(session)
     return report

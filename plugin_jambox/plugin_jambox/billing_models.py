@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import Base, Rate, now
@@ -44,3 +44,22 @@ class BillingEvent(Base):
         # the invoice run's question: a contract's events not invoiced, up to a day
         Index("ix_jambox_billing_event_contract", "contract_id", "invoice_id", "selling_date"),
     )
+
+
+class ImportWindow(Base):
+    """The last answer imported whole for one window of days of one agent: its SHA-256
+    and how many events it held. An answer byte for byte the same is not read again
+    (a second import over past days, whose answers do not change, costs the transfer
+    only); written in the same transaction as the window's events."""
+
+    __tablename__ = "jambox_import_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    first_day: Mapped[date] = mapped_column()
+    last_day: Mapped[date] = mapped_column()
+    digest: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column()
+    imported_at: Mapped[datetime] = mapped_column(default=now)
+
+    __table_args__ = (UniqueConstraint("agent_id", "first_day", "last_day"),)

@@ -62,11 +62,24 @@ def test_a_second_run_over_the_same_days_adds_nothing(billing, three_days):
     import_events(billing.runtime, D1, D3)
     again = import_events(billing.runtime, D1, D3)
 
-    assert (again.fetched, again.inserted, again.outcome) == (30, 0, "ok")
+    assert (again.fetched, again.inserted, again.unchanged, again.outcome) == (30, 0, 3, "ok")
     assert count(billing.runtime) == 30
     # the day windows: one call a day, each asked with the auth and "" for every report
     calls = billing.jb.calls("billingEventsGet")
     assert [args[:2] for _, args in calls[:3]] == [(str(d), str(d)) for d in (D1, D2, D3)]
+
+
+def test_an_unchanged_answer_is_not_read_again_a_changed_one_is(billing, three_days):
+    import_events(billing.runtime, D1, D3)
+    billing.event(three_days[0], D2, "9.90", desc="Filmbox")  # SGT adds one to Nov 2
+
+    again = import_events(billing.runtime, D1, D3)
+
+    assert (again.unchanged, again.fetched, again.inserted) == (2, 31, 1)
+    assert again.summary().endswith("31 read, 1 new, in 3 window(s) (2 unchanged since "
+                                    "imported)")
+    assert billing.stored() == billing.in_sms()
+    assert import_events(billing.runtime, D1, D3).unchanged == 3
 
 
 def test_an_answer_lost_halfway_is_fetched_again_by_the_next_run(billing, three_days,
