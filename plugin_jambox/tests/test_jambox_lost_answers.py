@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from core.blocking import lift_block, set_block
 from core.models import Delivery, Subscription
-from core.services.accounts import trash_account
+from core.services.accounts import change_account, trash_account
 from core.services.subscriptions import activate, assign_service, remove
+
+from .conftest import ADDRESS
 
 
 @pytest.fixture
@@ -69,6 +71,9 @@ CASES = {
         jb.runtime, activate, a.addon), [(101, True, ""), (201, True, "")]),
     "subscriptionTerminate": ("addon", lambda jb, a: in_session(jb.runtime, remove, a.addon),
                               [(101, True, ""), (201, True, "2026-11-30")]),
+    "accountEdit": ("created", lambda jb, a: in_session(
+        jb.runtime, change_account, a.id, fields={**ADDRESS, "jambox_flat": "9"}),
+        [(101, True, "")]),
     "accountLock": ("created", lambda jb, a: in_session(jb.runtime, set_block, a.id, "balance",
                                                         system=True), [(101, True, "")]),
     "accountUnlock": ("locked", lambda jb, a: in_session(jb.runtime, lift_block, a.id,
@@ -103,6 +108,7 @@ def test_an_operation_applied_with_its_answer_lost_ends_done_once(jb, proxied, m
         assert jb.packages(account.contract_id) == after
         (tv,) = jb.tv_accounts(account.contract_id)
         assert tv.locked is (method == "accountLock")
+        assert tv.address["cust_i_flat"] == ("9" if method == "accountEdit" else "2")
 
 
 def test_account_delete_with_its_answer_lost_ends_done(jb, proxied, factory):
