@@ -88,8 +88,8 @@ def abonent_account_panel(session, account):
 
 @hookimpl
 def abonent_admin_views(runtime):
-    from plugin_jambox import admin  # Flask and Flask-Admin only where the admin runs
-    return admin.views()
+    from plugin_jambox import admin, billing_admin  # Flask only where the admin runs
+    return admin.views() + billing_admin.views()
 
 
 @hookimpl
