@@ -145,6 +145,16 @@ class Outbox:
         delay = min(ceiling, base * 2 ** max(0, attempts - 1))
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
+    def patience(self, age: timedelta) -> timedelta:
+        """The wait after a `RetryLater` without its own delay: a quarter of the event's
+        age, between `backoff_base` and `backoff_max`, times 0.5–1.0. Its attempts are not
+        counted, so the back-off grows with how long the platform has been away instead:
+        seconds in the first minute, an hour at most once it has been gone for hours."""
+        base = float(self.config["backoff_base"])
+        ceiling = float(self.config["backoff_max"])
+        delay = min(ceiling, max(base, age.total_seconds() / 4))
+        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
     def record(self, outcomes: list[tuple[Claimed, str, Any]]) -> None:
         """Write the outcomes of delivered items in one transaction."""
         if not outcomes:
@@ -169,7 +179,7 @@ class Outbox:
                                         f"event (outbox.retry_later_max_seconds): {exc.reason}"
                          [:2000], at, dead=True)
             return
-        wait = exc.after if exc.after is not None else self.backoff(item.attempts)
+        wait = exc.after if exc.after is not None else self.patience(at - item.event.created_at)
         session.execute(update(Delivery).where(self._mine(item)).values(
             attempts=Delivery.attempts - 1, next_attempt_at=at + wait, locked_until=None,
             last_error=f"retry later: {exc.reason}"[:2000]))

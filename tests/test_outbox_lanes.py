@@ -156,6 +156,31 @@ def test_retry_later_has_a_ceiling(runtime, factory, stuck, drain):
     assert head.last_error.endswith("503 from the platform")
 
 
+def test_retry_later_backs_off_with_the_age_of_the_event(runtime, factory, stuck, drain):
+    """A RetryLater without a delay of its own waits longer the longer the platform has
+    been away (its attempts are not counted, so they cannot pace it): seconds at first,
+    a quarter of the event's age later, never more than outbox.backoff_max."""
+    stuck.hang = False
+    stuck.fail = RetryLater("connection refused")
+    factory.account(agent=factory.agent(type="stuck"))
+    outbox = Outbox(runtime, "w")
+    outbox.config = {**outbox.config, "backoff_base": 2, "backoff_max": 3600}  # the defaults
+
+    def wait_after_attempt(at) -> float:
+        with frozen(at):
+            outbox.run_once()
+        with runtime.session() as s:
+            head = s.scalars(select(Delivery).where(Delivery.plugin == "stuck")
+                             .order_by(Delivery.id)).first()
+            assert (head.state, head.attempts) == ("pending", 0)
+            return (head.next_attempt_at - at).total_seconds()
+
+    start = now()
+    assert 1 <= wait_after_attempt(start) <= 2  # backoff_base 2 s, jitter 0.5–1
+    assert 450 <= wait_after_attempt(start + timedelta(hours=1)) <= 900
+    assert 1800 <= wait_after_attempt(start + timedelta(days=1)) <= 3600
+
+
 def test_a_stopped_worker_writes_the_calls_under_way_and_gives_back_the_rest(
         runtime, factory, stuck):
     """Stopped while two calls hang: it gives back what no thread started (no attempt

@@ -1,10 +1,10 @@
 """Billing → platform: each notification the outbox delivers, turned into platform calls.
 
-Outcomes, as the outbox understands them: a platform that cannot answer now (5xx,
-timeout, connection refused) lets `Tv24Unavailable` through, a failed attempt retried
-with back-off; a rate limit (429) asks to be retried after the platform's delay without
-counting as a failure; a refusal (4xx) is `Rejected` with the platform's reason, a dead
-letter at once that a person can read (and the reconciliation repairs).
+Outcomes, as the outbox understands them (docs/hooks.md, "Outcomes of a delivery"): a
+platform that cannot answer now (5xx, timeout, connection refused, a cut-off answer) or
+asks to slow down (429, after its Retry-After) is `RetryLater`, an outage costing no
+attempts; a refusal (4xx) is `Rejected` with the platform's reason, a dead letter at once
+that a person can read (and the reconciliation repairs).
 
 Blocks are driven by `block_set` / `block_lifted` alone (all subscriptions paused when
 the account leaves the "active" state, unpaused when it comes back); the
@@ -37,7 +37,7 @@ def delivery(handler: Callable) -> Callable:
         except Tv24Unavailable as exc:
             if exc.status == 429:
                 raise RetryLater(f"24h TV rate limit: {exc}", after=exc.retry_after) from None
-            raise
+            raise RetryLater(f"24h TV unavailable: {exc}") from None
         except Tv24Rejected as exc:
             raise Rejected(f"24h TV refused {exc}") from None
         except ValidationError as exc:  # the agent's settings are no longer valid

@@ -51,8 +51,8 @@ def test_an_outage_converges_in_order_without_duplicates(tv):
     with tv.runtime.session() as s:
         undelivered = s.scalars(select(Delivery).where(Delivery.state != "done")).all()
         assert undelivered == []
-        retried = s.scalars(select(Delivery).where(Delivery.attempts > 1)).all()
-        assert retried  # the outage was felt
+        # the outage was felt (the 503s below) but cost no attempt: RetryLater
+        assert {d.attempts for d in s.scalars(select(Delivery))} == {1}
     statuses = {r.status for r in state.requests}
     assert {503, 201} <= statuses
     assert sorted(u.phone for u in state.users.values()) == sorted(a.login for a in accounts)
