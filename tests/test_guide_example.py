@@ -9,7 +9,8 @@ out), while the core (`abonent`, from a copy of its sources) and the example are
 and installed into it by pip like any distribution. So the example's tests import the
 installed `abonent_sms`, get the fixtures from the installed `plugins.testing` (its
 `pytest11` entry point), and never see this repository's conftest.py; their PostgreSQL is
-the one the kit starts itself.
+the one the kit starts itself. The installed `abonent` command lists the plugin, migrates
+its branch (shipped as package data) and finds its models and migrations in agreement.
 """
 from __future__ import annotations
 
@@ -104,10 +105,19 @@ def test_the_example_installs_and_passes_its_own_tests_in_a_fresh_virtualenv(tmp
     _run(*pip, "--no-deps", "--no-build-isolation", core, example, cwd=tmp_path)
 
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "ABONENT_TEST_POSTGRES_URL", "ABONENT_CONFIG")}
+           if k != "PYTHONPATH" and not k.startswith("ABONENT_")}
     where = _run(python, "-c", "import abonent_sms, core, plugins.testing as t; "
                  "print(abonent_sms.__file__, core.__file__, t.__file__)", cwd=example, env=env)
     assert all(path.startswith(str(site)) for path in where.split()), where
+
+    # installed as an operator installs it: listed, its branch (package data) migrated
+    abonent = venv / "bin" / "abonent"
+    cli = {**env, "ABONENT_DATABASE_URL": f"sqlite:///{tmp_path / 'billing.db'}",
+           "ABONENT_VAR_DIR": str(tmp_path / "var"),
+           "ABONENT_PLUGINS__SMS__GATEWAY_URL": "http://127.0.0.1:9"}
+    assert "sms  abonent-sms 0.1.0" in _run(abonent, "plugins", cwd=tmp_path, env=cli)
+    assert "sms: sms_0001  head: sms_0001" in _run(abonent, "db", "upgrade", cwd=tmp_path, env=cli)
+    assert "agree" in _run(abonent, "db", "check", cwd=tmp_path, env=cli)
 
     backends = request.config.getoption("--db")
     ran = _run(python, "-m", "pytest", "-v", "-p", "no:cacheprovider", f"--db={backends}",
