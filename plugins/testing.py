@@ -245,7 +245,9 @@ def settle(_held_sessions) -> Callable[[], None]:
     """settle() commits the test's `session` (if any), as every helper does first."""
     def commit() -> None:
         for held in _held_sessions:
-            held.commit()
+            transaction = held.get_transaction()
+            if transaction is not None and transaction.is_active:  # not one a failure spoilt
+                held.commit()
     return commit
 
 
