@@ -43,6 +43,7 @@ from typing import IO, Any, Iterable, Iterator
 
 import requests
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import (MAX_KEY, Agent, Contract, ExternalLink, Field, JobSpec, Runtime, ValidationError,
@@ -307,6 +308,10 @@ def import_events(runtime: Runtime, first: Any, last: Any, *, agent_id: int | No
                 log.warning("billing events %s..%s of agent %s not imported: %s",
                             start, end, name, exc)
                 report.failed.append(f"{start}..{end} ({name}): {exc}")
+                continue
+            except IntegrityError:  # its digest, written by an import running at once
+                report.failed.append(f"{start}..{end} ({name}): imported at the same time "
+                                     f"by another run; run again")
                 continue
             report.fetched += read
             report.inserted += new

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 
 from core import (Agent, ExternalLink, Service, Tariff, TariffService, assign_service,
                   create_account, create_contract, create_subscriber, record_payment)
-from plugin_jambox import store
+from plugin_jambox import billing_demo, store
 from plugin_jambox.agent import CODE
 from plugin_jambox.emulator import JamboxEmulator
 from plugin_jambox.emulator.catalog import DEFAULT_PACKAGES, GIFT
@@ -110,4 +110,5 @@ def start(runtime) -> list[JamboxEmulator]:
         report = reconcile(ctx, fix=True, agent_id=agent_id)
         log.info("JAMBOX SMS emulator at %s: %d drift item(s) fixed, %d error(s)", emulator.url,
                  sum(1 for item in report.drift if item["fixed"]), len(report.errors))
+        billing_demo.start(ctx, emulator.sms)
     return [emulator]
