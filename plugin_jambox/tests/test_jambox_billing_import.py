@@ -121,6 +121,20 @@ def test_a_truncated_answer_keeps_nothing_of_its_window(billing, three_days, fau
     assert billing.stored() == billing.in_sms()
 
 
+def test_a_window_the_sms_sits_on_fails_after_the_events_timeout(billing, three_days,
+                                                                fault_proxy):
+    proxy = fault_proxy(billing.jb.emulator.url)
+    billing.jb.configure(sms_url=proxy.url, events_timeout="1")
+    proxy.hang(match=window_of(D2))
+
+    report = import_events(billing.runtime, D1, D3)
+
+    assert report.outcome == "partial"
+    assert report.failed == ["2026-11-02..2026-11-02 (JAMBOX): billingEventsGet: no answer "
+                             "within 1 s"]
+    assert len(billing.stored()) == 20
+
+
 def test_sgt_refusing_a_window_is_said_in_its_words(billing, three_days, fault_proxy):
     proxy = fault_proxy(billing.jb.emulator.url)
     billing.jb.configure(sms_url=proxy.url, password="wrong-password")

@@ -195,3 +195,24 @@ def test_an_invoice_another_plugin_aborts_leaves_its_events_for_the_next_run(bil
     assert issue(billing.runtime, NOV).issued == 1
     assert invoice_of(billing.runtime, internet[0].id)[0] == (D("319.03"), D("65.87"),
                                                               D("384.90"))
+
+
+def test_an_operator_whose_prices_exclude_vat_gets_the_net_worked_back(billing):
+    """SGT's price is gross: the line's net is worked back from it and the core adds the
+    event's VAT to the net again, so a line may differ from SGT's gross by a cent."""
+    from core.models import Operator
+    with billing.runtime.session() as s:
+        for operator in s.scalars(select(Operator)):
+            operator.prices_include_vat = False
+    tv_only = billing.customer()
+    billing.event(tv_only, date(2026, 11, 30), "65.00", desc="Pakiet Wielotematyczny 65")
+    billing.event(tv_only, date(2026, 11, 30), "95.00", desc="Pakiet Rodzinny HD")
+    import_events(billing.runtime, NOV, date(2026, 11, 30))
+
+    issue(billing.runtime, NOV)
+
+    totals, lines = invoice_of(billing.runtime, tv_only[0].id)
+    assert lines == [
+        ("Pakiet Wielotematyczny 65", D("52.85"), D("23"), D("12.16"), D("65.01"), "jambox"),
+        ("Pakiet Rodzinny HD", D("77.24"), D("23"), D("17.77"), D("95.01"), "jambox")]
+    assert totals == (D("130.09"), D("29.93"), D("160.02"))
