@@ -101,8 +101,10 @@ def _run(engine: Engine, branches: Branches, action, *args, **kwargs) -> None:
 def upgrade(engine: Engine, revision: str = "heads", branches: Branches = CORE_ONLY) -> None:
     """Apply migrations up to `revision`; "heads" is the head of the core's branch and of
     every enabled plugin's (a dormant plugin's branch stays where it is)."""
-    targets = [f"{name}@head" for name in branches.required()] if revision == "heads" \
-        else [revision]
+    targets = [revision]
+    if revision == "heads":  # a plugin without revisions yet has no head to go to
+        written = set(_branch_of(_scripts(branches), branches).values())
+        targets = [f"{name}@head" for name in branches.required() if name in written]
     for target in targets:
         _run(engine, branches, command.upgrade, target)
 
@@ -188,9 +190,11 @@ def status(engine: Engine, branches: Branches = CORE_ONLY) -> Status:
     result = []
     for name in branches.required():
         heads = [head for head in script.get_heads() if owner[head] == name]
-        if len(heads) != 1:
+        if not heads:  # a plugin whose first revision is still to be written
+            continue
+        if len(heads) > 1:
             raise AbonentError(f"migrations of {name!r}: the branch must have one head, "
-                               f"found {', '.join(heads) or 'none'}")
+                               f"found {', '.join(heads)}")
         current = next((rev.revision for rev in script.iterate_revisions(heads[0], "base")
                         if rev.revision in applied and owner[rev.revision] == name), None)
         result.append(BranchState(name, heads[0], current))
@@ -219,12 +223,37 @@ def require_current(engine: Engine, branches: Branches = CORE_ONLY) -> None:
         raise AbonentError(problem)
 
 
-def revision(engine: Engine, message: str, branch: str = CORE,
-             branches: Branches = CORE_ONLY) -> None:
-    """Autogenerate a new revision of `branch` from the models (developers, plugin
-    authors: `abonent db revision`); it lands in that branch's folder."""
-    _run(engine, branches, command.revision, message, autogenerate=True,
-         head=f"{branch}@head", version_path=str(branches.locations()[branch]))
+def revision(engine: Engine, message: str, branch: str = CORE, package: str = CORE,
+             branches: Branches = CORE_ONLY) -> Path:
+    """Autogenerate the next revision of `branch` from the models of `package` (the
+    plugin's top-level package; other owners' tables are left alone) into the branch's
+    folder, and return its file. A plugin's first revision gets the plugin's branch label
+    and depends on the core's head (developers and plugin authors: `abonent db
+    revision`); the database must be at every head first, as autogenerate compares it."""
+    require_current(engine, branches)
+    owners = _owners()
+    first = branch not in _branch_of(_scripts(branches), branches).values()
+
+    def include(obj, name, type_, reflected, compare_to):
+        if type_ == "table":
+            return owners.get(name) == package
+        return include_object(obj, name, type_, reflected, compare_to)
+
+    folder = branches.locations()[branch]
+    before = set(folder.glob("*.py"))
+    config = _config(branches)
+    config.attributes["include_object"] = include
+    options = ({"head": "base", "branch_label": branch, "depends_on": head(branches)}
+               if first else {"head": f"{branch}@head"})
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.revision(config, message, autogenerate=True, version_path=str(folder),
+                             **options)
+    except CommandError as exc:
+        raise AbonentError(f"migrations: {exc}") from None
+    (written,) = set(folder.glob("*.py")) - before
+    return written
 
 
 def _owners() -> dict[str, str]:

@@ -137,3 +137,48 @@ def test_a_first_revision_without_the_plugin_branch_label_is_refused(tmp_path):
         (tmp_path / "mine_0001.py").read_text().replace("branch_labels = None",
                                                         "branch_labels = ('mine',)"))
     assert _branches(Folder(tmp_path)).enabled == {"mine": tmp_path.resolve()}
+
+
+MEMO = '''"""A plugin whose author lets `abonent db revision` write its migrations."""
+from pathlib import Path
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import Base
+
+
+class Memo(Base):
+    __tablename__ = "memo_memo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    text: Mapped[str] = mapped_column(String(100))
+
+
+def abonent_migrations():
+    return Path(__file__).parent / "migrations"
+'''
+
+
+def test_db_revision_writes_a_plugin_first_revision_with_its_label(empty_database_url,
+                                                                   tmp_path):
+    package = tmp_path / "src" / "memo_plugin"
+    (package / "migrations").mkdir(parents=True)
+    (package / "__init__.py").write_text(MEMO)
+    site = fake_distribution(tmp_path / "site", "abonent-memo", {"memo": "memo_plugin"})
+    abonent = cli_runner(empty_database_url, tmp_path, ABONENT_PLUGINS__DISABLED="tv24,wialon",
+                         PYTHONPATH=os.pathsep.join([str(site), str(tmp_path / "src")]))
+    abonent("db", "upgrade")  # the core and the other plugins; memo has nothing yet
+    wrote = abonent("db", "revision", "memos", "--plugin", "memo").stdout
+    (script,) = (package / "migrations").glob("*.py")
+    assert str(script) in wrote
+    text = script.read_text()
+    assert "branch_labels = ('memo',)" in text and f"depends_on = '{CORE_HEAD}'" in text
+    assert "create_table('memo_memo'" in text
+    assert "create_table('notes" not in text and "drop_table" not in text.split("def downgrade")[0]
+    assert "memo: " in abonent("db", "upgrade").stdout
+    assert "memo_memo" in tables(empty_database_url)
+    assert "models and migrations agree" in abonent("db", "check").stdout
+    refused = abonent("db", "revision", "x", "--plugin", "nosuch", ok=False)
+    assert "'nosuch' is neither the core nor an enabled plugin" in refused.stderr

@@ -1,4 +1,5 @@
-"""Alembic environment: the connection comes from `core.migrate` (config.attributes)."""
+"""Alembic environment: the connection (and, for a revision of one branch, the tables to
+compare) come from `core.migrate` (config.attributes)."""
 from __future__ import annotations
 
 from alembic import context
@@ -14,7 +15,8 @@ def run_migrations_online() -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=include_object,
+        # `core.migrate.revision` narrows autogenerate to one branch's tables
+        include_object=context.config.attributes.get("include_object", include_object),
     )
     with context.begin_transaction():
         context.run_migrations()
