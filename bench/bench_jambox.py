@@ -13,7 +13,7 @@ are inserted set-based beforehand (not measured).
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -94,8 +94,8 @@ def run(scale: float) -> list[Figure]:
     events, customers = max(30, int(EVENTS * scale)), max(1, int(CUSTOMERS * scale))
     month, day = (str(FIRST), str(LAST)), (str(FIRST), str(FIRST))
     with JamboxEmulator(LOGIN, PASSWORD) as emulator:
-        generate_events(emulator.sms, events, FIRST, LAST,
-                        [(CUST_BASE + i, str(i), ACCOUNT_BASE + i) for i in range(1, customers + 1)])
+        generate_events(emulator.sms, events, FIRST, LAST, [
+            (CUST_BASE + i, str(i), ACCOUNT_BASE + i) for i in range(1, customers + 1)])
         per_day = sum(1 for e in emulator.sms.billing_events if e.selling_date == FIRST)
         alone = in_child("bench.bench_jambox:read_child", sms_url=emulator.url, first=month[0],
                          last=month[1])

@@ -108,7 +108,8 @@ class ImportReport:
 
     def result(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "summary": self.summary(), "windows": self.windows,
-                "unchanged": self.unchanged, "fetched": self.fetched, "inserted": self.inserted, "failed": self.failed}
+                "unchanged": self.unchanged, "fetched": self.fetched,
+                "inserted": self.inserted, "failed": self.failed}
 
 
 # --- input ---------------------------------------------------------------------------------
