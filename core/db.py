@@ -20,7 +20,7 @@ from time import monotonic
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 
 def _json_default(value):
@@ -52,42 +52,15 @@ def make_engine(url: str, **kwargs) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
+        # pre-ping: a pooled connection killed by a database restart is replaced, not used;
         # connect_timeout: an unreachable host fails an attempt instead of hanging it
-        options.update(pool_size=10, max_overflow=20, connect_args={"connect_timeout": 10})
+        options.update(pool_pre_ping=True, pool_size=10, max_overflow=20,
+                       connect_args={"connect_timeout": 10})
     options.update(kwargs)
     engine = create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
-    else:
-        _ping_when_idle(engine)
     return engine
-
-
-#: a pooled connection unused for longer than this is pinged before it is handed out
-IDLE_PING_SECONDS = 1.0
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Pre-ping, but only connections that sat idle: one killed by a database restart is
-    replaced, not used, while a busy process (an outbox worker checks a connection out a
-    few times per delivery) is not charged a round trip per checkout. A connection in use
-    a moment ago that fails anyway fails its statement, and SQLAlchemy then drops the
-    whole pool (its disconnect handling), as after a failed ping."""
-
-    @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection, record):
-        record.info["idle_since"] = monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection, record, _proxy):
-        since = record.info.get("idle_since")
-        if since is None or monotonic() - since < IDLE_PING_SECONDS:
-            return
-        try:
-            dbapi_connection.execute("SELECT 1").close()
-            dbapi_connection.rollback()
-        except Exception as exc:
-            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,13 @@ class Process(subprocess.Popen):
                 self.wait(timeout=15)
 
 
+def installed_platform_plugins() -> list[str]:
+    """The plugins pip installed in this environment (tv24, wialon, jambox…): the fleet's
+    processes leave them out, so the test's database (migrated for the core and the
+    process-test plugins) is all they need."""
+    return sorted(e.name for e in entry_points(group="abonent.plugins"))
+
+
 class Fleet:
     """`abonent` processes sharing one configuration (written to `where`), with the
     process-test plugins installed the way pip leaves a plugin."""
@@ -139,6 +147,7 @@ class Fleet:
         self.config.write_text(
             f'database_url = "{self.database_url}"\nvar_dir = "{self.where / "var"}"\n'
             "[outbox]\n" + "".join(f"{key} = {value}\n" for key, value in outbox.items())
+            + f"[plugins]\ndisabled = {json.dumps(installed_platform_plugins())}\n"
             + f'[plugins.fileplugin]\npath = "{self.sink}"\ndelay = {delay}\n'
             f'concurrency = {concurrency}\n')
 
