@@ -18,6 +18,25 @@ def test_every_exported_name_resolves_once():
     assert missing == []
 
 
+def test_exports_are_in_commented_groups_each_sorted():
+    """`__all__` is read by plugin authors: every group says what it is for (a comment)
+    and lists its names in order."""
+    source = (ROOT / "core" / "__init__.py").read_text()
+    body = source[source.index("__all__ = [") + len("__all__ = ["):]
+    body = body[:body.index("\n]")]
+    groups: list[list[str]] = []
+    for line in body.splitlines():
+        if line.strip().startswith("#"):
+            if not groups or groups[-1]:  # a comment may run over several lines
+                groups.append([])
+        elif line.strip():
+            assert groups, "names before the first group's comment"
+            groups[-1] += ast.literal_eval(f"[{line}]")
+    assert all(groups) and sum(groups, []) == core.__all__
+    for group in groups:
+        assert group == sorted(group), f"not sorted: {group}"
+
+
 def test_shipped_plugins_import_only_from_core():
     offenders = []
     for path in sorted(ROOT.glob("plugin_*/plugin_*/**/*.py")):
