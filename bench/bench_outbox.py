@@ -2,8 +2,8 @@
 worker processes (goal: ≥ 5,000 deliveries/s), next to a raw INSERT + UPDATE of the same
 rows in the same run (goal: ratio ≥ 0.3).
 
-The events are in the outbox before the workers start (two per account, so order per
-account is exercised); the clock runs from the moment both workers are ready until the
+The events are in the outbox before the workers start (two per contract, so the order
+per (plugin, contract) is exercised); the clock runs from the moment both workers are ready until the
 last delivery is recorded. The limit inserts the same rows into a copy of the delivery
 table (same indexes) and marks them done, set-based: the least work a database does to
 take a row in and mark it handled.
@@ -17,11 +17,12 @@ from bench.common import Figure, fresh_database, in_child, runtime_for, timed
 from core.db import make_engine
 
 PREPARE = """
-INSERT INTO event (name, account_id, payload, created_at)
-SELECT 'payment_received', mod(i, {accounts}) + 1, '{{"n": 1}}', now()
+INSERT INTO event (name, account_id, contract_id, payload, created_at)
+SELECT 'payment_received', mod(i, {accounts}) + 1, mod(i, {accounts}) + 1, '{{"n": 1}}', now()
 FROM generate_series(1, {events}) i;
-INSERT INTO delivery (event_id, plugin, account_id, state, attempts, next_attempt_at)
-SELECT id, 'noop', account_id, 'pending', 0, now() FROM event ORDER BY id;
+INSERT INTO delivery (event_id, plugin, account_id, contract_id, state, attempts,
+                      next_attempt_at)
+SELECT id, 'noop', account_id, contract_id, 'pending', 0, now() FROM event ORDER BY id;
 ANALYZE event;
 ANALYZE delivery
 """
