@@ -6,9 +6,12 @@ The core's invoice run asks every contract without its invoice of the month for 
 lines (core.invoicing), so a contract whose only lines are TV events gets an invoice
 too: nothing more is needed for the "TV only" customers.
 
-A contract's lines are its events not invoiced yet whose selling day is in the month or
-before it (one imported late, or kept back while its customer's TV invoicing was
-suspended, goes on the next invoice), one line per event: SGT's description, the gross
+A contract's lines are its events not invoiced yet whose selling day is in the month, or
+in an earlier month since invoicing began (one imported late, or kept back while its
+customer's TV invoicing was suspended, goes on the next invoice) — the core's rule for its
+own late charges: events of months before the first invoice (history imported when the
+billing was set up, billed by the system before it) are left to their own month's run,
+never swept onto the first invoice. One line per event: SGT's description, the gross
 price (or, for an operator whose prices exclude VAT, the net worked back from it, which
 the core rounds to the cent and adds the VAT to again) and the event's own VAT rate.
 
@@ -29,7 +32,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import Contract, Invoice, InvoiceLineDraft
@@ -38,6 +41,8 @@ from plugin_jambox.store import invoicing_suspended
 
 #: session.info key: [(period start, [event id, …]), …] given as lines in this transaction
 CLAIMS = "jambox_billing_claims"
+#: session.info key: the first month invoiced, as this transaction found it
+FLOOR = "jambox_billing_floor"
 CHUNK = 900
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -52,10 +57,12 @@ def invoice_lines(session: Session, contract: Contract, period_start: date,
     """The contract's TV lines for the month (see the module's docstring)."""
     if invoicing_suspended(session, contract.id):
         return None
+    floor = _first_invoiced_month(session)
+    since = period_start if floor is None else min(floor, period_start)
     rows = session.execute(
         select(BillingEvent.id, BillingEvent.description, BillingEvent.vat, BillingEvent.gross)
         .where(BillingEvent.contract_id == contract.id, BillingEvent.invoice_id.is_(None),
-               BillingEvent.selling_date <= period_end)
+               BillingEvent.selling_date >= since, BillingEvent.selling_date <= period_end)
         .order_by(BillingEvent.selling_date, BillingEvent.sms_id)).all()
     if not rows:
         return None
@@ -65,6 +72,14 @@ def invoice_lines(session: Session, contract: Contract, period_start: date,
                              amount=row.gross if gross_prices else _net(row.gross, row.vat),
                              quantity=Decimal(1), vat_rate=row.vat * HUNDRED)
             for row in rows]
+
+
+def _first_invoiced_month(session: Session) -> date | None:
+    """The first month any invoice exists for (None before the first run), read once a
+    transaction (the run asks for every contract of a window in one)."""
+    if FLOOR not in session.info:
+        session.info[FLOOR] = session.scalar(select(func.min(Invoice.period_start)))
+    return session.info[FLOOR]
 
 
 def _claim(session: Session, period_start: date, event_ids: list[int]) -> None:
@@ -80,6 +95,7 @@ def _mark_invoiced(session: Session) -> None:
     the invoice is not written yet: only the outermost commit counts."""
     if session.in_nested_transaction():
         return
+    session.info.pop(FLOOR, None)
     by_period: dict[date, list[int]] = defaultdict(list)
     for period_start, event_ids in session.info.pop(CLAIMS, []):
         by_period[period_start].extend(event_ids)

@@ -216,3 +216,23 @@ def test_an_operator_whose_prices_exclude_vat_gets_the_net_worked_back(billing):
         ("Pakiet Wielotematyczny 65", D("52.85"), D("23"), D("12.16"), D("65.01"), "jambox"),
         ("Pakiet Rodzinny HD", D("77.24"), D("23"), D("17.77"), D("95.01"), "jambox")]
     assert totals == (D("130.09"), D("29.93"), D("160.02"))
+
+
+def test_history_from_before_invoicing_began_is_not_swept_onto_the_first_invoice(billing):
+    """Events of September imported when the billing was set up (billed by the system
+    before it): the first run, November's, leaves them to their own month's run; October
+    run later takes October's."""
+    tv_only = billing.customer()
+    billing.event(tv_only, date(2026, 9, 10), "65.00", desc="September")
+    billing.event(tv_only, date(2026, 10, 10), "65.00", desc="October")
+    billing.event(tv_only, date(2026, 11, 10), "19.90", desc="November")
+    import_events(billing.runtime, date(2026, 9, 1), date(2026, 11, 30))
+
+    november = issue(billing.runtime, NOV)
+    october = issue(billing.runtime, date(2026, 10, 1))
+
+    assert [line[0] for line in invoice_of(billing.runtime, tv_only[0].id)[1]] == ["November"]
+    assert [line[0] for line in invoice_of(billing.runtime, tv_only[0].id,
+                                           date(2026, 10, 1))[1]] == ["October"]
+    assert invoices_of_events(billing.runtime) == {
+        "September": None, "October": october.first_number, "November": november.first_number}
