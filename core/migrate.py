@@ -88,8 +88,12 @@ def _scripts(branches: Branches) -> ScriptDirectory:
     return ScriptDirectory.from_config(_config(branches))
 
 
-def _run(engine: Engine, branches: Branches, action, *args, **kwargs) -> None:
+def _run(engine: Engine, branches: Branches, action, *args, include=include_object,
+         **kwargs) -> None:
+    """An Alembic command on `engine`; `include` picks the objects autogenerate compares
+    (core/migrations/env.py reads it)."""
     config = _config(branches)
+    config.attributes["include_object"] = include
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
@@ -241,17 +245,10 @@ def revision(engine: Engine, message: str, branch: str = CORE, package: str = CO
 
     folder = branches.locations()[branch]
     before = set(folder.glob("*.py"))
-    config = _config(branches)
-    config.attributes["include_object"] = include
     options = ({"head": "base", "branch_label": branch, "depends_on": head(branches)}
                if first else {"head": f"{branch}@head"})
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.revision(config, message, autogenerate=True, version_path=str(folder),
-                             **options)
-    except CommandError as exc:
-        raise AbonentError(f"migrations: {exc}") from None
+    _run(engine, branches, command.revision, message, autogenerate=True,
+         version_path=str(folder), include=include, **options)
     (written,) = set(folder.glob("*.py")) - before
     return written
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-from core.migrate import include_object
 from core.models import Base
 
 
@@ -15,8 +14,8 @@ def run_migrations_online() -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        # `core.migrate.revision` narrows autogenerate to one branch's tables
-        include_object=context.config.attributes.get("include_object", include_object),
+        # `core.migrate._run` passes it: a revision of one branch compares its tables only
+        include_object=context.config.attributes["include_object"],
     )
     with context.begin_transaction():
         context.run_migrations()
