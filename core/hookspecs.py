@@ -43,8 +43,9 @@ def abonent_config_schema():
     """Called once at start-up. Return a list of `core.Field` for this plugin's section
     of the configuration file (`[plugins.<name>]`), or None if it has no settings.
 
-    The section is validated before anything runs; a bad value stops start-up with a
-    message naming `plugins.<name>.<key>`. The plugin reads its values as `ctx.config`.
+    The section is validated before anything runs; bad values stop start-up with a
+    message naming every bad `plugins.<name>.<key>` (`abonent plugins` lists the plugin
+    with them instead). The plugin reads its values as `ctx.config`.
     """
 
 
