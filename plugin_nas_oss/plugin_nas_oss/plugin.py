@@ -1,0 +1,54 @@
+"""The plugin Abonent loads (entry point `nas_oss` in the group `abonent.plugins`): each hook
+hands over to the module that does the work.
+
+- registration: the "NAS" agent type (plugin_nas_oss.agent) with the IP-per-NAS check,
+  the `[plugins.nas_oss]` section (plugin_nas_oss.config), the `abonent nas` command group
+  (plugin_nas_oss.cli; other modules add commands to it), the scheduled jobs (`jobs`:
+  other modules append their JobSpec factories).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core import hookimpl
+from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
+from plugin_nas_oss.cli import nas
+from plugin_nas_oss.config import SCHEMA
+from plugin_nas_oss.radius_server_cli import radius
+
+#: Functions of the runtime returning a list of core.JobSpec each (users_from_nas…).
+jobs: list = []
+
+nas.add_command(radius)  # abonent nas radius (plugin_nas_oss.radius_server_cli)
+
+if not event.contains(Session, "before_flush", unique_ip):
+    event.listen(Session, "before_flush", unique_ip)
+
+
+@hookimpl
+def abonent_agent_types():
+    return [AGENT_TYPE]
+
+
+@hookimpl
+def abonent_config_schema():
+    return SCHEMA
+
+
+@hookimpl
+def abonent_migrations():
+    """The plugin's Alembic branch "nas_oss" (nas_session, …)."""
+    return Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def abonent_cli_commands():
+    return [nas]
+
+
+@hookimpl
+def abonent_jobs(runtime):
+    return [spec for factory in jobs for spec in factory(runtime)]
