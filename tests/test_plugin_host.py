@@ -173,14 +173,15 @@ def test_abonent_plugins_lists_a_plugin_with_every_configuration_error(tmp_path)
     assert rows["example"]["config_errors"] == ["plugins.example.export_path: must be text"]
 
 
-def test_abonent_plugins_creates_nothing_in_the_current_folder(tmp_path):
+def test_listing_creates_nothing_in_the_current_folder(tmp_path):
     here = tmp_path / "here"
     here.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ABONENT_")}
-    result = subprocess.run([str(ABONENT), "plugins"], env=env, cwd=here, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert list(here.iterdir()) == []
+    for args in (["plugins"], ["--help"]):
+        result = subprocess.run([str(ABONENT), *args], env=env, cwd=here, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert list(here.iterdir()) == []
 
 
 def test_bad_configuration_is_one_clear_line(tmp_path):

@@ -33,6 +33,13 @@ class State:
         return load_settings(self.config_path)
 
     @cached_property
+    def plugin_manager(self):
+        """The plugins, loaded without opening the database: what `--help` and the
+        plugins' commands need (a listing creates no SQLite file nor its folder)."""
+        from plugins.host import make_plugin_manager
+        return make_plugin_manager(self.settings)
+
+    @cached_property
     def runtime(self) -> Runtime:
         from plugins.host import build_runtime
         return build_runtime(self.settings)
@@ -99,7 +106,7 @@ class AbonentGroup(click.Group):
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         state = ctx.obj if isinstance(ctx.obj, State) else State(ctx.params.get("config_path"))
         found: dict[str, click.Command] = {}
-        for commands in state.runtime.hook.abonent_cli_commands():
+        for commands in state.plugin_manager.hook.abonent_cli_commands():
             for command in commands or []:
                 found[command.name] = command
         return found
