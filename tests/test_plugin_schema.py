@@ -182,3 +182,31 @@ def test_db_revision_writes_a_plugin_first_revision_with_its_label(empty_databas
     assert "models and migrations agree" in abonent("db", "check").stdout
     refused = abonent("db", "revision", "x", "--plugin", "nosuch", ok=False)
     assert "'nosuch' is neither the core nor an enabled plugin" in refused.stderr
+
+
+def test_healthz_names_a_plugin_branch_that_is_behind(empty_database_url, tmp_path):
+    """/healthz answers 503 "migrations pending" naming the branch, then 200 once it is
+    upgraded (a plugin with a table and no model: nothing joins the models here)."""
+    from admin.app import create_app
+    from plugins.host import build_runtime
+    (tmp_path / "gps_0001.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n\nrevision = 'gps_0001'\n"
+        "down_revision = None\nbranch_labels = ('gps',)\ndepends_on = '0003'\n\n\n"
+        "def upgrade():\n    op.create_table('gps_track', sa.Column('id', sa.Integer(), "
+        "primary_key=True))\n\n\ndef downgrade():\n    op.drop_table('gps_track')\n")
+    settings = validate_settings({"database_url": empty_database_url,
+                                  "var_dir": str(tmp_path / "var")}, "test")
+    runtime = build_runtime(settings, extra_plugins=[("gps", Folder(tmp_path))],
+                            load_entrypoints=False)
+    try:
+        migrate.upgrade(runtime.engine)  # the core only
+        client = create_app(runtime).test_client()
+        answer = client.get("/healthz")
+        assert (answer.status_code, answer.json["status"], answer.json["behind"]) == (
+            503, "migrations pending", ["gps"])
+        migrate.upgrade(runtime.engine, branches=branches_of(runtime.pm, settings))
+        answer = client.get("/healthz")
+        assert (answer.status_code, answer.json["status"], answer.json["behind"]) == (
+            200, "ok", [])
+    finally:
+        runtime.engine.dispose()
