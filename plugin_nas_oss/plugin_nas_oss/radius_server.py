@@ -1,0 +1,238 @@
+"""The billing's RADIUS server on the wire: two UDP sockets (authentication and
+accounting), pyrad's packet classes to decode and sign, our own loop around them.
+
+Why not pyrad's `server.Server.Run`: it answers one packet at a time and hides why a
+packet was dropped in a log line. This loop counts every drop by reason
+(`RadiusServer.counters`), answers a repeated request from a cache instead of doing its
+work twice, and hands the requests that arrived together to the logic as one batch, so
+a burst of accounting is written in one transaction (one commit for many packets; the
+Accounting-Response of each goes out only after that commit, as RFC 2866 wants).
+
+What is dropped, never answered, and counted (the server keeps serving):
+- ``oversized``: a datagram over 4096 octets (RFC 2865 section 3);
+- ``malformed``: shorter than a header, a Length field out of range, attributes that do
+  not decode, a code that does not belong on that port;
+- ``unknown_client``: a source address that is no NAS agent of the billing;
+- ``missing_message_authenticator`` / ``bad_authenticator``: an Access-Request without
+  a valid Message-Authenticator (required, the BlastRADIUS countermeasure) or an
+  Accounting-Request whose Request Authenticator does not match the secret;
+- ``errors``: the logic failed on it (logged with its traceback).
+``duplicate`` counts a request seen again (same source, code, identifier and Request
+Authenticator within `dedup_seconds`): it gets the reply cached for the first.
+"""
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import struct
+import threading
+import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+from pyrad import packet as rp
+
+log = logging.getLogger("abonent.nas_oss.radius")
+
+MAX_PACKET = 4096  # RFC 2865 section 3
+HEADER = 20
+
+
+@dataclass
+class Request:
+    """A request that passed the checks, for the logic to answer."""
+
+    packet: rp.Packet
+    client: str  # the NAS's address
+
+
+class Logic(Protocol):
+    def secrets(self) -> dict[str, bytes]:
+        """The RADIUS secret of each NAS address (read again when it changes)."""
+
+    def answer(self, requests: list[Request]) -> list[rp.Packet | None]:
+        """The reply to each request, in order (None drops it), done in one go."""
+
+
+class RadiusServer:
+    """Serve RADIUS authentication and accounting until `stop()`.
+
+    `start()` binds both sockets (port 0 picks a free one: read `auth_port` and
+    `acct_port` after) and serves from a thread; `serve()` serves in the caller's."""
+
+    def __init__(self, logic: Logic, dictionary, host: str = "127.0.0.1",
+                 auth_port: int = 1812, acct_port: int = 1813, dedup_seconds: float = 5.0,
+                 batch: int = 64, secrets_every: float = 10.0):
+        self.logic, self.dictionary = logic, dictionary
+        self.dedup_seconds, self.batch, self.secrets_every = dedup_seconds, batch, secrets_every
+        self.counters: Counter = Counter()
+        self._replies: OrderedDict = OrderedDict()  # key -> (time, raw reply)
+        self._secrets: dict[str, bytes] = {}
+        self._secrets_at = float("-inf")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.auth = self._bind(host, auth_port)
+        self.acct = self._bind(host, acct_port)
+        self.auth_port, self.acct_port = self.auth.getsockname()[1], self.acct.getsockname()[1]
+
+    @staticmethod
+    def _bind(host: str, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.bind((host, port))
+        sock.setblocking(False)
+        return sock
+
+    # --- running ------------------------------------------------------------------------
+
+    def start(self) -> "RadiusServer":
+        self._thread = threading.Thread(target=self.serve, name="radius", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.auth.close()
+        self.acct.close()
+
+    def __enter__(self) -> "RadiusServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def serve(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.auth, self.acct], [], [], 0.2)
+            for sock in ready:
+                try:
+                    self._round(sock)
+                except Exception:  # never let one round stop the server
+                    self.counters["errors"] += 1
+                    log.exception("RADIUS round failed")
+
+    # --- one round: what is waiting on a socket -----------------------------------------
+
+    def _round(self, sock: socket.socket) -> None:
+        pending: list[tuple[tuple, Request, tuple]] = []
+        for _ in range(self.batch):
+            try:
+                data, source = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # e.g. an ICMP error reported for an earlier reply
+                continue
+            self.counters["received"] += 1
+            taken = self._take(sock, data, source)
+            if taken is not None:
+                pending.append(taken)
+        if not pending:
+            return
+        first: dict[tuple, Request] = {}
+        for key, request, _ in pending:
+            first.setdefault(key, request)
+        unique = list(first.values())
+        replies = dict(zip(first, self.logic.answer(unique)))
+        answered = set()
+        for key, request, source in pending:
+            reply = replies[key]
+            if reply is None:
+                continue
+            if key in answered:
+                self.counters["duplicate"] += 1
+                raw = self._replies[key][1]
+            else:
+                answered.add(key)
+                raw = reply.ReplyPacket()
+                self._replies[key] = (time.monotonic(), raw)
+                self.counters[_REPLY_NAMES.get(reply.code, "replied")] += 1
+            sock.sendto(raw, source)
+
+    def _take(self, sock: socket.socket, data: bytes, source: tuple):
+        """(dedup key, request, source) for a datagram worth answering, else None
+        (dropped and counted, or answered from the cache)."""
+        if len(data) > MAX_PACKET:
+            return self._drop("oversized", source)
+        if len(data) < HEADER:
+            return self._drop("malformed", source)
+        length = struct.unpack_from("!H", data, 2)[0]
+        if length < HEADER or length > len(data):
+            return self._drop("malformed", source)
+        data = data[:length]  # octets past Length are padding (RFC 2865 section 3)
+        secret = self._secret(source[0])
+        if secret is None:
+            return self._drop("unknown_client", source)
+        key = (source, data[0], data[1], data[4:20])
+        cached = self._cached(key)
+        if cached is not None:
+            self.counters["duplicate"] += 1
+            sock.sendto(cached, source)
+            return None
+        auth = sock is self.auth
+        try:
+            cls = rp.AuthPacket if auth else rp.AcctPacket
+            pkt = cls(packet=data, secret=secret, dict=self.dictionary)
+        except Exception:  # anything a hostile datagram makes the decoder raise
+            return self._drop("malformed", source)
+        problem = _auth_problem(pkt) if auth else _acct_problem(pkt)
+        if problem:
+            return self._drop(problem, source)
+        return key, Request(pkt, _plain(source[0])), source
+
+    def _drop(self, reason: str, source: tuple) -> None:
+        self.counters[reason] += 1
+        log.debug("dropped a packet from %s: %s", source[0], reason)
+        return None
+
+    def _secret(self, address: str) -> bytes | None:
+        address = _plain(address)
+        stale = time.monotonic() - self._secrets_at
+        if stale > self.secrets_every or (address not in self._secrets and stale > 1.0):
+            self._secrets = self.logic.secrets()  # a NAS added since: known within a second
+            self._secrets_at = time.monotonic()
+        return self._secrets.get(address)
+
+    def _cached(self, key: tuple) -> bytes | None:
+        horizon = time.monotonic() - self.dedup_seconds
+        while self._replies:
+            oldest = next(iter(self._replies.values()))
+            if oldest[0] >= horizon:
+                break
+            self._replies.popitem(last=False)
+        hit = self._replies.get(key)
+        return hit[1] if hit else None
+
+
+_REPLY_NAMES = {rp.AccessAccept: "accepted", rp.AccessReject: "rejected",
+                rp.AccountingResponse: "accounted"}
+
+
+def _plain(address: str) -> str:
+    """An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d."""
+    return address[7:] if address.startswith("::ffff:") else address
+
+
+def _auth_problem(pkt: rp.Packet) -> str | None:
+    if pkt.code != rp.AccessRequest:
+        return "malformed"
+    if not pkt.message_authenticator:
+        return "missing_message_authenticator"
+    if not pkt.verify_message_authenticator():
+        return "bad_authenticator"
+    return None
+
+
+def _acct_problem(pkt: rp.Packet) -> str | None:
+    if pkt.code != rp.AccountingRequest:
+        return "malformed"
+    if not pkt.VerifyAcctRequest():
+        return "bad_authenticator"
+    if pkt.message_authenticator and not pkt.verify_message_authenticator():
+        return "bad_authenticator"
+    return None
+
