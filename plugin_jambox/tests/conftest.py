@@ -174,6 +174,22 @@ class BillingWorld:
     def in_sms(self) -> dict:
         return {e.id: {**e.view(), "be_vat": e.vat.normalize()} for e in self.sms.billing_events}
 
+    def cli(self, *args: str):
+        """`abonent …` as an operator runs it (a child process, the installed plugin loaded
+        from its entry point) against the test's database; never a traceback."""
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+        settings = self.runtime.settings
+        env = {**os.environ, "ABONENT_DATABASE_URL": settings.database_url,
+               "ABONENT_VAR_DIR": str(settings.var_dir)}
+        env.pop("ABONENT_CONFIG", None)
+        result = subprocess.run([str(Path(sys.executable).parent / "abonent"), *args], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
 
 @pytest.fixture
 def billing(jb):

@@ -73,3 +73,15 @@ def test_an_sms_that_does_not_answer_fails_the_run(billing, three, fault_proxy):
         in run["summary"]
     assert billing.sms.payment_info == {}
     assert len(proxy.calls) == 1  # the agent's run stops at the first batch without answer
+
+
+def test_balances_from_the_command_line(billing, three):
+    with billing.runtime.session() as s:
+        store.link_customer(s, three[2][0].id, 999)  # a stale link: exit 1, named
+
+    done = billing.cli("jambox", "balances")
+
+    assert done.returncode == 1
+    assert "failed  customer 999: Klient 999 nie istnieje" in done.stderr
+    assert "balances to the TV panel: 2 of 3 customer(s) sent" in done.stdout
+    assert set(billing.sms.payment_info) == {three[0][1], three[1][1]}

@@ -4,12 +4,8 @@ runs; a window that fails (lost answer, truncated reply, fault, an event that ca
 read) keeps nothing and is fetched again by the next run."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -217,35 +213,23 @@ def test_the_nightly_job_imports_the_last_days_and_reports(billing):
 
 # --- the command line -------------------------------------------------------------------------
 
-def abonent(runtime, *args: str) -> subprocess.CompletedProcess:
-    """`abonent …` as an operator runs it, against the test's database (the installed
-    plugin loaded from its entry point)."""
-    env = {**os.environ, "ABONENT_DATABASE_URL": runtime.settings.database_url,
-           "ABONENT_VAR_DIR": str(runtime.settings.var_dir)}
-    env.pop("ABONENT_CONFIG", None)
-    result = subprocess.run([str(Path(sys.executable).parent / "abonent"), *args], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
 def test_import_and_list_from_the_command_line(billing, three_days):
     contract = three_days[0][0]
-    done = abonent(billing.runtime, "jambox", "import", "--from", "2026-11-01", "--to",
-                   "2026-11-03")
+    done = billing.cli("jambox", "import", "--from", "2026-11-01", "--to", "2026-11-03")
     assert done.returncode == 0, done.stderr
     assert "30 read, 30 new, in 3 window(s)" in done.stdout
 
-    listed = abonent(billing.runtime, "jambox", "events", "--from", "2026-11-02", "--to",
-                     "2026-11-02", "--contract", str(contract.id), "--uninvoiced")
+    listed = billing.cli("jambox", "events", "--from", "2026-11-02", "--to", "2026-11-02",
+                         "--contract", str(contract.id), "--uninvoiced")
     assert listed.returncode == 0, listed.stderr
-    rows = [line for line in listed.stdout.splitlines()[1:-1]]
+    rows = listed.stdout.splitlines()[1:-1]
     mine = [e for e in billing.in_sms().values()
             if e["be_selling_date"] == "2026-11-02" and e["cust_external_id"] == str(contract.id)]
     assert len(rows) == len(mine) == 5
     assert listed.stdout.splitlines()[-1] == \
         f"5 event(s), gross {sum(Decimal(e['be_gross']) for e in mine):.2f}"
 
-    refused = abonent(billing.runtime, "jambox", "import", "--from", "2026-11-03", "--to",
-                      "2026-11-01")
+    refused = billing.cli("jambox", "import", "--from", "2026-11-03", "--to", "2026-11-01")
     assert refused.returncode == 1 and "to: 2026-11-01 is before 2026-11-03" in refused.stderr
+    bad = billing.cli("jambox", "events", "--report", "abc")
+    assert bad.returncode == 1 and "report: 'abc' is not an id" in bad.stderr
