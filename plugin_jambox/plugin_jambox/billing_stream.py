@@ -2,12 +2,13 @@
 stream, one struct at a time, in bounded memory.
 
 A busy month is 200,000 events, about 180 MB of XML: `xmlrpc.client.loads` would hold the
-whole body, its parse tree and every dict at once. Here lxml's pull parser reads the body
-as it arrives and each event struct is handed over as soon as it is complete, then cut
-from the tree, so memory is that of one struct whatever the length of the answer.
+whole body, its parse tree and every dict at once. Here lxml's pull parser is fed the
+body chunk by chunk (from the socket, or the spool the import keeps it in) and each event
+struct is handed over as soon as it is complete, then cut from the tree, so memory is
+that of one struct and one chunk whatever the length of the answer.
 
-The answer is checked as it goes: a fault (`methodResponse/fault`) raises `JamboxFault`
-with SGT's code and text as they came; a body that is not XML, ends early (a cut
+The answer is checked as it goes: a fault (`methodResponse/fault`) raises `Fault` with
+SGT's code and text as they came; a body that is not XML, ends early (a cut
 connection, a truncated reply) or is not an array of structs of scalars raises
 `MalformedReply`, so the caller, which writes inside one transaction, keeps nothing of it.
 The error comes when the parser meets it, possibly after structs were already handed
