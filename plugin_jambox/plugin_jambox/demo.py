@@ -1,7 +1,7 @@
 """The JAMBOX part of the demo (`make run`).
 
 `load` (from `abonent demo load`) adds a "JAMBOX" agent pointed at the emulated SMS on
-127.0.0.1:8125 (login and password `demo`), one service per SGT package (external code =
+127.0.0.1:8126 (login and password `demo`), one service per SGT package (external code =
 package id, the gift packages left out: SGT gives them), two TV tariffs and four TV
 accounts with installation addresses.
 
@@ -28,7 +28,7 @@ from plugin_jambox.reconcile import reconcile
 
 log = logging.getLogger("abonent.jambox.demo")
 
-HOST, PORT = "127.0.0.1", 8125
+HOST, PORT = "127.0.0.1", 8126
 LOGIN = PASSWORD = "demo"
 AGENT_NAME = "JAMBOX"
 

@@ -5,7 +5,7 @@
         client.cust_add({...})
         emu.sms.customers        # the state, to inspect and steer
 
-Run it as a process with ``python -m plugin_jambox.emulator --port 8125 --demo``. Every
+Run it as a process with ``python -m plugin_jambox.emulator --port 8126 --demo``. Every
 module of methods found beside this one registers its methods on import (see
 :mod:`plugin_jambox.emulator.methods`).
 """

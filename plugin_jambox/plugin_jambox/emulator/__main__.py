@@ -1,6 +1,6 @@
 """Command line: run the emulated SMS as a process.
 
-    python -m plugin_jambox.emulator --port 8125 --login demo --password demo --demo
+    python -m plugin_jambox.emulator --port 8126 --login demo --password demo --demo
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plugin_jambox.emulator",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8125, help="0 picks a free port (default 8125)")
+    parser.add_argument("--port", type=int, default=8126, help="0 picks a free port (default 8126)")
     parser.add_argument("--login", default="demo", help="the SMS login the API accepts")
     parser.add_argument("--password", default="demo", help="its password (the API wants its MD5)")
     parser.add_argument("--demo", action="store_true",

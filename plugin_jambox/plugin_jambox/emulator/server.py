@@ -124,7 +124,7 @@ class JamboxEmulator:
 
     @property
     def url(self) -> str:
-        """The production path, e.g. ``http://127.0.0.1:8125/sms/xmlrpc``."""
+        """The production path, e.g. ``http://127.0.0.1:8126/sms/xmlrpc``."""
         if self._server is None:
             raise RuntimeError("the emulator is not running: call start() first")
         return f"http://{self.host}:{self.port}{PATHS[0]}"
