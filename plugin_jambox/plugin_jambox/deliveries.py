@@ -12,11 +12,11 @@
 | trashed | every service terminated, the account locked, deleted once its services end |
 | restored | reconciled (services given again, the lock as the blocks want) |
 
-Outcomes, as the outbox understands them: an SMS that does not answer (timeout, HTTP
-error, a malformed reply) lets `JamboxUnavailable` through, a failed attempt retried with
-back-off (each operation re-reads the SMS first, so a retry after a lost answer ends
-done); an SMS fault is `Rejected` with SGT's text, a dead letter the operator reads (and
-the reconciliation repairs). The subscription events a block emits (reason "block",
+Outcomes, as the outbox understands them (docs/hooks.md, "Outcomes of a delivery"): an
+SMS that does not answer (timeout, HTTP error, a malformed reply) is `RetryLater`, an
+outage costing no attempts (each operation re-reads the SMS first, so a retry after a lost
+answer ends done); an SMS fault is `Rejected` with SGT's text, a dead letter the operator
+reads (and the reconciliation repairs). The subscription events a block emits (reason "block",
 "block_lifted") are ignored: the lock covers them.
 """
 from __future__ import annotations
@@ -24,10 +24,10 @@ from __future__ import annotations
 import functools
 from typing import Callable
 
-from core import Rejected, ValidationError
+from core import Rejected, RetryLater, ValidationError
 from plugin_jambox import store
 from plugin_jambox.agent import CODE, package_id
-from plugin_jambox.client import JamboxFault
+from plugin_jambox.client import JamboxFault, JamboxUnavailable
 from plugin_jambox.operations import TvAccount
 from plugin_jambox.reconcile import reconcile
 
@@ -36,7 +36,7 @@ ADDRESS_FIELDS = ("jambox_city", "jambox_street", "jambox_home_nr", "jambox_flat
 
 
 def delivery(handler: Callable) -> Callable:
-    """Translate the SMS's refusals into the outbox's dead letters."""
+    """Translate the SMS's refusals into dead letters and its silence into "later"."""
 
     @functools.wraps(handler)
     def deliver(event, ctx):
@@ -44,6 +44,8 @@ def delivery(handler: Callable) -> Callable:
             return handler(event, ctx)
         except JamboxFault as exc:
             raise Rejected(f"JAMBOX SMS refused {exc.method}: {exc.message}") from None
+        except JamboxUnavailable as exc:
+            raise RetryLater(f"JAMBOX SMS unavailable: {exc}") from None
         except ValidationError as exc:  # the agent's settings or the account's address
             raise Rejected(f"JAMBOX: {exc}") from None
     return deliver
