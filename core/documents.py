@@ -37,10 +37,11 @@ def money_text(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-_templates = jinja2.Environment(
+#: the documents' templates (core/templates), shared by invoices and statements
+TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("core", "templates"), autoescape=True,
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_templates.filters.update(quantity=quantity_text, money=money_text)
+TEMPLATES.filters.update(quantity=quantity_text, money=money_text)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Document:
     address: str
 
 
-def _address(subscriber: Subscriber) -> str:
+def subscriber_address(subscriber: Subscriber) -> str:
+    """The address a document is sent to: a billing one, else a postal one, else the first."""
     addresses = subscriber.addresses or []
     for kind in ADDRESS_KINDS:
         for address in addresses:
@@ -70,14 +72,14 @@ def load_document(session: Session, invoice_id: Any) -> Document:
     operator = session.get(Operator, invoice.operator_id)
     issued_on = invoice.issued_at.astimezone(ZoneInfo(operator.timezone)).date()
     return Document(invoice, contract, contract.subscriber, operator, issued_on,
-                    _address(contract.subscriber))
+                    subscriber_address(contract.subscriber))
 
 
 def render_html(session: Session, invoice_id: Any) -> str:
     """The printable invoice / act of `invoice_id`."""
     document = load_document(session, invoice_id)
-    return _templates.get_template("invoice.html").render(doc=document,
-                                                          lines=document.invoice.lines)
+    return TEMPLATES.get_template("invoice.html").render(doc=document,
+                                                         lines=document.invoice.lines)
 
 
 def render_csv(session: Session, invoice_id: Any) -> str:

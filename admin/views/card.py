@@ -8,11 +8,12 @@ which input was refused and why). Forms with a financial or service effect ask f
 """
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,8 +25,9 @@ from wtforms.validators import DataRequired, Optional
 from admin.db import manager_session, runtime
 from admin.formatting import STATE_TITLES, money
 from admin.forms import attach_error, options, typed
+from admin.headers import document_policy
 from admin.views.base import GuardedView, needs
-from core import blocking
+from core import blocking, statements
 from core.audit import audit
 from core.charging import day_start
 from core.clock import now
@@ -205,6 +207,7 @@ class AccountCard(GuardedView):
                 forms=self._forms(session, account),
                 reconcilers=reconcilers(), sync_results=sync_results,
                 block_titles=BLOCK_TITLES, state_titles=STATE_TITLES,
+                today=local_today(account),
             )
             return self.render("abonent/card.html", **context)
 
@@ -227,6 +230,31 @@ class AccountCard(GuardedView):
     @expose("/<int:account_id>")
     def show(self, account_id: int):
         return self._card(account_id)
+
+    @expose("/<int:account_id>/statement")
+    @needs("charges:view")
+    def statement(self, account_id: int):
+        """The contract's statement (core.statements) of ?from=…&to=… as a printable page,
+        or as CSV with format=csv; a bad period is named on the card."""
+        if not self.can("payments:view"):
+            abort(403, description="payments:view")
+        try:
+            with manager_session() as session:
+                account = _account(session, account_id)
+                built = statements.build(session, account.contract_id,
+                                         request.args.get("from"), request.args.get("to"))
+        except ValidationError as exc:
+            flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
+                  "error")
+            return redirect(url_for(".show", account_id=account_id))
+        if request.args.get("format") == "csv":
+            number = re.sub(r"[^A-Za-z0-9._-]", "_", built.number)
+            name = f"statement-{number}-{built.first_day}-{built.last_day}.csv"
+            return Response(statements.render_csv(built), mimetype="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        document = statements.render_html(built)
+        return Response(document, mimetype="text/html",
+                        headers={"Content-Security-Policy": document_policy(document)})
 
     # --- actions ------------------------------------------------------------------
 

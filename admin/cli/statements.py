@@ -1,0 +1,40 @@
+"""`abonent statement CONTRACT --from D --to D`: a contract's statement for a period."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from admin.cli import OutputFile, State, cli, pass_state
+from admin.cli.invoices import _contract
+
+
+@cli.command("statement")
+@click.argument("contract_ref", metavar="CONTRACT")
+@click.option("--from", "first", required=True, help="The first day, YYYY-MM-DD.")
+@click.option("--to", "last", required=True,
+              help="The last day, YYYY-MM-DD (inclusive; today at the latest).")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
+              show_default=True)
+@click.option("--output", type=OutputFile(),
+              help="Write to this file instead of the standard output.")
+@pass_state
+def statement(state: State, contract_ref: str, first: str, last: str, fmt: str,
+              output: Path | None) -> None:
+    """Print the statement of CONTRACT (number or id): the opening balance, every charge
+    and payment of the period with the running balance, the closing balance and totals
+    per kind, as a printable HTML page or as CSV."""
+    from core import statements
+    with state.ready().session(actor="cli") as session:
+        built = statements.build(session, _contract(session, contract_ref).id, first, last)
+        render = statements.render_html if fmt == "html" else statements.render_csv
+        document = render(built)
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"output: {output} was not written: "
+                                   f"{exc.strerror or exc}") from None
+    click.echo(f"statement of {built.number} written to {output}")
