@@ -1,6 +1,6 @@
 """A billing day, in order: planned tariff changes, expiries, dated blocks, the day's
-charges, then balance blocks. The scheduler runs it daily and `abonent charge run`
-runs it by hand; a dry run is the same work in a transaction that is rolled back."""
+charges and instalment parts, promised payments past their last day, then balance
+blocks. The scheduler runs it daily and `abonent charge run` runs it by hand; a dry run is the same work in a transaction that is rolled back."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +15,8 @@ from core.charging import charge_day
 from core.models import Block
 from core.services import dates
 from core.services.accounts import apply_due_tariff_changes
+from core.services.instalments import charge_instalments
+from core.services.promises import expire_promises
 from core.services.subscriptions import expire_due
 from core.state import AccountState
 
@@ -31,6 +33,7 @@ class DaySummary:
     tariff_changes: int = 0
     blocks_started: int = 0
     blocks_ended: int = 0
+    promises_expired: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(),
@@ -38,7 +41,8 @@ class DaySummary:
                             for k, v in self.charges.items()},
                 "blocked_accounts": len(self.blocked), "lifted": self.lifted,
                 "expired": self.expired, "tariff_changes": self.tariff_changes,
-                "blocks_started": self.blocks_started, "blocks_ended": self.blocks_ended}
+                "blocks_started": self.blocks_started, "blocks_ended": self.blocks_ended,
+                "promises_expired": self.promises_expired}
 
 
 def _balance_blocked(session: Session) -> set[int]:
@@ -55,6 +59,10 @@ def run_day(session: Session, day: date) -> DaySummary:
     due = blocking.apply_due(session)
     summary.blocks_started, summary.blocks_ended = due["started"], due["ended"]
     summary.charges = charge_day(session, day)
+    parts = charge_instalments(session, day)
+    if parts["count"]:
+        summary.charges["instalment"] = parts
+    summary.promises_expired = expire_promises(session, day)
     before = _balance_blocked(session)
     summary.lifted = blocking.check_balances(session)["lifted"]
     summary.blocked = sorted(_balance_blocked(session) - before)

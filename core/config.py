@@ -89,6 +89,17 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="tariff changes, dated blocks and subscription starts at most this many "
                    "days ahead"),
     ),
+    "money": (  # corrections of money (core.services.corrections, promises)
+        Field("confirm_above", "decimal", default=0, min=0,
+              help="a payment or credit entered by a person above this amount must be "
+                   "confirmed (the admin asks, the CLI needs --confirm); 0: never asked"),
+        Field("promise_max_amount", "decimal", default=500, min=0,
+              help="the largest promised payment (0: promised payments are off)"),
+        Field("promise_days", "int", default=3, min=1, max=90,
+              help="a promised payment holds for this many days, today included"),
+        Field("promise_every_days", "int", default=30, min=0, max=366,
+              help="no new promised payment within this many days of the last one given"),
+    ),
     "security": (  # the admin's logins and sessions (admin.throttle, admin.sessions)
         Field("session_idle_minutes", "int", default=120, min=1, max=10080,
               help="an admin session unused this long ends; the manager logs in again"),

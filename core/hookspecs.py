@@ -281,6 +281,14 @@ def abonent_payment_received(event, ctx):
 
 
 @hookspec
+def abonent_payment_reversed(event, ctx):
+    """A payment (or a manual credit) was reversed by a manager: a negative ledger row
+    undoes it. `event.payload["payment"]` is the original payment with the contract's
+    balance after the reversal, `reversal_id` the reversing row, `reason` why.
+    """
+
+
+@hookspec
 def abonent_invoice_issued(event, ctx):
     """An invoice was issued by the monthly run or on demand.
     `event.payload["invoice"]` has its number, contract, period and totals.

@@ -15,6 +15,7 @@ from core import (AccountState, Tariff, change_account, change_tariff, hookspecs
                   lift_block, record_payment, restore_account, set_block, trash_account)
 from core.invoicing import invoice_period
 from core.ledger import add_charge
+from core.services.corrections import reverse_payment
 from core.services.subscriptions import assign_service, expire_due
 from core.services.tariffs import announce_edit
 from support import ROOT
@@ -148,7 +149,10 @@ def emit_every_event(runtime, factory) -> None:
         announce_edit(s, s.get(Tariff, tariff.id))
         trash_account(s, account.id)
         restore_account(s, account.id)
-        record_payment(s, account.contract_id, "150.00", source="bank", external_id="p-1")
+        paid = record_payment(s, account.contract_id, "150.00", source="bank",
+                              external_id="p-1").payment
+        record_payment(s, account.contract_id, "150.00", source="bank", external_id="p-2")
+        reverse_payment(s, paid.id, "entered twice")
         add_charge(s, key=f"doc:{account.id}", contract_id=account.contract_id,
                    amount=Decimal("30.00"), kind="manual", period_start=last_month,
                    period_end=last_month)

@@ -10,6 +10,8 @@ from admin.cli import OutputFile, State, cli, pass_state
 from core.errors import NotFound
 from core.models import Contract
 from core.payment_import import import_payments
+from core.money import money
+from core.services.corrections import check_confirmed
 from core.services.customers import find_contract
 from core.services.payments import record_payment
 
@@ -36,12 +38,14 @@ def _contract(session, value: str) -> Contract:
 @click.option("--external-id", help="The payer's or bank's id: a replay is recorded once.")
 @click.option("--received-at", help="When it was paid, ISO with a time zone (default now).")
 @click.option("--comment")
+@click.option("--confirm", is_flag=True, help="Confirm an amount above [money] confirm_above.")
 @pass_state
 def payment_add(state: State, contract, amount, source, external_id, received_at,
-                comment) -> None:
+                comment, confirm: bool) -> None:
     """Record a payment; prints it and the contract's new balance."""
     with state.ready().session(actor="cli") as session:
         target = _contract(session, contract)
+        check_confirmed(session, money(amount, "amount", allow_zero=False), confirm)
         result = record_payment(session, target.id, amount, source=source,
                                 external_id=external_id, received_at=received_at,
                                 comment=comment)

@@ -11,6 +11,12 @@ from core.clock import now
 from core.models.base import Base, BigId, Rate
 
 CHARGE_KINDS = ("periodic", "one_time", "usage", "manual", "refund")
+#: payment.kind: money received, and the corrections kept on the same side of the ledger
+#: (core.services.corrections): a manual credit, a promised payment (a temporary credit);
+#: the negative ones each undo one earlier row named by `reverses_id`: a reversal (storno)
+#: of a payment or credit, the end of a promised payment.
+CREDIT_KINDS = ("payment", "credit", "promise")
+UNDO_KINDS = ("reversal", "promise_end")
 
 
 class Charge(Base):
@@ -55,7 +61,12 @@ class Charge(Base):
 
 
 class Payment(Base):
-    """A credit (платёж); (source, external_id) is unique, so a replayed payment is one."""
+    """A credit (платёж); (source, external_id) is unique, so a replayed payment is one.
+
+    `kind` tells money received ("payment") from corrections; a correction is never an
+    edit or a delete but a row of its own with its reason in `comment`. A negative row
+    (kind "reversal" or "promise_end") names the row it undoes in `reverses_id`, which is
+    unique: a payment is reversed at most once."""
 
     __tablename__ = "payment"
 
@@ -68,9 +79,13 @@ class Payment(Base):
     comment: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(100), default="system")
     created_at: Mapped[datetime] = mapped_column(default=now)
+    kind: Mapped[str] = mapped_column(String(12), default="payment", server_default="payment")
+    reverses_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("payment.id"), unique=True)
 
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
-        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint(f"(amount > 0 AND kind IN {CREDIT_KINDS} AND reverses_id IS NULL) OR "
+                        f"(amount < 0 AND kind IN {UNDO_KINDS} AND reverses_id IS NOT NULL)",
+                        name="amount"),
         Index("ix_payment_contract_id", "contract_id", "received_at"),
     )

@@ -19,6 +19,7 @@ from core.money import money
 from core.runtime import actor_of
 from core.services import dates, inputs
 from core.services.customers import find_contract
+from core.services.promises import settle_promises
 
 SOURCE = r"[A-Za-z0-9_.:-]+"
 
@@ -37,7 +38,8 @@ def record_payment(session: Session, contract: Any, amount: Any, *, source: str 
     Replaying the same (source, external_id) with the same contract and amount returns
     the recorded payment and changes nothing; the same key with a different contract or
     amount is refused as a duplicate. The balance moves in the same transaction, and a
-    `payment_received` event is written with it.
+    `payment_received` event is written with it; an open promised payment that payments
+    since cover ends with it (core.services.promises).
     """
     target = find_contract(session, contract, "contract")
     value = money(amount, "amount", allow_zero=False)
@@ -72,6 +74,7 @@ def record_payment(session: Session, contract: Any, amount: Any, *, source: str 
           {"contract_id": target.id, "amount": value, "source": source,
            "external_id": payment.external_id})
     after_credit(session, target.id)
+    settle_promises(session, target.id)
     return PaymentResult(payment, True)
 
 
