@@ -127,16 +127,15 @@ class Statement:
 
 # --- input ---------------------------------------------------------------------------------
 
-def period(contract: Contract, first: Any, last: Any) -> tuple[date, date]:
-    """The period's first and last day, checked: both dates, `from` ≤ `to` ≤ today (in
-    the contract's operator's time zone)."""
+def check_period(first: Any, last: Any, local_today: date) -> tuple[date, date]:
+    """The first and last day of a period asked for, checked: both dates (fields `from`
+    and `to`), from ≤ to ≤ `local_today`, from 2000 on."""
     first_day = inputs.day(first, "from")
     last_day = inputs.day(last, "to")
     if first_day > last_day:
         raise ValidationError("to", f"{last_day} is before from ({first_day})")
-    local_today = today(contract.operator.timezone)
     if last_day > local_today:
-        raise ValidationError("to", f"{last_day} is after today ({local_today}): a statement "
+        raise ValidationError("to", f"{last_day} is after today ({local_today}): a report "
                                     "shows what has happened")
     if first_day.year < 2000:
         raise ValidationError("from", f"{first_day} is before 2000-01-01")
@@ -198,7 +197,7 @@ def build(session: Session, contract: Any, first: Any, last: Any) -> Statement:
     """The statement of `contract` (id or number) from day `first` to day `last`
     inclusive; ValidationError naming `contract`, `from` or `to` on bad input."""
     target = find_contract(session, contract, "contract")
-    first_day, last_day = period(target, first, last)
+    first_day, last_day = check_period(first, last, today(target.operator.timezone))
     zone = target.operator.timezone
     start = day_start(first_day, zone)
     end = day_start(last_day + timedelta(days=1), zone)

@@ -1,4 +1,5 @@
-"""`abonent statement CONTRACT --from D --to D`: a contract's statement for a period."""
+"""`abonent statement CONTRACT --from D --to D` (a contract's statement for a period) and
+`abonent report NAME [--from D --to D]` (core.reports), to the standard output or a file."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,6 +30,11 @@ def statement(state: State, contract_ref: str, first: str, last: str, fmt: str,
         built = statements.build(session, _contract(session, contract_ref).id, first, last)
         render = statements.render_html if fmt == "html" else statements.render_csv
         document = render(built)
+    deliver(document, output, f"statement of {built.number}")
+
+
+def deliver(document: str, output: Path | None, what: str) -> None:
+    """Print `document`, or write it to `output` and say so."""
     if output is None:
         click.echo(document, nl=False)
         return
@@ -37,4 +43,22 @@ def statement(state: State, contract_ref: str, first: str, last: str, fmt: str,
     except OSError as exc:
         raise click.ClickException(f"output: {output} was not written: "
                                    f"{exc.strerror or exc}") from None
-    click.echo(f"statement of {built.number} written to {output}")
+    click.echo(f"{what} written to {output}")
+
+
+@cli.command("report")
+@click.argument("name")
+@click.option("--from", "first", help="The first day, YYYY-MM-DD (payments).")
+@click.option("--to", "last", help="The last day, YYYY-MM-DD, inclusive (payments).")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--output", type=OutputFile(),
+              help="Write to this file instead of the standard output.")
+@pass_state
+def report(state: State, name: str, first: str | None, last: str | None, fmt: str,
+           output: Path | None) -> None:
+    """Print report NAME as CSV: `payments` (received per month, source and manager, from
+    --from to --to) or `debtors` (contracts below zero today, with days overdue)."""
+    from core import reports
+    with state.ready().session(actor="cli") as session:
+        document = reports.render_csv(reports.build(session, name, first, last))
+    deliver(document, output, f"report {name}")
