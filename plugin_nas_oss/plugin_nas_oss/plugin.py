@@ -4,7 +4,8 @@ hands over to the module that does the work.
 - registration: the "NAS" agent type (plugin_nas_oss.agent) with the IP-per-NAS check,
   the `[plugins.nas_oss]` section (plugin_nas_oss.config), the `abonent nas` command group
   (plugin_nas_oss.cli; other modules add commands to it), the scheduled jobs (`jobs`:
-  other modules append their JobSpec factories).
+  other modules append their JobSpec factories);
+- notifications: billing → NAS as OSS commands (plugin_nas_oss.deliveries).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core import hookimpl
+from plugin_nas_oss import deliveries
 from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
 from plugin_nas_oss.cli import nas
 from plugin_nas_oss.config import SCHEMA
@@ -52,3 +54,16 @@ def abonent_cli_commands():
 @hookimpl
 def abonent_jobs(runtime):
     return [spec for factory in jobs for spec in factory(runtime)]
+
+
+abonent_account_created = hookimpl(deliveries.account_created)
+abonent_account_changed = hookimpl(deliveries.account_changed)
+abonent_account_trashed = hookimpl(deliveries.account_trashed)
+abonent_account_restored = hookimpl(deliveries.account_restored)
+abonent_block_set = hookimpl(deliveries.block_set)
+abonent_block_lifted = hookimpl(deliveries.block_lifted)
+abonent_subscription_assigned = hookimpl(deliveries.subscription_assigned)
+abonent_subscription_activated = hookimpl(deliveries.subscription_activated)
+abonent_subscription_deactivated = hookimpl(deliveries.subscription_deactivated)
+abonent_subscription_expired = hookimpl(deliveries.subscription_ended)
+abonent_subscription_removed = hookimpl(deliveries.subscription_ended)
