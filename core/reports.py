@@ -1,9 +1,10 @@
 """The back office's reports, as rows and as CSV (core.csvout).
 
 - `payments`: the money received from day `from` to day `to` (the operator's days, by
-  the time each payment was received), per month, source and manager (who recorded
+  the time each payment was received), per month, kind (money received, or a
+  correction: credit, promised payment, reversal…), source and manager (who recorded
   it: a manager's login, "cli", "system" for a registry import…), with the count and
-  the sum of each, then a total row. One GROUP BY per month of the period.
+  the sum of each, then a total per kind. One GROUP BY per month of the period.
 - `debtors`: every contract whose balance is below zero now, most indebted first, with
   its debt, its credit limit, and the days it has been overdue: counted from the
   moment the billing day found its balance below the credit limit (and the grace
@@ -53,22 +54,27 @@ def _months(first: date, last: date) -> Iterable[tuple[date, date]]:
 
 
 def payments(session: Session, first: Any = None, last: Any = None) -> Report:
-    """Payments received per month, source and manager, with a total row."""
+    """Payment-side rows received per month, kind, source and manager, then a total per
+    kind: money received ("payment") apart from corrections (credits, promised payments,
+    reversals and their ends), so the money of the till is never mixed with them."""
     first_day, last_day = check_period(first, last, operator_today(session))
     zone = operator_zone(session)
+    keys = (Payment.kind, Payment.source, Payment.created_by)
     rows: list[list[Any]] = []
     for start, end in _months(first_day, last_day):
         grouped = session.execute(
-            select(Payment.source, Payment.created_by, func.count(), func.sum(Payment.amount))
+            select(*keys, func.count(), func.sum(Payment.amount))
             .where(Payment.received_at >= day_start(start, zone),
                    Payment.received_at < day_start(end + timedelta(days=1), zone))
-            .group_by(Payment.source, Payment.created_by)
-            .order_by(Payment.source, Payment.created_by))
-        rows.extend([f"{start:%Y-%m}", source, manager, count, amount]
-                    for source, manager, count, amount in grouped)
-    rows.append(["total", None, None, sum(row[3] for row in rows),
-                 sum((row[4] for row in rows), start=ZERO)])
-    return Report("payments", ("month", "source", "manager", "count", "amount"), rows)
+            .group_by(*keys).order_by(*keys))
+        rows.extend([f"{start:%Y-%m}", *row] for row in grouped)
+    totals: dict[str, list[Any]] = {}
+    for row in rows:
+        total = totals.setdefault(row[1], ["total", row[1], None, None, 0, ZERO])
+        total[4] += row[4]
+        total[5] += row[5]
+    return Report("payments", ("month", "kind", "source", "manager", "count", "amount"),
+                  rows + [totals[kind] for kind in sorted(totals)])
 
 
 def debtors(session: Session, first: Any = None, last: Any = None) -> Report:
@@ -100,7 +106,7 @@ REPORTS: dict[str, Callable[..., Report]] = {"payments": payments, "debtors": de
 def build(session: Session, name: str, first: Any = None, last: Any = None) -> Report:
     """The report called `name` (see REPORTS); ValidationError naming the bad field."""
     if name not in REPORTS:
-        raise ValidationError("name", f"unknown report {name!r}; known: {', '.join(REPORTS)}")
+        raise ValidationError("name", f"unknown report {name[:40]!r}; known: {', '.join(REPORTS)}")
     return REPORTS[name](session, first, last)
 
 

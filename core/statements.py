@@ -45,15 +45,17 @@ ZERO = Decimal("0.00")
 CSV_HEADER = ("date", "time", "kind", "description", "charge", "payment", "balance",
               "reference")
 #: what each kind of entry is called on a statement
-KIND_TITLES = {"payment": "Payment", "periodic": "Subscription fee",
-               "one_time": "One-time charge", "usage": "Usage", "manual": "Manual charge",
-               "refund": "Refund"}
+KIND_TITLES = {"payment": "Payment", "credit": "Credit", "promise": "Promised payment",
+               "reversal": "Reversal", "promise_end": "Promised payment ended",
+               "periodic": "Subscription fee", "one_time": "One-time charge", "usage": "Usage",
+               "manual": "Manual charge", "refund": "Refund"}
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of a statement: a charge (a refund is a negative one) or a payment (a
-    reversal is a negative one), and the balance after it."""
+    """One line of a statement, and the balance after it: a charge (a refund is a
+    negative one) or a payment-side row (money received, a credit, a promised payment;
+    negative: a reversal, the end of a promised payment)."""
 
     at: datetime
     kind: str
@@ -164,9 +166,13 @@ def _charge_text(charge: Charge, service: str | None) -> str:
 
 
 def _payment_text(payment: Payment, zone: ZoneInfo) -> str:
+    """Money received names its source and key; a correction (credit, promised payment,
+    reversal…) its reason, and the row it undoes."""
     received = payment.received_at.astimezone(zone)
     posted = payment.created_at.astimezone(zone)
-    parts = [f"{payment.source} {payment.external_id}"]
+    parts = [f"{payment.source} {payment.external_id}" if payment.kind == "payment" else None]
+    if payment.reverses_id is not None:
+        parts.append(f"undoes payment:{payment.reverses_id}")
     if received.date() != posted.date():
         parts.append(f"received {received:%Y-%m-%d %H:%M}")
     return ", ".join(filter(None, [*parts, payment.comment]))
@@ -187,8 +193,8 @@ def _movements(session: Session, contract_id: int, start: datetime, end: datetim
             Payment.contract_id == contract_id, Payment.created_at >= start,
             Payment.created_at < end)):
         rows.append(((payment.created_at, 0, payment.id), Entry(
-            payment.created_at, "payment", _payment_text(payment, zone), None, payment.amount,
-            ZERO, f"payment:{payment.id}")))
+            payment.created_at, payment.kind, _payment_text(payment, zone), None,
+            payment.amount, ZERO, f"payment:{payment.id}")))
     rows.sort(key=lambda row: row[0])
     return [entry for _order, entry in rows]
 

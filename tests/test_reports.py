@@ -8,9 +8,12 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from core import ValidationError, clock
 from core.reports import build, render_csv
+from core.models import Payment
+from core.services.corrections import manual_credit, reverse_payment
 from core.services.payments import record_payment
 from plugins.testing import BillingDays
 from support import cli_runner
@@ -43,20 +46,29 @@ def paid(runtime, factory):
     return first, second
 
 
-def test_payments_per_month_source_and_manager(runtime, paid):
+def test_payments_per_month_kind_source_and_manager(runtime, paid):
+    first, _second = paid
+    with clock.frozen(at(OCT30 + timedelta(days=3), 9)), runtime.session(actor="ivan") as s:
+        wrong = s.scalars(select(Payment.id).where(Payment.amount == D("7.25"))).one()
+        reverse_payment(s, wrong, "typo")
+        manual_credit(s, first.id, "3.00", "goodwill")
     rows = report(runtime, "payments", "2026-10-01", "2026-11-30").rows
     assert rows == [
-        ["2026-10", "bank", "maria", 1, D("100.00")],
-        ["2026-10", "cash", "ivan", 1, D("20.00")],
-        ["2026-10", "cash", "maria", 1, D("50.50")],
-        ["2026-11", "bank", "maria", 2, D("37.25")],
-        ["total", None, None, 5, D("207.75")],
+        ["2026-10", "payment", "bank", "maria", 1, D("100.00")],
+        ["2026-10", "payment", "cash", "ivan", 1, D("20.00")],
+        ["2026-10", "payment", "cash", "maria", 1, D("50.50")],
+        ["2026-11", "credit", "credit", "ivan", 1, D("3.00")],
+        ["2026-11", "payment", "bank", "maria", 2, D("37.25")],
+        ["2026-11", "reversal", "storno", "ivan", 1, D("-7.25")],
+        ["total", "credit", None, None, 1, D("3.00")],
+        ["total", "payment", None, None, 5, D("207.75")],
+        ["total", "reversal", None, None, 1, D("-7.25")],
     ]
     # a day is whole, from its midnight: the 1st of November holds the 30.00 paid at 00:00
     assert report(runtime, "payments", "2026-11-01", "2026-11-01").rows == [
-        ["2026-11", "bank", "maria", 1, D("30.00")], ["total", None, None, 1, D("30.00")]]
-    assert report(runtime, "payments", "2026-09-01", "2026-09-30").rows == [
-        ["total", None, None, 0, D("0.00")]]
+        ["2026-11", "payment", "bank", "maria", 1, D("30.00")],
+        ["total", "payment", None, None, 1, D("30.00")]]
+    assert report(runtime, "payments", "2026-09-01", "2026-09-30").rows == []
 
 
 def test_debtors_with_the_days_they_are_overdue(runtime, factory, pay):
@@ -104,8 +116,8 @@ def test_cli_writes_csv(runtime, paid, abonent_database, tmp_path):
     abonent = cli_runner(abonent_database.url, tmp_path)
     out = abonent("report", "payments", "--from", "2026-10-01", "--to", "2026-11-30").stdout
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows[-1] == {"month": "total", "source": "", "manager": "", "count": "5",
-                        "amount": "207.75"}
+    assert rows[-1] == {"month": "total", "kind": "payment", "source": "", "manager": "",
+                        "count": "5", "amount": "207.75"}
     assert sum(D(r["amount"]) for r in rows[:-1]) == D("207.75")
     assert out == render_csv(report(runtime, "payments", "2026-10-01", "2026-11-30"))
     target = tmp_path / "debtors.csv"

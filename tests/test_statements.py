@@ -211,3 +211,51 @@ def test_postgresql_reads_only_the_contracts_rows_through_indexes(runtime, world
     assert ledger, plans
     for plan in ledger:
         assert "Seq Scan" not in plan, plan
+
+
+def test_corrections_sit_in_the_statement_and_keep_every_day_exact(runtime, factory, pay):
+    """A credit, an instalment, a reversal, a promised payment given and expired, a manual
+    charge: each day still opens where the last closed and closes at the balance."""
+    from core.services import corrections, instalments, promises
+    factory.operator(timezone=ZONE)
+    daily = factory.service("Daily internet", price="10.00", method="daily")
+    contract_id = factory.account(tariff=factory.tariff(base=[daily]),
+                                  start_on=NOV).contract_id
+    paid = {}
+
+    def before(day: date) -> None:
+        n = (day - NOV).days + 1
+        with runtime.session(actor="maria") as session:
+            if n == 1:
+                paid["first"] = pay(contract_id, "200.00", source="bank", external_id="b1").id
+            elif n == 2:
+                corrections.manual_credit(session, contract_id, "15.00", "goodwill")
+                instalments.create_instalment(session, contract_id, "Router", "30.00", 3)
+            elif n == 3:
+                corrections.reverse_payment(session, paid["first"], "paid twice by mistake")
+                promises.give_promise(session, contract_id, "50.00")
+            elif n == 4:
+                corrections.manual_charge(session, contract_id, "7.00", "cable")
+    days = BillingDays(runtime, ["core.billing_day"]).run(NOV, 7, before=before)
+    balances = [d.balances[contract_id] for d in days]
+    # 200 − 10; +15 − 10 (router 1/3) − 10; −200 + 50 − 10; −7 − 10; −10; …
+    assert balances[:5] == [D("190.00"), D("185.00"), D("25.00"), D("8.00"), D("-2.00")]
+    opening = D("0.00")
+    for day_money in days:
+        day = statement(runtime, contract_id, day_money.day, day_money.day)
+        assert day.opening == opening, day_money.day
+        assert day.opening + sum(e.amount for e in day.entries) == day.closing
+        assert day.closing == day_money.balances[contract_id], day_money.day
+        opening = day.closing
+    week = statement(runtime, contract_id, NOV, NOV + timedelta(days=6))
+    totals = {t.kind: (t.charge, t.payment) for t in week.totals}
+    assert totals["payment"] == (None, D("200.00"))
+    assert totals["credit"] == (None, D("15.00"))
+    assert totals["reversal"] == (None, D("-200.00"))
+    assert totals["promise"] == (None, D("50.00"))
+    assert totals["promise_end"] == (None, D("-50.00"))
+    assert totals["manual"] == (D("17.00"), None)  # the router's first part and the cable
+    reversal = next(e for e in week.entries if e.kind == "reversal")
+    assert f"undoes payment:{paid['first']}" in reversal.description
+    assert "paid twice by mistake" in reversal.description
+    assert week.closing == balances[-1]
