@@ -24,6 +24,7 @@ run: venv
 
 test: venv
 	scripts/ensure-chromium.sh
+	scripts/ensure-radclient.sh
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q $(PYTEST_ARGS) tests $(PLUGIN_TESTS)
 
 bench: venv

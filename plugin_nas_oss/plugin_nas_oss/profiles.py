@@ -257,8 +257,7 @@ register(Profile(
         "user_drop": _coa(("Filter-Id", "negative_balance")),
         "user_accept": _coa(("Filter-Id", "allowed")),
         "user_disconnect": DISCONNECT,
-        "usluga_activated": _coa(("Filter-Id", "{activate_string}")),
-        "usluga_deactivated": _coa(("Filter-Id", "{deactivate_string}")),
+        # the rate comes in the Access-Accept: Filter-Id carries the block state only
         "b_admin": _coa(("Filter-Id", "blocked_admin")),
         "u_b_admin": _coa(("Filter-Id", "allowed")),
         "b_sys": _coa(("Filter-Id", "voluntary_block")),

@@ -152,3 +152,24 @@ def test_answer_lost_after_applying(nas, bob, block, deliveries):
     assert [c for c, o in nas.log(bob.id) if o == "ack"] == ["user_drop", "b_admin",
                                                               "usluga_deactivated"]
     assert policy(nas) == ("blocked_admin", "64k/64k")
+
+
+@pytest.mark.parametrize("profile, blocked, lifted", [
+    # the service's activate string is its ISG / MX service name here
+    ("cisco_isg", {"NEGATIVE_BALANCE", "BLOCKED_ADMIN"}, {"100M/100M"}),
+    ("juniper_mx", {"negative-balance", "blocked-admin"}, {"internet", "100M/100M"}),
+    ("accel_ppp", "blocked_admin", "allowed"),
+])
+def test_each_vendor_profile_blocks_and_unblocks(nas, bob, block, lift, profile, blocked, lifted):
+    nas.configure(profile=profile)
+    session = nas.emulator.state.session_of("bob")
+
+    def held():
+        return session.filter_id if profile == "accel_ppp" else set(session.services)
+    block(bob, "admin")
+    nas.drain()
+    assert held() == blocked
+    lift(bob, "admin")
+    nas.drain()
+    assert held() == lifted
+    assert [c for c, o in nas.log(bob.id) if o == "ack"][:2] == ["user_drop", "b_admin"]
