@@ -17,8 +17,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "subscribers": ("view", "create", "edit"),
     "contracts": ("view", "create", "edit"),
     "accounts": ("view", "create", "edit", "delete", "block", "services", "sync"),
-    "payments": ("view", "create"),
-    "charges": ("view",),
+    "payments": ("view", "create", "reverse", "credit", "promise"),
+    "charges": ("view", "create"),
     "usage": ("view",),
     "invoices": ("view", "create"),
     "jobs": ("view", "run"),
@@ -41,6 +41,7 @@ ACTION_TITLES = {
     "view": _l("view"), "create": _l("create"), "edit": _l("edit"),
     "delete": _l("trash / restore"), "block": _l("block"), "services": _l("services, tariff"),
     "sync": _l("synchronise"), "run": _l("run now"), "retry": _l("retry"),
+    "reverse": _l("reverse"), "credit": _l("manual credit"), "promise": _l("promised payment"),
 }
 
 ALL = frozenset(f"{area}:{action}" for area, actions in AREAS.items() for action in actions)
@@ -55,7 +56,8 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
         {p for p in ALL if p.endswith(":view") and not p.startswith("staff:")}
         | {"subscribers:create", "subscribers:edit", "contracts:create", "contracts:edit",
            "accounts:create", "accounts:edit", "accounts:delete", "accounts:block",
-           "accounts:services", "accounts:sync", "payments:create", "invoices:create",
+           "accounts:services", "accounts:sync", "payments:create", "payments:reverse",
+           "payments:promise", "invoices:create",
            "outbox:retry", "plugins:edit"}),
     "cashier": frozenset({"dashboard:view", "subscribers:view", "contracts:view",
                           "accounts:view", "payments:view", "payments:create",

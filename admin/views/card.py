@@ -27,6 +27,8 @@ from admin.formatting import STATE_TITLES, money
 from admin.forms import attach_error, options, typed
 from admin.headers import document_policy
 from admin.views.base import GuardedView, needs
+from admin.views.corrections import (MoneyActions, confirmed, money_forms, reversed_payments,
+                                     without_needless_confirm)
 from core import blocking, statements
 from core.audit import audit
 from core.charging import day_start
@@ -47,7 +49,9 @@ from core.models import (
     TariffChange,
     TariffService,
 )
+from core.money import money as to_money
 from core.services import accounts, payments, subscriptions
+from core.services.corrections import check_confirmed
 from core.services.dates import local_today
 from core.state import effective_state, open_blocks
 
@@ -81,6 +85,7 @@ class TariffForm(FlaskForm):
 class PaymentForm(FlaskForm):
     amount = StringField(_l("Amount"), validators=[DataRequired()])
     comment = StringField(_l("Comment"), validators=[Optional()])
+    confirm = BooleanField(_l("Confirm a large amount"))
     key = HiddenField()
 
 
@@ -135,7 +140,7 @@ def synchronise(account_id: int) -> list[dict[str, Any]]:
     return results
 
 
-class AccountCard(GuardedView):
+class AccountCard(MoneyActions, GuardedView):
     area = "accounts"
 
     def is_visible(self) -> bool:
@@ -169,7 +174,9 @@ class AccountCard(GuardedView):
         return {"admin": BlockForm(prefix="admin", **shown),
                 "disabled": BlockForm(prefix="disabled", **shown),
                 "voluntary": voluntary, "assign": assign, "tariff": tariff,
-                "payment": PaymentForm(prefix="payment", key=uuid.uuid4().hex, **shown)}
+                "payment": without_needless_confirm(
+                    PaymentForm(prefix="payment", key=uuid.uuid4().hex, **shown)),
+                **money_forms()}
 
     def _card(self, account_id: int, sync_results=None):
         with manager_session() as session:
@@ -199,6 +206,7 @@ class AccountCard(GuardedView):
                     Charge.account_id == account.id).order_by(Charge.id.desc()).limit(RECENT))),
                 payments=list(session.scalars(select(Payment).where(
                     Payment.contract_id == contract.id).order_by(Payment.id.desc()).limit(RECENT))),
+                reversed_ids=reversed_payments(session, contract.id),
                 events=self._events(session, account.id),
                 history=list(session.scalars(select(AuditEntry).where(
                     AuditEntry.object_type == "account", AuditEntry.object_id == str(account.id))
@@ -387,9 +395,11 @@ class AccountCard(GuardedView):
     @expose("/<int:account_id>/payment", methods=("POST",))
     @needs("payments:create")
     def payment(self, account_id: int):
-        form = PaymentForm(prefix="payment")
+        form = without_needless_confirm(PaymentForm(prefix="payment"))
 
         def run(session, account):
+            check_confirmed(session, to_money(typed(form.amount, decimal=True), "amount",
+                                              allow_zero=False), confirmed(form))
             result = payments.record_payment(
                 session, account.contract_id, typed(form.amount, decimal=True),
                 source="manual", external_id=form.key.data or None,

@@ -51,7 +51,9 @@ def per_day(session, timezone: str) -> tuple[list[date], dict[str, list[Decimal]
     day = _local_day(session, Payment.received_at, timezone)
     paid = dict(session.execute(
         select(day, func.sum(Payment.amount))
-        .where(Payment.received_at >= day_start(days[0], timezone)).group_by(day)).all())
+        .where(Payment.received_at >= day_start(days[0], timezone),
+               Payment.kind.in_(("payment", "reversal")))  # money received, less storno
+        .group_by(day)).all())
 
     def series(rows):
         by_day = {date.fromisoformat(str(k)[:10]): Decimal(str(v)) for k, v in rows.items() if k}
