@@ -20,9 +20,10 @@ from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
 from plugin_nas_oss.cli import nas
 from plugin_nas_oss.config import SCHEMA
 from plugin_nas_oss.radius_server_cli import radius
+from plugin_nas_oss.sync import jobs as sync_jobs
 
 #: Functions of the runtime returning a list of core.JobSpec each (users_from_nas…).
-jobs: list = []
+jobs: list = [sync_jobs]  # users_from_nas per NAS (plugin_nas_oss.sync)
 
 nas.add_command(radius)  # abonent nas radius (plugin_nas_oss.radius_server_cli)
 

@@ -49,8 +49,8 @@ class Request:
 
 
 class Logic(Protocol):
-    def secrets(self) -> dict[str, bytes]:
-        """The RADIUS secret of each NAS address (read again when it changes)."""
+    def secret(self, address: str) -> bytes | None:
+        """The RADIUS secret of the NAS at `address`, None for no NAS."""
 
     def answer(self, requests: list[Request]) -> list[rp.Packet | None]:
         """The reply to each request, in order (None drops it), done in one go."""
@@ -64,13 +64,11 @@ class RadiusServer:
 
     def __init__(self, logic: Logic, dictionary, host: str = "127.0.0.1",
                  auth_port: int = 1812, acct_port: int = 1813, dedup_seconds: float = 5.0,
-                 batch: int = 64, secrets_every: float = 10.0):
+                 batch: int = 64):
         self.logic, self.dictionary = logic, dictionary
-        self.dedup_seconds, self.batch, self.secrets_every = dedup_seconds, batch, secrets_every
+        self.dedup_seconds, self.batch = dedup_seconds, batch
         self.counters: Counter = Counter()
         self._replies: OrderedDict = OrderedDict()  # key -> (time, raw reply)
-        self._secrets: dict[str, bytes] = {}
-        self._secrets_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.auth = self._bind(host, auth_port)
@@ -164,7 +162,7 @@ class RadiusServer:
         if length < HEADER or length > len(data):
             return self._drop("malformed", source)
         data = data[:length]  # octets past Length are padding (RFC 2865 section 3)
-        secret = self._secret(source[0])
+        secret = self.logic.secret(_plain(source[0]))
         if secret is None:
             return self._drop("unknown_client", source)
         key = (source, data[0], data[1], data[4:20])
@@ -188,14 +186,6 @@ class RadiusServer:
         self.counters[reason] += 1
         log.debug("dropped a packet from %s: %s", source[0], reason)
         return None
-
-    def _secret(self, address: str) -> bytes | None:
-        address = _plain(address)
-        stale = time.monotonic() - self._secrets_at
-        if stale > self.secrets_every or (address not in self._secrets and stale > 1.0):
-            self._secrets = self.logic.secrets()  # a NAS added since: known within a second
-            self._secrets_at = time.monotonic()
-        return self._secrets.get(address)
 
     def _cached(self, key: tuple) -> bytes | None:
         horizon = time.monotonic() - self.dedup_seconds

@@ -13,9 +13,10 @@ from plugin_nas_oss.radius_server_logic import BillingLogic
 
 
 def start(runtime, host: str = "127.0.0.1", auth_port: int = 1812, acct_port: int = 1813,
-          **options) -> RadiusServer:
-    """A started server answering from `runtime`'s database (port 0: a free one)."""
-    return RadiusServer(BillingLogic(runtime), load(), host=host, auth_port=auth_port,
+          refresh: float = 1.0, **options) -> RadiusServer:
+    """A started server answering from `runtime`'s database (port 0: a free one); what
+    the billing changes reaches its answers within `refresh` seconds."""
+    return RadiusServer(BillingLogic(runtime, refresh), load(), host=host, auth_port=auth_port,
                         acct_port=acct_port, **options).start()
 
 

@@ -26,12 +26,16 @@ from __future__ import annotations
 import logging
 
 from pyrad import packet as rp
-from sqlalchemy import select
 
-from core import Account, Agent, account_state
-from plugin_nas_oss.agent import CODE, NasSettings, normal_mac
+from sqlalchemy import insert
+
+from core import now
+from plugin_nas_oss import command_log
+from plugin_nas_oss.command_log import NasCommand
+from plugin_nas_oss.agent import NasSettings, normal_mac
 from plugin_nas_oss.radius_server import Request
-from plugin_nas_oss.sessions import STATUS_TYPES, STOP, Accounting, record
+from plugin_nas_oss.radius_server_directory import Directory, Entry
+from plugin_nas_oss.sessions import STATUS_TYPES, Accounting, record_all
 
 log = logging.getLogger("abonent.nas_oss.radius")
 
@@ -42,45 +46,49 @@ PLUGIN_ACTOR = "plugin:nas_oss"
 
 
 class BillingLogic:
-    """Answers from the billing's database (one transaction per batch of requests)."""
+    """Answers Access-Requests from the directory (memory, refreshed every `refresh`
+    seconds) and writes each batch of Accounting-Requests in one transaction."""
 
-    def __init__(self, runtime, on_stop=None):
+    def __init__(self, runtime, refresh: float = 1.0):
         self.runtime = runtime
-        self.on_stop = on_stop  # called (session, nas, session row) after a first Stop
-        self._nas: dict[str, NasSettings] = {}
+        self.directory = Directory(runtime, refresh=refresh, actor=PLUGIN_ACTOR)
 
-    def secrets(self) -> dict[str, bytes]:
-        found: dict[str, NasSettings] = {}
-        with self.runtime.session(actor=PLUGIN_ACTOR) as session:
-            agents = session.scalars(select(Agent).where(Agent.type == CODE, Agent.enabled))
-            for agent in agents:
-                try:
-                    nas = NasSettings.of(agent.id, agent.settings)
-                except Exception as exc:  # one NAS set up wrong must not silence the others
-                    log.warning("NAS agent %s ignored: %s", agent.id, exc)
-                    continue
-                found[nas.address] = nas
-        self._nas = found
-        return {address: nas.radius_secret.encode() for address, nas in found.items()}
+    def secret(self, address: str) -> bytes | None:
+        nas = self.directory.fresh().nases.get(address)
+        return nas.radius_secret.encode() if nas else None
 
     def answer(self, requests: list[Request]) -> list[rp.Packet | None]:
+        directory = self.directory.fresh()
+        replies: list[rp.Packet | None] = []
+        accounting: list[tuple[int, NasSettings, Accounting]] = []
+        for request in requests:
+            nas = directory.nases.get(request.client)
+            if nas is None:
+                replies.append(None)
+            elif request.packet.code == rp.AccessRequest:
+                replies.append(authorize(directory, nas, request.packet))
+            else:
+                acct = accounting_of(directory, nas, request.packet)
+                if acct is not None:
+                    accounting.append((len(replies), nas, acct))
+                replies.append(request.packet.CreateReply())
+        if accounting and not self._record(accounting):
+            for index, _, _ in accounting:  # not recorded: not acknowledged (RFC 2866)
+                replies[index] = None
+        return replies
+
+    def _record(self, accounting: list[tuple[int, NasSettings, Accounting]]) -> bool:
+        nases = {nas.agent_id: nas for _, nas, _ in accounting}
         try:
             with self.runtime.session(actor=PLUGIN_ACTOR) as session:
-                return [self._answer(session, request) for request in requests]
+                stopped = record_all(session, [acct for _, _, acct in accounting])
+                if stopped:
+                    session.execute(insert(NasCommand),
+                                    [rad_acc_stop(nases[acct.agent_id], acct) for acct in stopped])
         except Exception:
-            if len(requests) == 1:
-                log.exception("RADIUS request from %s not answered", requests[0].client)
-                return [None]
-        # one bad request must not cost the batch: each again in its own transaction
-        return [self.answer([request])[0] for request in requests]
-
-    def _answer(self, session, request: Request) -> rp.Packet | None:
-        nas = self._nas.get(request.client)
-        if nas is None:
-            return None
-        if request.packet.code == rp.AccessRequest:
-            return authorize(session, nas, request.packet)
-        return account(session, nas, request.packet, self.on_stop)
+            log.exception("accounting of %d packets not recorded", len(accounting))
+            return False
+        return True
 
 
 def _first(pkt: rp.Packet, name: str):
@@ -95,20 +103,11 @@ def _mac(value) -> str | None:
         return None
 
 
-def _by_login(session, nas: NasSettings, login: str):
-    return session.scalar(select(Account).where(
-        Account.agent_id == nas.agent_id, Account.login == login, Account.trashed_at.is_(None)))
-
-
-def _by_ipoe(session, nas: NasSettings, ip: str | None, mac: str | None):
+def _by_ipoe(directory: Directory, nas: NasSettings, ip: str | None, mac: str | None):
     """The NAS's IPoE account with this IP, else with this MAC."""
-    for field, value in (("ip", ip), ("mac", mac)):
-        if not value:
-            continue
-        found = session.scalar(select(Account).where(
-            Account.agent_id == nas.agent_id, Account.trashed_at.is_(None),
-            Account.fields[field].as_string() == value).limit(1))
-        if found is not None and (found.fields or {}).get("auth_type") == "ipoe":
+    for found in (directory.by_field(nas.agent_id, "ip", ip),
+                  directory.by_field(nas.agent_id, "mac", mac)):
+        if found is not None and found.fields.get("auth_type") == "ipoe":
             return found
     return None
 
@@ -124,31 +123,28 @@ def _password_ok(pkt: rp.AuthPacket, password: str | None) -> bool:
     return pkt.VerifyChapPasswd(password)
 
 
-def authorize(session, nas: NasSettings, pkt: rp.AuthPacket) -> rp.Packet:
+def authorize(directory: Directory, nas: NasSettings, pkt: rp.AuthPacket) -> rp.Packet:
     """Access-Accept with the profile's attributes, or Access-Reject."""
     login = _first(pkt, "User-Name")
-    with_password = 2 in pkt or 3 in pkt
-    found = _by_login(session, nas, login) if login else None
-    if found is not None and with_password:
-        if not _password_ok(pkt, (found.fields or {}).get("radius_password")):
+    if 2 in pkt or 3 in pkt:  # User-Password or CHAP-Password: a login
+        found = directory.by_login(nas.agent_id, login) if login else None
+        if found is not None and not _password_ok(pkt, found.fields.get("radius_password")):
             found = None
-    elif not with_password:
-        found = _by_ipoe(session, nas, _first(pkt, "Framed-IP-Address"),
-                         _mac(_first(pkt, "Calling-Station-Id")) or _mac(login))
     else:
-        found = None
+        found = _by_ipoe(directory, nas, _first(pkt, "Framed-IP-Address"),
+                         _mac(_first(pkt, "Calling-Station-Id")) or _mac(login))
     if found is None:
         return _reject(pkt, "unknown login or wrong password")
-    state = account_state(session, found.id)
+    state = directory.state(found.id)
     command = STATE_COMMAND.get(state)
     action = nas.profile.action(command) if command else None
-    attributes = action.render(_values(found, pkt, nas)) if action and action.transport == "coa" else []
+    attributes = (action.render(_values(found, pkt, nas))
+                  if action and action.transport == "coa" else [])
     if command is None or (state != "active" and not attributes):
         return _reject(pkt, f"account is blocked ({state})")
     reply = pkt.CreateReply()
-    ip = (found.fields or {}).get("ip")
-    if ip:
-        reply.AddAttribute("Framed-IP-Address", ip)
+    if found.fields.get("ip"):
+        reply.AddAttribute("Framed-IP-Address", found.fields["ip"])
     for name, value in attributes:
         reply.AddAttribute(name, value)
     return reply
@@ -161,8 +157,8 @@ def _reject(pkt: rp.AuthPacket, why: str) -> rp.Packet:
     return reply
 
 
-def _values(found: Account, pkt: rp.Packet, nas: NasSettings) -> dict:
-    fields = found.fields or {}
+def _values(found: Entry, pkt: rp.Packet, nas: NasSettings) -> dict:
+    fields = found.fields
     return {"login": found.login, "ip": fields.get("ip"), "mac": fields.get("mac"),
             "vlan": fields.get("vlan"), "port": fields.get("port"),
             "session_id": _first(pkt, "Acct-Session-Id"), "nas_ip": nas.address}
@@ -172,27 +168,35 @@ def _counter(pkt: rp.Packet, octets: str, gigawords: str) -> int:
     return int(_first(pkt, gigawords) or 0) * 2 ** 32 + int(_first(pkt, octets) or 0)
 
 
-def _status(pkt: rp.Packet) -> str | None:
-    value = _first(pkt, "Acct-Status-Type")
-    return value if value in STATUS_TYPES else None
+def accounting_of(directory: Directory, nas: NasSettings, pkt: rp.AcctPacket
+                  ) -> Accounting | None:
+    """What to record of an Accounting-Request (None for Accounting-On/Off and other
+    status types, and for a packet without Acct-Session-Id: acknowledged, not recorded)."""
+    status, session_id = _first(pkt, "Acct-Status-Type"), _first(pkt, "Acct-Session-Id")
+    if status not in STATUS_TYPES or not session_id:
+        return None
+    login = _first(pkt, "User-Name") or ""
+    ip, mac = _first(pkt, "Framed-IP-Address"), _mac(_first(pkt, "Calling-Station-Id"))
+    found = (directory.by_login(nas.agent_id, login) if login else None) or _by_ipoe(
+        directory, nas, ip, mac)
+    cause = _first(pkt, "Acct-Terminate-Cause")
+    return Accounting(agent_id=nas.agent_id, status=status, session_id=str(session_id)[:64],
+                      username=login[:100], account_id=found.id if found else None,
+                      framed_ip=ip, mac=mac,
+                      octets_in=_counter(pkt, "Acct-Input-Octets", "Acct-Input-Gigawords"),
+                      octets_out=_counter(pkt, "Acct-Output-Octets", "Acct-Output-Gigawords"),
+                      terminate_cause=str(cause)[:40] if cause is not None else None)
 
 
-def account(session, nas: NasSettings, pkt: rp.AcctPacket, on_stop=None) -> rp.Packet:
-    """Accounting-Response once the packet is recorded (Accounting-On/Off and other
-    status types are acknowledged and not recorded)."""
-    status, session_id = _status(pkt), _first(pkt, "Acct-Session-Id")
-    if status and session_id:
-        login = _first(pkt, "User-Name") or ""
-        ip, mac = _first(pkt, "Framed-IP-Address"), _mac(_first(pkt, "Calling-Station-Id"))
-        found = (_by_login(session, nas, login) if login else None) or _by_ipoe(session, nas, ip, mac)
-        cause = _first(pkt, "Acct-Terminate-Cause")
-        acct = Accounting(agent_id=nas.agent_id, status=status, session_id=str(session_id)[:64],
-                          username=login[:100], account_id=found.id if found else None,
-                          framed_ip=ip, mac=mac,
-                          octets_in=_counter(pkt, "Acct-Input-Octets", "Acct-Input-Gigawords"),
-                          octets_out=_counter(pkt, "Acct-Output-Octets", "Acct-Output-Gigawords"),
-                          terminate_cause=str(cause)[:40] if cause is not None else None)
-        row, stopped_now = record(session, acct)
-        if stopped_now and status == STOP and on_stop is not None:
-            on_stop(session, nas, row)
-    return pkt.CreateReply()
+def rad_acc_stop(nas: NasSettings, acct: Accounting) -> dict:
+    """Carbon's rad_acc_stop, done here: the session is stopped (record_all did it) and
+    this command log row says so with the stop's facts. A profile may name an action for
+    it; it is logged, not sent: nothing is left on the NAS to change once the session
+    has ended."""
+    return {"at": now(), "agent_id": nas.agent_id, "account_id": acct.account_id,
+            "command": "rad_acc_stop", "transport": nas.profile.action("rad_acc_stop").transport,
+            "target": acct.session_id,
+            "request": [["Acct-Session-Id", acct.session_id], ["User-Name", acct.username]],
+            "outcome": command_log.SKIPPED, "delivery_key": None, "step": None,
+            "answer": f"Accounting-Stop ({acct.terminate_cause or 'no cause'}): "
+                      f"{acct.octets_in} octets in, {acct.octets_out} out"}

@@ -9,13 +9,18 @@ sessions" when the NAS has no NAPALM driver, and what the account card shows.
 Accounting is idempotent per packet: a start, interim or stop that comes twice (a NAS
 that did not hear our Accounting-Response sends it again) writes the same row again; a
 stop or interim before its start creates the row; a stopped session stays stopped.
+The RADIUS server writes the packets that arrived together in one statement (an upsert
+on (agent, session id)), so a burst costs one round trip, not one per packet.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import Base, now
@@ -63,31 +68,70 @@ class Accounting:
     terminate_cause: str | None
 
 
-def record(session: Session, acct: Accounting, at: datetime | None = None) -> tuple[NasSession, bool]:
-    """Write one accounting packet; returns the session row and whether this packet
-    stopped it now (True once per session: rad_acc_stop is recorded then, not again
-    for a repeated Stop)."""
+def _fold(packets: list[Accounting]) -> dict[tuple[int, str], Accounting]:
+    """One packet per session: what a batch says about it, in the order it came (a Stop
+    anywhere stops it; counters only grow; a later value replaces an earlier one)."""
+    folded: dict[tuple[int, str], Accounting] = {}
+    for acct in packets:
+        key = (acct.agent_id, acct.session_id)
+        before = folded.get(key)
+        if before is not None:
+            acct = replace(
+                acct, status=STOP if STOP in (before.status, acct.status) else acct.status,
+                username=acct.username or before.username,
+                account_id=acct.account_id or before.account_id,
+                framed_ip=acct.framed_ip or before.framed_ip, mac=acct.mac or before.mac,
+                octets_in=max(before.octets_in, acct.octets_in),
+                octets_out=max(before.octets_out, acct.octets_out),
+                terminate_cause=acct.terminate_cause or before.terminate_cause)
+        folded[key] = acct
+    return folded
+
+
+@functools.cache
+def _upsert(dialect: str):
+    """INSERT … ON CONFLICT (agent_id, session_id) DO UPDATE, on PostgreSQL and SQLite:
+    one statement, compiled once, executed for the batch's rows at once."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    larger = func.greatest if dialect == "postgresql" else func.max
+    table = NasSession.__table__
+    statement = insert(table)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["agent_id", "session_id"],
+        set_={"account_id": func.coalesce(new.account_id, table.c.account_id),
+              "username": func.coalesce(func.nullif(new.username, ""), table.c.username),
+              "framed_ip": func.coalesce(new.framed_ip, table.c.framed_ip),
+              "mac": func.coalesce(new.mac, table.c.mac),
+              "updated_at": new.updated_at,
+              "octets_in": larger(table.c.octets_in, new.octets_in),
+              "octets_out": larger(table.c.octets_out, new.octets_out),
+              "stopped_at": func.coalesce(table.c.stopped_at, new.stopped_at),
+              "terminate_cause": case((table.c.stopped_at.is_(None), new.terminate_cause),
+                                      else_=table.c.terminate_cause)})
+
+
+def record_all(session: Session, packets: list[Accounting], at: datetime | None = None
+               ) -> list[Accounting]:
+    """Write a batch of accounting packets in one statement; returns the sessions this
+    batch stopped (each once: a Stop sent again finds its session stopped already)."""
+    if not packets:
+        return []
     at = at or now()
-    row = session.scalar(select(NasSession).where(NasSession.agent_id == acct.agent_id,
-                                                  NasSession.session_id == acct.session_id))
-    if row is None:
-        row = NasSession(agent_id=acct.agent_id, session_id=acct.session_id, started_at=at,
-                         octets_in=0, octets_out=0)
-        session.add(row)
-    row.username = acct.username or row.username or ""
-    row.account_id = acct.account_id if acct.account_id is not None else row.account_id
-    row.framed_ip = acct.framed_ip or row.framed_ip
-    row.mac = acct.mac or row.mac
-    row.updated_at = at
-    # counters only grow within a session: a late, reordered interim never lowers them
-    row.octets_in = max(row.octets_in or 0, acct.octets_in)
-    row.octets_out = max(row.octets_out or 0, acct.octets_out)
-    stopped_now = acct.status == STOP and row.stopped_at is None
-    if stopped_now:
-        row.stopped_at = at
-        row.terminate_cause = acct.terminate_cause
-    session.flush()
-    return row, stopped_now
+    folded = _fold(packets)
+    agents = {agent_id for agent_id, _ in folded}
+    stopped_before = set(session.execute(select(NasSession.agent_id, NasSession.session_id).where(
+        NasSession.agent_id.in_(agents),
+        NasSession.session_id.in_([session_id for _, session_id in folded]),
+        NasSession.stopped_at.is_not(None))).all())
+    rows = [{"agent_id": a.agent_id, "session_id": a.session_id, "account_id": a.account_id,
+             "username": a.username, "framed_ip": a.framed_ip, "mac": a.mac,
+             "started_at": at, "updated_at": at, "stopped_at": at if a.status == STOP else None,
+             "octets_in": a.octets_in, "octets_out": a.octets_out,
+             "terminate_cause": a.terminate_cause if a.status == STOP else None}
+            for a in folded.values()]
+    session.execute(_upsert(session.bind.dialect.name), rows)
+    return [a for key, a in folded.items() if a.status == STOP and key not in stopped_before]
 
 
 def open_sessions(session: Session, agent_id: int) -> list[NasSession]:

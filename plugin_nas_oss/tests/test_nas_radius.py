@@ -14,6 +14,7 @@ from pyrad import packet as rp
 from sqlalchemy import select
 
 from core import set_block
+from plugin_nas_oss.command_log import NasCommand
 from plugin_nas_oss.dictionary import load
 from plugin_nas_oss.radius_server_cli import start
 from plugin_nas_oss.sessions import NasSession
@@ -28,7 +29,7 @@ RADIUS_SECRET = "radius-secret-2c9d"  # the conftest's NAS agent shares it
 @pytest.fixture
 def radius(runtime, nas):
     assert nas.agent.settings["radius_secret"] == RADIUS_SECRET
-    server = start(runtime, auth_port=0, acct_port=0)
+    server = start(runtime, auth_port=0, acct_port=0, refresh=0)  # the billing as it is now
     yield server
     server.stop()
 
@@ -131,7 +132,13 @@ def test_start_interim_stop_keep_the_session_and_stop_logs_rad_acc_stop(radius, 
                                          "Acct-Terminate-Cause = User-Request")
     (row,) = sessions(session)
     assert row.stopped_at is not None and row.terminate_cause == "User-Request"
-    assert radius.counters["accounted"] == 3
+    acct(radius, base + ", Acct-Status-Type = Stop, Acct-Delay-Time = 5")  # sent again
+    assert radius.counters["accounted"] == 4
+    session.rollback()
+    (logged,) = session.scalars(select(NasCommand))
+    assert (logged.command, logged.account_id, logged.target) == ("rad_acc_stop", account.id,
+                                                                  "81a0001")
+    assert "User-Request" in logged.answer
 
 
 def test_an_accounting_request_with_a_wrong_secret_is_dropped(radius, nas, session):
@@ -271,7 +278,7 @@ def test_the_reply_carries_a_valid_message_authenticator(radius, nas, raw):
     assert request.VerifyReply(reply, data, enforce_ma=True)
 
 
-def test_a_nas_added_while_serving_is_known_at_once(radius, nas, factory):
+def test_a_nas_added_while_serving_is_known_without_a_restart(radius, nas, factory):
     factory.agent(type="nas", name="NAS 2", address="127.0.0.3", coa_secret="c",
                   radius_secret="second")
     other = Raw(radius, source="127.0.0.3")

@@ -1,0 +1,224 @@
+"""The billing's RADIUS server (plugin_nas_oss, `abonent nas radius`) next to FreeRADIUS
+answering the same load on the same machine: Access-Request and Accounting-Request per
+second on loopback; the issue's goal is a ratio of at least 0.3.
+
+The load generator is the same for both servers: one process sending requests prepared
+beforehand (PAP Access-Requests with Message-Authenticator for `ACCOUNTS` logins,
+Accounting Start / Interim / Stop of as many sessions), keeping `WINDOW` requests in
+flight on one UDP socket and counting the answers; what is timed is from the first
+request sent to the last answer received.
+
+Our server runs in its own process on a fresh PostgreSQL database (core and the
+plugin's branch) with one NAS agent and `ACCOUNTS` accounts. FreeRADIUS is Debian's
+`freeradius` with its default configuration copied to a temporary folder: the clients
+file names the load generator, the files module has the same logins, and the default
+virtual server listens on two free loopback ports (its IPv6 listeners and the
+inner-tunnel are left out); it writes the accounting detail files as configured. When the
+freeradius binary is missing, the figures of our server are printed alone and the
+missing peer is said.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyrad import packet as rp
+
+from bench.common import Figure, fresh_database, runtime_for
+from core import migrate
+from core.db import make_engine
+from core.migrate import Branches
+from plugins.testing import Factory
+
+ACCOUNTS = 1_000
+REQUESTS = 20_000  # of each kind, at scale 1
+WINDOW = 64
+SECRET = "bench-radius-secret"
+FREERADIUS_ETC = Path("/etc/freeradius/3.0")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+# --- our server, in its own process ----------------------------------------------------------
+
+def _populate(url: str) -> None:
+    from plugin_nas_oss import plugin
+    engine = make_engine(url)
+    migrate.upgrade(engine, branches=Branches(
+        enabled={"nas_oss": Path(plugin.__file__).parent / "migrations"}))
+    engine.dispose()
+    runtime = runtime_for(url, plugins=[("nas_oss", plugin)])
+    factory = Factory(runtime)  # the test kit's: valid rows through the service layer
+    factory.operator()
+    agent = factory.agent(type="nas", name="NAS bench", address="127.0.0.1", coa_secret="c",
+                          radius_secret=SECRET)
+    tariff = factory.tariff(name="Internet")
+    for n in range(ACCOUNTS):
+        factory.account(tariff=tariff, agent=agent, login=f"user{n}",
+                        fields={"radius_password": f"pw{n}"})
+    runtime.engine.dispose()
+
+
+def serve(url: str, auth_port: int, acct_port: int) -> None:
+    """The child process: our RADIUS server until its standard input closes."""
+    from plugin_nas_oss import plugin
+    from plugin_nas_oss.radius_server_cli import start
+    server = start(runtime_for(url, plugins=[("nas_oss", plugin)]), "127.0.0.1", auth_port,
+                   acct_port)
+    print("READY", flush=True)
+    sys.stdin.read()
+    server.stop()
+    print("COUNTERS", dict(server.counters), flush=True)
+
+
+def _start_ours(url: str) -> tuple[subprocess.Popen, int, int]:
+    auth, acct = _free_ports(2)
+    process = subprocess.Popen(
+        [sys.executable, "-c", f"from bench.bench_nas import serve; serve({url!r}, {auth}, {acct})"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if process.stdout.readline().strip() != "READY":
+        raise RuntimeError("our RADIUS server did not start")
+    return process, auth, acct
+
+
+# --- FreeRADIUS, a throwaway instance -----------------------------------------------------
+
+def _listen_on(site: str, auth: int, acct: int) -> str:
+    """The default virtual server with its IPv4 listeners on our ports and no IPv6 ones."""
+    def listener(match: re.Match) -> str:
+        block = match.group(0)
+        if re.search(r"^\s*ipv6addr\s*=", block, re.M):
+            return ""
+        port = auth if re.search(r"^\s*type = auth\s*$", block, re.M) else acct
+        block = re.sub(r"^(\s*)ipaddr = \*", r"\1ipaddr = 127.0.0.1", block, flags=re.M)
+        return re.sub(r"^(\s*)port = 0", rf"\1port = {port}", block, count=1, flags=re.M)
+    return re.sub(r"^listen \{.*?^\}", listener, site, flags=re.M | re.S)
+
+
+def _start_freeradius(folder: Path) -> tuple[subprocess.Popen, int, int]:
+    auth, acct = _free_ports(2)
+    raddb = folder / "raddb"
+    shutil.copytree(FREERADIUS_ETC, raddb, symlinks=True)
+    (raddb / "clients.conf").write_text(
+        f"client bench {{\n\tipaddr = 127.0.0.1\n\tsecret = {SECRET}\n}}\n")
+    users = raddb / "mods-config" / "files" / "authorize"
+    users.write_text("".join(f'user{n} Cleartext-Password := "pw{n}"\n' for n in range(ACCOUNTS))
+                     + "\n" + users.read_text())
+    site = raddb / "sites-available" / "default"
+    site.write_text(_listen_on(site.read_text(), auth, acct))
+    (raddb / "sites-enabled" / "inner-tunnel").unlink(missing_ok=True)
+    for path in [folder, *folder.rglob("*")]:  # it drops root for the freerad user
+        path.chmod(path.stat().st_mode | 0o005 | (0o050 if path.is_dir() else 0o040))
+    log = open(folder / "radiusd.log", "w")
+    process = subprocess.Popen(["freeradius", "-f", "-d", str(raddb), "-l", "stdout"],
+                               stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while "Ready to process requests" not in (folder / "radiusd.log").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("FreeRADIUS did not start:\n"
+                               + (folder / "radiusd.log").read_text()[-2000:])
+        time.sleep(0.1)
+    return process, auth, acct
+
+
+# --- the load -------------------------------------------------------------------------------
+
+def _requests(count: int) -> tuple[list[bytes], list[bytes]]:
+    """`count` Access-Requests and `count` Accounting-Requests, encoded once; ids cycle
+    through 0..255 (with WINDOW in flight, never two alike at once)."""
+    from plugin_nas_oss.dictionary import load
+    dictionary, secret = load(), SECRET.encode()
+    access, accounting = [], []
+    for i in range(count):
+        n = i % ACCOUNTS
+        pkt = rp.AuthPacket(id=i % 256, secret=secret, dict=dictionary, User_Name=f"user{n}")
+        pkt["User-Password"] = pkt.PwCrypt(f"pw{n}")
+        pkt.add_message_authenticator()
+        access.append(pkt.RequestPacket())
+        status = ("Start", "Interim-Update", "Stop")[i % 3]
+        acct = rp.AcctPacket(id=i % 256, secret=secret, dict=dictionary, User_Name=f"user{n}",
+                             Acct_Session_Id=f"s{i // 3:08d}", Acct_Status_Type=status,
+                             Framed_IP_Address=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}",
+                             Acct_Input_Octets=i * 1000, Acct_Output_Octets=i * 3000)
+        accounting.append(acct.RequestPacket())
+    return access, accounting
+
+
+def load(port: int, requests: list[bytes], timeout: float = 2.0) -> tuple[float, int]:
+    """Send `requests` keeping WINDOW in flight; (answers per second, answers). A lost
+    answer ends the run after `timeout`: the rate is taken up to the last answer."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(timeout)
+    sent = answered = 0
+    started = last = time.perf_counter()
+    while sent < min(WINDOW, len(requests)):
+        sock.send(requests[sent])
+        sent += 1
+    while answered < sent:
+        try:
+            sock.recv(4096)
+        except socket.timeout:
+            break
+        answered += 1
+        last = time.perf_counter()
+        if sent < len(requests):
+            sock.send(requests[sent])
+            sent += 1
+    sock.close()
+    return answered / max(last - started, 1e-9), answered
+
+
+def _measure(name: str, auth: int, acct: int, access, accounting) -> dict[str, float]:
+    load(auth, access[:200])  # warm up (connections, caches)
+    auth_rate, auth_answers = load(auth, access)
+    acct_rate, acct_answers = load(acct, accounting)
+    print(f"    {name}: {auth_answers}/{len(access)} Access, {acct_answers}/{len(accounting)} "
+          f"Accounting answered", flush=True)
+    return {"access": auth_rate, "accounting": acct_rate}
+
+
+def run(scale: float) -> list[Figure]:
+    count = max(300, int(REQUESTS * scale))
+    url = fresh_database("nas")
+    _populate(url)
+    access, accounting = _requests(count)
+    process, auth, acct = _start_ours(url)
+    try:
+        ours = _measure("ours", auth, acct, access, accounting)
+    finally:
+        process.stdin.close()
+        process.wait(30)
+    peer: dict[str, float] = {}
+    peer_name = "FreeRADIUS"
+    if shutil.which("freeradius") is None or not FREERADIUS_ETC.is_dir():
+        peer_name = "FreeRADIUS missing (apt-get install freeradius)"
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-freeradius-") as folder:
+            os.chmod(folder, 0o755)
+            server, auth, acct = _start_freeradius(Path(folder))
+            try:
+                peer = _measure("FreeRADIUS", auth, acct, access, accounting)
+            finally:
+                server.terminate()
+                server.wait(10)
+    return [Figure(f"RADIUS {kind} ({count:,} requests, {WINDOW} in flight)", ours[kind],
+                   "requests/s", "≥ 0.3 × FreeRADIUS", peer.get(kind), peer_name)
+            for kind in ("access", "accounting")]
