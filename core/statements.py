@@ -12,9 +12,10 @@ period it is for or the time it was received beside it.
 The balances are anchored on `contract.balance` today: closing = balance − what was
 posted after the period, opening = closing − what was posted in it. So the statement
 agrees with the card, and reading it costs only this contract's rows from the period's
-start on (the ledger's indexes lead with contract_id). The contract row is read FOR
-SHARE first (PostgreSQL): a writer moving this balance has committed or waits, so the
-balance and the rows are of one moment.
+start on (the ledger's indexes lead with contract_id). The contract row is locked FOR
+SHARE first (PostgreSQL), in a statement of its own: a writer moving this balance has
+committed by then or waits for the statement's transaction, so the balance and the rows
+read after it are of one moment.
 
 The days are the operator's (its time zone); the period may end today (the closing
 balance is then today's so far) but not later, and `from` may not be after `to`.
@@ -207,10 +208,14 @@ def build(session: Session, contract: Any, first: Any, last: Any) -> Statement:
     zone = target.operator.timezone
     start = day_start(first_day, zone)
     end = day_start(last_day + timedelta(days=1), zone)
+    # the lock first, in a statement of its own: a statement that waited for a writer
+    # would read the balance it committed but the ledger as it was before
+    session.execute(select(Contract.id).where(Contract.id == target.id)
+                    .with_for_update(read=True))
     paid_after, charged_after = _posted_after(target.id, end)
     balance, paid, charged = session.execute(
         select(Contract.balance, paid_after, charged_after)
-        .where(Contract.id == target.id).with_for_update(read=True)).one()
+        .where(Contract.id == target.id)).one()
     closing = balance - paid + charged
     movements = _movements(session, target.id, start, end, ZoneInfo(zone))
     running = closing - _sum(e.amount for e in movements)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -259,3 +260,25 @@ def test_corrections_sit_in_the_statement_and_keep_every_day_exact(runtime, fact
     assert f"undoes payment:{paid['first']}" in reversal.description
     assert "paid twice by mistake" in reversal.description
     assert week.closing == balances[-1]
+
+
+def test_postgresql_a_statement_read_while_a_payment_commits_stays_exact(runtime, world,
+                                                                           abonent_backend):
+    """The statement waits for a writer holding the contract, then reads the balance and
+    the ledger both after it: never the new balance with the old ledger."""
+    if abonent_backend != "postgresql":
+        pytest.skip("SQLite has one writer and a transaction reads one snapshot")
+    from core.services.payments import record_payment
+    contract_id, days = world
+    closed = {}
+
+    def read() -> None:
+        closed["balance"] = statement(runtime, contract_id, NOV, NOV + timedelta(days=4)).closing
+    reader = threading.Thread(target=read)
+    with runtime.session(actor="test") as session:
+        record_payment(session, contract_id, "33.00", source="bank", external_id="while")
+        reader.start()
+        reader.join(timeout=1.5)
+        assert reader.is_alive(), "the statement did not wait for the writer"
+    reader.join(timeout=60)
+    assert closed["balance"] == days[4].balances[contract_id] == D("70.00")
