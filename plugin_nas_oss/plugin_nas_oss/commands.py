@@ -17,7 +17,7 @@ skips those its earlier attempts already got acknowledged (command_log.done_step
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -61,8 +61,10 @@ def run_steps(ctx, steps: list[Step], delivery_key: str | None = None) -> list[R
             if number not in done]
 
 
-def send(ctx, step: Step, delivery_key: str | None = None, number: int | None = None) -> Result:
-    """Send one command (see the module's docstring for what it raises)."""
+def send(ctx, step: Step, delivery_key: str | None = None, number: int | None = None,
+         quick: float | None = None) -> Result:
+    """Send one command (see the module's docstring for what it raises); `quick`: one
+    try of at most that many seconds instead of the NAS's timeout and retries."""
     with ctx.session() as session:
         agent = session.get(Agent, step.agent_id)
         if agent is None or agent.type != CODE:
@@ -71,6 +73,8 @@ def send(ctx, step: Step, delivery_key: str | None = None, number: int | None = 
             nas = NasSettings.of(agent.id, agent.settings)
         except ValidationError as exc:
             raise Rejected(f"NAS {agent.name} settings: {exc}") from None
+        if quick is not None:
+            nas = replace(nas, timeout=min(quick, nas.timeout), retries=0)
         values = {**step.values, "nas_ip": nas.address}
         if step.account_id is not None and not values.get("session_id"):
             values["session_id"] = _open_session(session, agent.id, step.account_id)
@@ -165,10 +169,11 @@ def _log(ctx, record: dict, request: list, outcome: str, answer: str) -> None:
     log.info("%s → %s: %s %s", record["command"], record.get("target", ""), outcome, answer)
 
 
-def send_command(ctx, account_id: int, command: str, session_id: str | None = None) -> Result:
+def send_command(ctx, account_id: int, command: str, session_id: str | None = None,
+                 timeout: float | None = None) -> Result:
     """Send `command` for an account now (the account card's buttons, users_from_nas):
     logged like a delivery's; a silent or refusing NAS is the Result's outcome, not an
-    exception."""
+    exception. `timeout`: one try of at most that long (a person is waiting)."""
     with ctx.session() as session:
         account = session.get(Account, account_id)
         if account is None:
@@ -178,7 +183,7 @@ def send_command(ctx, account_id: int, command: str, session_id: str | None = No
         agent_id = account.agent_id
     step = Step(command, agent_id, account_id, {**values, "session_id": session_id})
     try:
-        return send(ctx, step)
+        return send(ctx, step, quick=timeout)
     except RetryLater as exc:
         return Result(SILENT, str(exc))
     except Rejected as exc:

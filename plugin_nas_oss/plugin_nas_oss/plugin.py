@@ -5,7 +5,9 @@ hands over to the module that does the work.
   the `[plugins.nas_oss]` section (plugin_nas_oss.config), the `abonent nas` command group
   (plugin_nas_oss.cli; other modules add commands to it), the scheduled jobs (`jobs`:
   other modules append their JobSpec factories);
-- notifications: billing → NAS as OSS commands (plugin_nas_oss.deliveries).
+- notifications: billing → NAS as OSS commands (plugin_nas_oss.deliveries);
+- the account card's panel (plugin_nas_oss.panel) and the admin's NAS pages: command
+  log, vendor profiles, an account's diagnostics buttons (plugin_nas_oss.admin).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from plugin_nas_oss import deliveries
 from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
 from plugin_nas_oss.cli import nas
 from plugin_nas_oss.config import SCHEMA
+from plugin_nas_oss.panel import account_panel
 from plugin_nas_oss.radius_server_cli import radius
 from plugin_nas_oss.sync import jobs as sync_jobs
 
@@ -55,6 +58,17 @@ def abonent_cli_commands():
 @hookimpl
 def abonent_jobs(runtime):
     return [spec for factory in jobs for spec in factory(runtime)]
+
+
+@hookimpl
+def abonent_account_panel(session, account):
+    return account_panel(session, account)
+
+
+@hookimpl
+def abonent_admin_views(runtime):
+    from plugin_nas_oss import admin  # Flask only where the admin runs
+    return admin.views()
 
 
 abonent_account_created = hookimpl(deliveries.account_created)
