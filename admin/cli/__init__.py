@@ -100,6 +100,19 @@ class OutputFile(click.Path):
         return path
 
 
+def deliver(document: str, output: Path | None, what: str) -> None:
+    """Print `document`, or write it to `output` (an OutputFile) and say so."""
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    try:
+        output.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"output: {output} was not written: "
+                                   f"{exc.strerror or exc}") from None
+    click.echo(f"{what} written to {output}")
+
+
 class AbonentGroup(click.Group):
     """Adds the commands plugins register, and turns expected errors into one line."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from admin.cli import LIMIT, OutputFile, State, cli, pass_state
+from admin.cli import LIMIT, OutputFile, State, cli, deliver, pass_state
 from core.errors import NotFound
 from core.models import Contract
 from core.services.customers import find_contract
@@ -92,15 +92,7 @@ def invoice_show(state: State, number: str, fmt: str, output: Path | None) -> No
     with state.ready().session(actor="cli") as session:
         invoice_id = find_invoice(session, number).id
         document = (render_html if fmt == "html" else render_csv)(session, invoice_id)
-    if output is None:
-        click.echo(document, nl=False)
-        return
-    try:
-        output.write_text(document, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"output: {output} was not written: "
-                                   f"{exc.strerror or exc}") from None
-    click.echo(f"invoice {number} written to {output}")
+    deliver(document, output, f"invoice {number}")
 
 
 @invoice.command("list")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from admin.cli import OutputFile, State, cli, pass_state
+from admin.cli import OutputFile, State, cli, deliver, pass_state
 from admin.cli.invoices import _contract
 
 
@@ -31,19 +31,6 @@ def statement(state: State, contract_ref: str, first: str, last: str, fmt: str,
         render = statements.render_html if fmt == "html" else statements.render_csv
         document = render(built)
     deliver(document, output, f"statement of {built.number}")
-
-
-def deliver(document: str, output: Path | None, what: str) -> None:
-    """Print `document`, or write it to `output` and say so."""
-    if output is None:
-        click.echo(document, nl=False)
-        return
-    try:
-        output.write_text(document, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"output: {output} was not written: "
-                                   f"{exc.strerror or exc}") from None
-    click.echo(f"{what} written to {output}")
 
 
 @cli.command("report")
