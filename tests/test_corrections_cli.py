@@ -3,13 +3,17 @@ promise | instalment`, `abonent charge add` — a dry run writes nothing, a larg
 needs --confirm, bad input is one line naming the field, and the money is right."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from core.clock import frozen
 from core.models import Contract, Payment
+from core.services.instalments import create_instalment
 from core.services.payments import record_payment
+from core.services.promises import give_promise
 from support import cli_runner
 
 
@@ -83,3 +87,18 @@ def test_credit_charge_promise_and_instalment(runtime, factory, abonent, counts)
         "--months", "0", ok=False).stderr
     abonent("payment", "add", "--contract", number, "--amount", "2000", "--confirm")
     assert balance(runtime, contract.id) == Decimal("3300.10")  # the promise ended: paid
+
+
+def test_the_billing_day_run_shows_instalments_and_expired_promises(runtime, factory,
+                                                                      abonent):
+    contract = factory.contract()
+    with frozen(datetime(2026, 11, 2, 12, tzinfo=timezone.utc)), runtime.session() as s:
+        give_promise(s, contract.id, "100.00")
+        create_instalment(s, contract.id, "TV box", "200.00", 2)
+    out = abonent("charge", "run", "--date", "2026-12-02", "--dry-run").stdout
+    assert "instalment        1 charges          100.00" in out
+    assert "promised payments expired 1" in out and "nothing was written" in out
+    assert balance(runtime, contract.id) == Decimal("0.00")  # 100 promised − 100 charged
+    abonent("charge", "run", "--date", "2026-12-02")
+    abonent("charge", "run", "--date", "2026-12-02")  # twice: nothing more
+    assert balance(runtime, contract.id) == Decimal("-200.00")

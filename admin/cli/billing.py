@@ -42,7 +42,8 @@ def charge_run(state: State, day, dry_run: bool) -> None:
         click.echo("  nothing (already charged, or nothing due)")
     click.echo(f"tariff changes {summary.tariff_changes}, expired {summary.expired}, "
                f"dated blocks started {summary.blocks_started} / ended {summary.blocks_ended}, "
-               f"balance blocks lifted {summary.lifted}")
+               f"balance blocks lifted {summary.lifted}, "
+               f"promised payments expired {summary.promises_expired}")
     click.echo(f"{'would block' if dry_run else 'blocked'} for balance: {len(blocked)}")
     for account_id, login in blocked:
         click.echo(f"  account {account_id} ({login})")
