@@ -99,6 +99,8 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="a promised payment holds for this many days, today included"),
         Field("promise_every_days", "int", default=30, min=0, max=366,
               help="no new promised payment within this many days of the last one given"),
+        Field("instalment_max_months", "int", default=24, min=1, max=120,
+              help="equipment may be sold in at most this many monthly instalments"),
     ),
     "security": (  # the admin's logins and sessions (admin.throttle, admin.sessions)
         Field("session_idle_minutes", "int", default=120, min=1, max=10080,

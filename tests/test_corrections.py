@@ -32,7 +32,8 @@ def abonent_plugins(listener):
 @pytest.fixture
 def abonent_config():
     return {"money": {"confirm_above": "1000", "promise_max_amount": "500",
-                      "promise_days": "3", "promise_every_days": "10"}}
+                      "promise_days": "3", "promise_every_days": "10",
+                      "instalment_max_months": "12"}}
 
 
 @pytest.fixture
@@ -259,6 +260,7 @@ def test_instalment_bad_input_names_the_field(runtime, factory, counts):
                                 (("TV box", "-1", 2), {}, "price"),
                                 (("TV box", "100", 0), {}, "months"),
                                 (("TV box", "100", "two"), {}, "months"),
+                                (("TV box", "100", 13), {}, "months"),
                                 (("TV box", "0.01", 2), {}, "price"),
                                 (("TV box", "100", 2), {"first_on": "2027-12-01"}, "first_on"),
                                 (("TV box", "2000", 2), {}, "confirm")]:

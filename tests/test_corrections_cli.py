@@ -82,7 +82,7 @@ def test_credit_charge_promise_and_instalment(runtime, factory, abonent, counts)
     plan = abonent("credit", "instalment", "--contract", number, "--title", "Router",
                    "--price", "300", "--months", "3").stdout
     assert "300.00 in 3 parts" in plan and "1 charged; balance 1400.10" in plan
-    assert "months: must be from 1 to 60" in abonent(
+    assert "months: must be from 1 to 24" in abonent(
         "credit", "instalment", "--contract", number, "--title", "Router", "--price", "300",
         "--months", "0", ok=False).stderr
     abonent("payment", "add", "--contract", number, "--amount", "2000", "--confirm")

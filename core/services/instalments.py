@@ -1,4 +1,5 @@
-"""Instalments for equipment (рассрочка): a price split into N monthly charges.
+"""Instalments for equipment (рассрочка): a price split into N monthly charges, N at most
+`[money] instalment_max_months`.
 
 The n-th charge is due on the first day plus n−1 months (the 31st becomes the month's
 last day) and is written by the billing day of that date or, after a missed day, by the
@@ -24,12 +25,9 @@ from core.models import Instalment
 from core.money import CENT, money
 from core.runtime import actor_of
 from core.services import inputs
-from core.services.corrections import check_confirmed
+from core.services.corrections import check_confirmed, money_settings
 from core.services.customers import find_contract
 from core.services.dates import operator_today
-
-MAX_MONTHS = 60
-
 
 def due_on(first: date, n: int) -> date:
     """The date the n-th part (from 1) is due."""
@@ -51,7 +49,8 @@ def create_instalment(session: Session, contract: Any, title: Any, price: Any, m
     target = find_contract(session, contract, "contract")
     title = inputs.text(title, "title", max_len=200)
     value = money(price, "price", allow_zero=False)
-    months = inputs.integer(months, "months", low=1, high=MAX_MONTHS)
+    months = inputs.integer(months, "months", low=1,
+                            high=money_settings(session)["instalment_max_months"])
     if value < CENT * months:
         raise ValidationError("price", f"must be at least {CENT * months} to split into "
                                        f"{months} parts")
