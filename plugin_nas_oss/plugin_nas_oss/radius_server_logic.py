@@ -27,8 +27,6 @@ import logging
 
 from pyrad import packet as rp
 
-from sqlalchemy import insert
-
 from core import now
 from plugin_nas_oss import command_log
 from plugin_nas_oss.command_log import NasCommand
@@ -83,7 +81,7 @@ class BillingLogic:
             with self.runtime.session(actor=PLUGIN_ACTOR) as session:
                 stopped = record_all(session, [acct for _, _, acct in accounting])
                 if stopped:
-                    session.execute(insert(NasCommand),
+                    session.execute(NasCommand.__table__.insert(),
                                     [rad_acc_stop(nases[acct.agent_id], acct) for acct in stopped])
         except Exception:
             log.exception("accounting of %d packets not recorded", len(accounting))
@@ -92,7 +90,7 @@ class BillingLogic:
 
 
 def _first(pkt: rp.Packet, name: str):
-    values = pkt.get(name) if name in pkt else None
+    values = pkt.get(name)
     return values[0] if values else None
 
 

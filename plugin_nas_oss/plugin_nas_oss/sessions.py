@@ -90,8 +90,8 @@ def _fold(packets: list[Accounting]) -> dict[tuple[int, str], Accounting]:
 
 @functools.cache
 def _upsert(dialect: str):
-    """INSERT … ON CONFLICT (agent_id, session_id) DO UPDATE, on PostgreSQL and SQLite:
-    one statement, compiled once, executed for the batch's rows at once."""
+    """INSERT … ON CONFLICT (agent_id, session_id) DO UPDATE … RETURNING, on PostgreSQL
+    and SQLite: compiled once, sent as one multi-row statement for the batch's rows."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     larger = func.greatest if dialect == "postgresql" else func.max
     table = NasSession.__table__
@@ -108,30 +108,29 @@ def _upsert(dialect: str):
               "octets_out": larger(table.c.octets_out, new.octets_out),
               "stopped_at": func.coalesce(table.c.stopped_at, new.stopped_at),
               "terminate_cause": case((table.c.stopped_at.is_(None), new.terminate_cause),
-                                      else_=table.c.terminate_cause)})
+                                      else_=table.c.terminate_cause)}
+    ).returning(table.c.agent_id, table.c.session_id, table.c.stopped_at)
 
 
 def record_all(session: Session, packets: list[Accounting], at: datetime | None = None
                ) -> list[Accounting]:
     """Write a batch of accounting packets in one statement; returns the sessions this
-    batch stopped (each once: a Stop sent again finds its session stopped already)."""
+    batch stopped (each once: a Stop sent again finds its session stopped already, at
+    the time of the batch that stopped it, which RETURNING tells apart from this one's)."""
     if not packets:
         return []
     at = at or now()
     folded = _fold(packets)
-    agents = {agent_id for agent_id, _ in folded}
-    stopped_before = set(session.execute(select(NasSession.agent_id, NasSession.session_id).where(
-        NasSession.agent_id.in_(agents),
-        NasSession.session_id.in_([session_id for _, session_id in folded]),
-        NasSession.stopped_at.is_not(None))).all())
     rows = [{"agent_id": a.agent_id, "session_id": a.session_id, "account_id": a.account_id,
              "username": a.username, "framed_ip": a.framed_ip, "mac": a.mac,
              "started_at": at, "updated_at": at, "stopped_at": at if a.status == STOP else None,
              "octets_in": a.octets_in, "octets_out": a.octets_out,
              "terminate_cause": a.terminate_cause if a.status == STOP else None}
             for a in folded.values()]
-    session.execute(_upsert(session.bind.dialect.name), rows)
-    return [a for key, a in folded.items() if a.status == STOP and key not in stopped_before]
+    written = session.execute(_upsert(session.bind.dialect.name), rows).all()
+    stopped_now = {(agent_id, session_id) for agent_id, session_id, stopped_at in written
+                   if stopped_at == at}
+    return [a for key, a in folded.items() if a.status == STOP and key in stopped_now]
 
 
 def open_sessions(session: Session, agent_id: int) -> list[NasSession]:

@@ -3,11 +3,14 @@ UDP: who gets in with what, what the accounting table keeps, and what is dropped
 the server keeps serving."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
-import struct
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from pyrad import packet as rp
@@ -284,3 +287,69 @@ def test_a_nas_added_while_serving_is_known_without_a_restart(radius, nas, facto
     other = Raw(radius, source="127.0.0.3")
     reply = other.send(other.access("nobody", secret="second").RequestPacket())
     assert reply is not None and reply[0] == rp.AccessReject
+
+
+def test_the_directory_follows_the_billing_on_each_refresh(runtime, nas, block, lift):
+    from core import change_account, trash_account
+    from plugin_nas_oss.radius_server_directory import Directory
+    directory = Directory(runtime, refresh=3600)
+    bob = nas.account("bob", fields={"ip": "10.0.0.5"})
+    directory.read(full=True)
+    assert directory.by_login(nas.agent.id, "bob").fields["ip"] == "10.0.0.5"
+    assert directory.fresh().by_login(nas.agent.id, "eve") is None  # not due: no read
+    nas.account("eve")
+    block(bob, "admin")
+    with runtime.session() as s:
+        change_account(s, bob.id, fields={"ip": "10.0.0.7", "radius_password": "pw"})
+    directory.read(full=False)  # what changed since the last read
+    assert directory.by_login(nas.agent.id, "eve") is not None
+    assert directory.by_field(nas.agent.id, "ip", "10.0.0.7").id == bob.id
+    assert directory.by_field(nas.agent.id, "ip", "10.0.0.5") is None
+    assert directory.state(bob.id) == "admin"
+    lift(bob, "admin")
+    with runtime.session() as s:
+        trash_account(s, bob.id)
+    directory.read(full=False)
+    assert directory.by_login(nas.agent.id, "bob") is None and directory.state(bob.id) == "active"
+
+
+
+@pytest.fixture
+def abonent(runtime, tmp_path):
+    """`abonent …` as a child process on the test's database."""
+    env = {**os.environ, "ABONENT_DATABASE_URL": runtime.settings.database_url,
+           "ABONENT_VAR_DIR": str(tmp_path)}
+    env.pop("ABONENT_CONFIG", None)
+    return lambda *args, **kw: subprocess.Popen(
+        [str(Path(sys.executable).parent / "abonent"), *args], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_abonent_nas_radius_serves_until_interrupted(nas, abonent):
+    nas.account("bob")
+    auth_port, acct_port = _free_port(), _free_port()
+    server = abonent("nas", "radius", "--auth-port", str(auth_port), "--acct-port", str(acct_port))
+    try:
+        assert server.stdout.readline().startswith(f"RADIUS on 127.0.0.1: auth {auth_port}")
+        assert "Received Access-Accept" in radclient(
+            auth_port, "auth", 'User-Name = "bob", User-Password = "pw", Message-Authenticator = 0x00')
+    finally:
+        server.send_signal(signal.SIGINT)
+        stdout, stderr = server.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    assert "stopped: accepted 1, received 1" in stdout
+
+
+def test_abonent_nas_radius_names_a_port_it_cannot_take(nas, abonent):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        stdout, stderr = abonent("nas", "radius", "--auth-port", str(port)).communicate(timeout=60)
+    assert "Traceback" not in stderr
+    assert f"cannot listen on 127.0.0.1 ports {port}/1813" in stderr
