@@ -32,7 +32,9 @@ from core.services.accounts import (change_account, change_tariff, create_accoun
                                     restore_account, trash_account)
 from core.services.customers import create_contract, create_subscriber
 from core.services.inputs import MAX_KEY
+from core.services.corrections import reverse_payment
 from core.services.payments import record_payment
+from core.services.promises import give_promise
 from core.services.subscriptions import activate, assign_service, deactivate, purchase
 from core.sqlfuncs import inline_ids, insert_rows
 from core.state import AccountState, account_state, effective_state, is_open
@@ -61,9 +63,9 @@ __all__ = [
     # operations, each in the caller's session and writing its events (block set/lifted,
     # payment received…) in that transaction
     "activate", "assign_service", "audit", "change_account", "change_tariff",
-    "create_account", "create_contract", "create_subscriber", "deactivate", "lift_block",
-    "purchase", "record_payment", "record_usage", "restore_account", "set_block",
-    "trash_account",
+    "create_account", "create_contract", "create_subscriber", "deactivate", "give_promise",
+    "lift_block", "purchase", "record_payment", "record_usage", "restore_account",
+    "reverse_payment", "set_block", "trash_account",
     # an account's state ("active" or a block source: AccountState), time
     "AccountState", "account_state", "effective_state", "is_open", "now", "operator_today",
     "today",
