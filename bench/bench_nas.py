@@ -88,9 +88,9 @@ def serve(url: str, auth_port: int, acct_port: int) -> None:
 
 def _start_ours(url: str) -> tuple[subprocess.Popen, int, int]:
     auth, acct = _free_ports(2)
-    process = subprocess.Popen(
-        [sys.executable, "-c", f"from bench.bench_nas import serve; serve({url!r}, {auth}, {acct})"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    code = f"from bench.bench_nas import serve; serve({url!r}, {auth}, {acct})"
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
     if process.stdout.readline().strip() != "READY":
         raise RuntimeError("our RADIUS server did not start")
     return process, auth, acct

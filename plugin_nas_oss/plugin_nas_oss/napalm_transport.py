@@ -47,7 +47,8 @@ def _napalm():
         import napalm
         import napalm.base.exceptions as errors
     except ImportError:
-        raise NapalmMissing("napalm is not installed: pip install 'abonent-nas-oss[napalm]'") from None
+        raise NapalmMissing("napalm is not installed: "
+                            "pip install 'abonent-nas-oss[napalm]'") from None
     return napalm, errors
 
 

@@ -21,7 +21,8 @@ def start(runtime, host: str = "127.0.0.1", auth_port: int = 1812, acct_port: in
 
 
 def _counts(server: RadiusServer) -> str:
-    return ", ".join(f"{name} {count}" for name, count in sorted(server.counters.items())) or "nothing yet"
+    counts = sorted(server.counters.items())
+    return ", ".join(f"{name} {count}" for name, count in counts) or "nothing yet"
 
 
 @click.command("radius")

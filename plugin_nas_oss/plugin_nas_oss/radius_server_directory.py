@@ -12,8 +12,9 @@ in just before is corrected all the same.
 A refresh reads the NAS agents, the accounts of NAS agents written since the last
 refresh (by `updated_at`, with a `margin` for transactions that committed after a later
 one; a trashed or moved account is written too), and the open blocks of all NAS
-accounts (their states: a block that starts or ends by the clock counts from then). Every `full_every` seconds it reads all accounts again, which also drops
-what a margin could have missed.
+accounts (their states: a block that starts or ends by the clock counts from then).
+Every `full_every` seconds it reads all accounts again, which also drops what a margin
+could have missed.
 """
 from __future__ import annotations
 

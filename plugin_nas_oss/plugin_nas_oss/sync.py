@@ -9,10 +9,10 @@ command that repairs it (sent now through plugin_nas_oss.commands, logged as usu
 
 | drift | command |
 |---|---|
-| a session of an account that is blocked, whose last policy command the NAS acknowledged is not user_drop | user_drop |
-| a session of an active account whose last acknowledged policy command is user_drop | user_accept |
-| a session no live account of this NAS claims (unknown login, account in the trash) | user_disconnect |
-| an active static-IP account whose address the NAPALM getter does not see | user_add |
+| a blocked account online, the last policy the NAS took not user_drop | user_drop |
+| an active account online, the last policy the NAS took user_drop | user_accept |
+| a session no live account of this NAS claims (unknown login, trashed) | user_disconnect |
+| an active static-IP account whose IP the NAPALM getter does not see | user_add |
 
 A policy command that the NAS never acknowledged (silent, refused) counts as not applied.
 The run's outcome: "failed" when the NAS could not be read (the getter failed, NAPALM is

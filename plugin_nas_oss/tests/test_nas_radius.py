@@ -337,8 +337,9 @@ def test_abonent_nas_radius_serves_until_interrupted(nas, abonent):
     server = abonent("nas", "radius", "--auth-port", str(auth_port), "--acct-port", str(acct_port))
     try:
         assert server.stdout.readline().startswith(f"RADIUS on 127.0.0.1: auth {auth_port}")
-        assert "Received Access-Accept" in radclient(
-            auth_port, "auth", 'User-Name = "bob", User-Password = "pw", Message-Authenticator = 0x00')
+        assert "Received Access-Accept" in radclient(auth_port, "auth", 'User-Name = "bob", '
+                                                     'User-Password = "pw", '
+                                                     'Message-Authenticator = 0x00')
     finally:
         server.send_signal(signal.SIGINT)
         stdout, stderr = server.communicate(timeout=30)
