@@ -22,16 +22,20 @@ switch turned on, is scheduled from the scheduler's next start.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import select
 
-from core import Account, Agent, Block, JobSpec, effective_state, is_open, job_outcome, now
+from core import (Account, Agent, Block, JobSpec, ValidationError, effective_state, is_open,
+                  job_outcome, now)
 from plugin_nas_oss import command_log, commands
 from plugin_nas_oss.agent import CODE, NasSettings
 from plugin_nas_oss.command_log import ACK, NO_SESSION, NasCommand
 from plugin_nas_oss.sessions import open_sessions
+
+log = logging.getLogger("abonent.nas_oss.sync")
 
 CRON = {"minute": "*/10"}
 POLICY = ("user_drop", "user_accept")
@@ -179,4 +183,14 @@ def jobs(runtime) -> list[JobSpec]:
     return [JobSpec(id=f"nas-sync-{agent_id}", func=partial(users_from_nas, agent_id=agent_id),
                     cron=CRON, description=f"NAS {name}: users_from_nas (compare sessions with "
                                            f"the billing, send the missing commands)")
-            for agent_id, name, settings in agents if (settings or {}).get("sync_sessions")]
+            for agent_id, name, settings in agents if _synchronised(agent_id, settings)]
+
+
+def _synchronised(agent_id: int, settings: dict | None) -> bool:
+    """Whether the NAS asks for the job; one whose settings do not validate gets none
+    (its agent page says what is wrong) rather than stopping every job's start."""
+    try:
+        return NasSettings.of(agent_id, settings).sync_sessions
+    except ValidationError as exc:
+        log.warning("NAS agent %s: no users_from_nas job: %s", agent_id, exc)
+        return False

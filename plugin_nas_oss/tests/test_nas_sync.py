@@ -34,7 +34,10 @@ def test_only_nases_with_sync_on_get_a_job(runtime, nas, factory):
     from core import job_specs
     assert f"nas-sync-{nas.agent.id}" not in job_specs(runtime)
     nas.configure(sync_sessions=True)
+    broken = factory.agent(type="nas", name="NAS 2", address="not an address",
+                           sync_sessions=True)  # written around the form: no job, no crash
     assert f"nas-sync-{nas.agent.id}" in job_specs(runtime)
+    assert f"nas-sync-{broken.id}" not in job_specs(runtime)
 
 
 def test_a_blocked_account_online_gets_user_drop_and_a_stranger_is_disconnected(
