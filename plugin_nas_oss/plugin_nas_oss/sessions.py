@@ -137,9 +137,3 @@ def open_sessions(session: Session, agent_id: int) -> list[NasSession]:
     """The sessions of a NAS that have not stopped, oldest first."""
     return list(session.scalars(select(NasSession).where(
         NasSession.agent_id == agent_id, NasSession.stopped_at.is_(None)).order_by(NasSession.id)))
-
-
-def sessions_of(session: Session, account_id: int, limit: int = 10) -> list[NasSession]:
-    """An account's latest sessions, newest first (the account card)."""
-    return list(session.scalars(select(NasSession).where(NasSession.account_id == account_id)
-                                .order_by(NasSession.id.desc()).limit(limit)))

@@ -144,6 +144,13 @@ def test_start_interim_stop_keep_the_session_and_stop_logs_rad_acc_stop(radius, 
     assert "User-Request" in logged.answer
 
 
+def test_accounting_on_is_acknowledged_and_not_recorded(radius, nas, session):
+    out = acct(radius, 'NAS-IP-Address = 127.0.0.1, Acct-Status-Type = Accounting-On, '
+                       'Acct-Session-Id = "0"')
+    assert "Received Accounting-Response" in out
+    assert sessions(session) == []
+
+
 def test_an_accounting_request_with_a_wrong_secret_is_dropped(radius, nas, session):
     nas.account("bob")
     out = acct(radius, 'User-Name = "bob", Acct-Session-Id = "s1", Acct-Status-Type = Start',
