@@ -7,7 +7,9 @@ hands over to the module that does the work.
   other modules append their JobSpec factories);
 - notifications: billing → NAS as OSS commands (plugin_nas_oss.deliveries);
 - the account card's panel (plugin_nas_oss.panel) and the admin's NAS pages: command
-  log, vendor profiles, an account's diagnostics buttons (plugin_nas_oss.admin).
+  log, vendor profiles, an account's diagnostics buttons (plugin_nas_oss.admin);
+- the demo: a NAS agent and accounts, the emulated NAS and the RADIUS server
+  (plugin_nas_oss.demo).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core import hookimpl
-from plugin_nas_oss import deliveries
+from plugin_nas_oss import deliveries, demo
 from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
 from plugin_nas_oss.cli import nas
 from plugin_nas_oss.config import SCHEMA
@@ -69,6 +71,16 @@ def abonent_account_panel(session, account):
 def abonent_admin_views(runtime):
     from plugin_nas_oss import admin  # Flask only where the admin runs
     return admin.views()
+
+
+@hookimpl
+def abonent_demo_data(session, runtime):
+    demo.load(session, runtime)
+
+
+@hookimpl
+def abonent_demo_services(runtime):
+    return demo.start(runtime)
 
 
 abonent_account_created = hookimpl(deliveries.account_created)

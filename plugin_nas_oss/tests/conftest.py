@@ -81,6 +81,17 @@ class NasWorld:
 
 
 @pytest.fixture
+def nas_log(runtime):
+    """nas_log(account_id) → (command, outcome) of the account's commands, oldest first."""
+    def read(account_id: int) -> list[tuple[str, str]]:
+        with runtime.session() as s:
+            return [tuple(row) for row in s.execute(
+                select(NasCommand.command, NasCommand.outcome)
+                .where(NasCommand.account_id == account_id).order_by(NasCommand.id))]
+    return read
+
+
+@pytest.fixture
 def nas(runtime, factory, drain, nas_emulator):
     return NasWorld(runtime, factory, drain, coa_port=nas_emulator.port, emulator=nas_emulator,
                     timeout="0.3", retries=0)
