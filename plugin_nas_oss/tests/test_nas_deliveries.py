@@ -173,3 +173,33 @@ def test_each_vendor_profile_blocks_and_unblocks(nas, bob, block, lift, profile,
     nas.drain()
     assert held() == lifted
     assert [c for c, o in nas.log(bob.id) if o == "ack"][:2] == ["user_drop", "b_admin"]
+
+
+def test_disconnect_whose_answer_was_lost(nas, bob, session, deliveries):
+    """user_del applied, its answer lost: sent again, the NAS no longer has the session
+    (Session-Context-Not-Found), and that is done, not a dead letter."""
+    nas.emulator.lose_replies = 1
+    trash_account(session, bob.id)
+    session.commit()
+    nas.drain()
+    assert nas.log(bob.id) == [("user_del", "silent"), ("user_del", "no-session")]
+    assert deliveries("nas_oss", "dead") == [] and deliveries("nas_oss", "pending") == []
+
+
+def test_moving_to_another_nas_deletes_on_the_old_one(nas, bob, factory, session):
+    from sqlalchemy import select
+    from plugin_nas_oss.command_log import NasCommand
+    other = factory.agent(type="nas", name="NAS 2", address="127.0.0.1",
+                          coa_port=nas.emulator.port, coa_secret=nas.emulator.secret.decode(),
+                          radius_secret="r", profile="cisco_isg",
+                          commands={"user_add": {"transport": "coa", "attributes": [
+                              ["Cisco-AVPair", "subscriber:command=account-logon"]]}})
+    change_account(session, bob.id, agent_id=other.id)
+    session.commit()
+    nas.drain()
+    with nas.runtime.session() as s:
+        sent = s.execute(select(NasCommand.command, NasCommand.agent_id, NasCommand.outcome)
+                         .where(NasCommand.id > nas.log_from).order_by(NasCommand.id)).all()
+    assert [tuple(row) for row in sent] == [("user_del", nas.agent.id, "ack"),
+                                            ("user_add", other.id, "no-session")]
+    # (bob has not logged in through NAS 2 yet: nothing to change there)
