@@ -203,3 +203,14 @@ def test_moving_to_another_nas_deletes_on_the_old_one(nas, bob, factory, session
     assert [tuple(row) for row in sent] == [("user_del", nas.agent.id, "ack"),
                                             ("user_add", other.id, "no-session")]
     # (bob has not logged in through NAS 2 yet: nothing to change there)
+
+
+def test_balance_block_drops_and_its_lifting_accepts(nas, bob, block, lift):
+    """Not enough money: user_drop alone (no source command); money back: user_accept."""
+    block(bob, "balance")
+    nas.drain()
+    assert nas.log(bob.id) == [("user_drop", "ack"), ("usluga_deactivated", "ack")]
+    lift(bob, "balance")
+    nas.drain()
+    assert nas.log(bob.id)[2:] == [("user_accept", "ack"), ("usluga_activated", "ack")]
+    assert policy(nas) == ("allowed", "100M/100M")
