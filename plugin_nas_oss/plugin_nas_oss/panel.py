@@ -30,7 +30,8 @@ def account_panel(session, account) -> Panel | None:
                 f"{settings.get('profile', 'mikrotik')})"
                 + ("" if settings.get("in_service", True) else " — out of service")),
         ("Auth type", fields.get("auth_type", "pppoe")),
-        ("IP / VLAN / port", " / ".join(str(fields.get(k) or "—") for k in ("ip", "vlan", "port"))),
+        ("IP / VLAN / port",
+         " / ".join(str(fields.get(k) or "—") for k in ("ip", "vlan", "port"))),
         ("MAC", fields.get("mac") or "—"),
         ("Account state", "in the trash" if account.trashed
          else account_state(session, account.id)),

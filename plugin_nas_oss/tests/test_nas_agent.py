@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import ValidationError, change_account, create_account, restore_account, trash_account
+from core import ValidationError, change_account, restore_account, trash_account
 from core.models import Account
 from plugin_nas_oss import profiles
 
@@ -16,7 +16,8 @@ def test_settings_refused_naming_the_field(factory, runtime):
     for key, value, field in (("address", "10.0.0.300", "settings.address"),
                               ("coa_port", "70000", "settings.coa_port"),
                               ("profile", "huawei", "settings.profile"),
-                              ("commands", {"user_drop": {"transport": "ssh"}}, "settings.commands"),
+                              ("commands", {"user_drop": {"transport": "ssh"}},
+                               "settings.commands"),
                               ("commands", {"user_dorp": {}}, "settings.commands")):
         with pytest.raises(ValidationError) as caught:
             agent_type.clean_settings({**base, key: value})
@@ -29,7 +30,8 @@ def test_account_fields(nas):
     assert account.fields["vlan"] == 101
     assert account.fields["auth_type"] == "pppoe"
     for fields, name in (({"ip": "10.0.0"}, "fields.ip"), ({"mac": "aa:bb"}, "fields.mac"),
-                         ({"vlan": "5000"}, "fields.vlan"), ({"auth_type": "dialup"}, "fields.auth_type"),
+                         ({"vlan": "5000"}, "fields.vlan"),
+                         ({"auth_type": "dialup"}, "fields.auth_type"),
                          ({"auth_type": "static"}, "fields.ip")):
         with pytest.raises(ValidationError) as caught:
             nas.account(login="x" + name, fields=fields)
@@ -68,7 +70,8 @@ def test_profiles_cover_every_command_and_render():
     assert mikrotik.action("usluga_activated").render({}) == []
     assert mikrotik.action("users_from_nas").transport == "none"
     with pytest.raises(ValueError, match="user_drop"):
-        profiles.parse_action("user_drop", {"transport": "coa", "attributes": [["Filter-Id", "{x}"]]})
+        profiles.parse_action("user_drop", {"transport": "coa",
+                                            "attributes": [["Filter-Id", "{x}"]]})
     custom = mikrotik.with_overrides({"user_drop": {"transport": "coa",
                                                     "attributes": [["Filter-Id", "neg-{login}"]]}})
     assert custom.action("user_drop").render({"login": "bob"}) == [("Filter-Id", "neg-bob")]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import change_account, create_account, restore_account, trash_account
-from core.models import Account
+from core import change_account, restore_account, trash_account
 
 
 @pytest.fixture
