@@ -41,9 +41,10 @@ def set_link(session: Session, plugin: str, kind: str, local_id: int, external_i
                                 "external_id": str(external_id), "data": data or {},
                                 "at": now()})
     for held in list(session.identity_map.values()):
+        loaded = inspect(held).dict
         if isinstance(held, ExternalLink) and (
-                inspect(held).dict.get("plugin"), inspect(held).dict.get("kind"),
-                inspect(held).dict.get("local_id")) == (plugin, kind, local_id):
+                loaded.get("plugin"), loaded.get("kind"), loaded.get("local_id")) == (
+                plugin, kind, local_id):
             session.expire(held)
 
 

@@ -121,7 +121,7 @@ def test_a_payment_is_reversed_once_and_a_refusal_writes_nothing(runtime, factor
 def test_manual_charge_and_credit_with_reason_confirmation_and_audit(runtime, factory, counts):
     contract = factory.contract()
     with runtime.session(actor="manager:anna") as s:
-        credit = manual_credit(s, contract.number, "300.00", "compensation for the outage")
+        manual_credit(s, contract.number, "300.00", "compensation for the outage")
         charge = manual_charge(s, contract.id, "120.50", "cable, 10 m")
     assert payment_rows(runtime, contract.id) == [
         ("credit", D("300.00"), "compensation for the outage", None)]

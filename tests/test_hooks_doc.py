@@ -9,7 +9,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from core import (AccountState, Tariff, change_account, change_tariff, hookspecs,
                   lift_block, record_payment, restore_account, set_block, trash_account)

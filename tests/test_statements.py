@@ -188,12 +188,10 @@ def test_cli_prints_the_statement_and_names_a_bad_field(runtime, world, abonent_
         "statement", "999999", "--from", "2026-11-01", "--to", "2026-11-01", ok=False).stderr
 
 
-def test_postgresql_reads_only_the_contracts_rows_through_indexes(runtime, world,
-                                                                   abonent_backend):
+@pytest.mark.postgresql_only  # query plans are PostgreSQL's
+def test_postgresql_reads_only_the_contracts_rows_through_indexes(runtime, world):
     """Every query of a statement has an index plan when sequential scans are off: with
     a million rows it reads the contract's rows, not the ledger."""
-    if abonent_backend != "postgresql":
-        pytest.skip("query plans are PostgreSQL's")
     contract_id, _days = world
     queries = []
     with runtime.session() as session:
@@ -262,12 +260,10 @@ def test_corrections_sit_in_the_statement_and_keep_every_day_exact(runtime, fact
     assert week.closing == balances[-1]
 
 
-def test_postgresql_a_statement_read_while_a_payment_commits_stays_exact(runtime, world,
-                                                                           abonent_backend):
+@pytest.mark.postgresql_only  # SQLite has one writer and a transaction reads one snapshot
+def test_postgresql_a_statement_read_while_a_payment_commits_stays_exact(runtime, world):
     """The statement waits for a writer holding the contract, then reads the balance and
     the ledger both after it: never the new balance with the old ledger."""
-    if abonent_backend != "postgresql":
-        pytest.skip("SQLite has one writer and a transaction reads one snapshot")
     from core.services.payments import record_payment
     contract_id, days = world
     closed = {}

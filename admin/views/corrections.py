@@ -95,25 +95,25 @@ class MoneyActions:
     @expose("/<int:account_id>/credit", methods=("POST",))
     @needs("payments:credit")
     def credit(self, account_id: int):
-        form = without_needless_confirm(CorrectionForm(prefix="credit"))
-
-        def run(session, account):
-            corrections.manual_credit(session, account.contract_id,
-                                      typed(form.amount, decimal=True), form.reason.data,
-                                      confirmed=confirmed(form))
-            return _("Credit recorded. Balance: %(balance)s.", balance=_balance(session, account))
-        return self._act(account_id, form, run)
+        return self._by_hand(account_id, "credit", corrections.manual_credit,
+                             lambda balance: _("Credit recorded. Balance: %(balance)s.",
+                                               balance=balance))
 
     @expose("/<int:account_id>/charge", methods=("POST",))
     @needs("charges:create")
     def charge(self, account_id: int):
-        form = without_needless_confirm(CorrectionForm(prefix="charge"))
+        return self._by_hand(account_id, "charge", corrections.manual_charge,
+                             lambda balance: _("Charge recorded. Balance: %(balance)s.",
+                                               balance=balance))
+
+    def _by_hand(self, account_id: int, prefix: str, record, done):
+        """A manual credit or charge from its form: amount, reason, confirmation."""
+        form = without_needless_confirm(CorrectionForm(prefix=prefix))
 
         def run(session, account):
-            corrections.manual_charge(session, account.contract_id,
-                                      typed(form.amount, decimal=True), form.reason.data,
-                                      confirmed=confirmed(form))
-            return _("Charge recorded. Balance: %(balance)s.", balance=_balance(session, account))
+            record(session, account.contract_id, typed(form.amount, decimal=True),
+                   form.reason.data, confirmed=confirmed(form))
+            return done(_balance(session, account))
         return self._act(account_id, form, run)
 
     @expose("/<int:account_id>/promise", methods=("POST",))

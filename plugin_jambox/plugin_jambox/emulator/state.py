@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import ipaddress
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import count
 from typing import Any, Callable
