@@ -25,7 +25,7 @@ from plugin_nas_oss import profiles
 
 CODE = "nas"
 AUTH_TYPES = ("pppoe", "ipoe", "static", "hotspot")
-#: The account fields whose change is a key-parameter change (user_del old, user_add new).
+#: The account fields whose change is a key-parameter change (user_del old, new; user_add).
 KEY_FIELDS = ("ip", "vlan", "port")
 
 

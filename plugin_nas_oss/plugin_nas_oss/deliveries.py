@@ -6,7 +6,7 @@ what a silent or refusing NAS makes of the delivery).
 |---|---|
 | account created / restored from the trash | user_add (then user_drop if it is blocked) |
 | account to the trash | user_del |
-| a key parameter changed (NAS, IP, VLAN, port) | user_del with the OLD values, then user_add with the new |
+| a key parameter changed (NAS, IP, VLAN, port) | user_del with the OLD values, user_del with the new, then user_add |
 | account leaves "active" (any block) | user_drop; also user_disconnect when it was switched off ("disabled") |
 | block by a manager set / lifted | b_admin / u_b_admin |
 | voluntary block set / lifted | own_disabled on set; b_sys / u_b_sys when it has no end date |
@@ -18,8 +18,9 @@ States are read from the event (old_state / new_state), never from its name: a s
 block (admin → admin) sends its source's command but no second user_drop; lifting one of
 two blocks sends user_accept only when the account is active again (docs/hooks.md).
 A service without an activate (deactivate) string sends no usluga_* command: the NAS has
-nothing to apply for it. Carbon calls user_del a second time with the new values before
-user_add; here user_add carries them, one command less for the same end state.
+nothing to apply for it. A key-parameter change calls user_del twice, as the seed's table
+says: first with the account's old values (on its old NAS), then with the new ones (on the
+new NAS: whatever it holds under those values goes too), then user_add.
 """
 from __future__ import annotations
 
@@ -65,8 +66,8 @@ def account_trashed(event, ctx) -> None:
 
 
 def account_changed(event, ctx) -> None:
-    """A key parameter changed: user_del on the NAS with the account as it was, then
-    user_add with it as it is (the NAS may be another one)."""
+    """A key parameter changed: user_del on the NAS with the account as it was, user_del
+    with it as it is (the NAS may be another one), then user_add."""
     account, old = event.payload["account"], event.payload["old"]
     before = {**account, **{key: old[key] for key in ("login", "agent_id", "agent_type", "fields")
                             if key in old}}
@@ -74,7 +75,8 @@ def account_changed(event, ctx) -> None:
     if "agent_id" not in old and all(fields_before.get(k) == fields_now.get(k)
                                      for k in KEY_FIELDS):
         return
-    steps = [_step("user_del", before)] if before["agent_type"] == CODE else []
+    steps = [_step("user_del", snapshot) for snapshot in (before, account)
+             if snapshot["agent_type"] == CODE and not snapshot["trashed"]]
     _deliver(event, ctx, steps + _add(account))
 
 

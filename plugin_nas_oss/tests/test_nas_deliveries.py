@@ -3,8 +3,10 @@ outbox: what the NAS holds afterwards and what the command log says."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from core import change_account, restore_account, trash_account
+from plugin_nas_oss.command_log import NasCommand
 
 
 @pytest.fixture
@@ -64,22 +66,29 @@ def test_disabled_drops_and_disconnects(nas, bob, block):
     assert nas.log(bob.id)[2:] == [("usluga_deactivated", "no-session")]
 
 
-def test_key_parameter_change_deletes_with_the_old_values_then_adds(nas, bob, session):
+def test_key_parameter_change_deletes_with_the_old_values_then_the_new_then_adds(
+        nas, bob, session):
+    """The seed: user_del with the old values, user_del with the new ones, user_add."""
     nas.configure(commands={"user_add": {"transport": "coa", "attributes": [
         ["Mikrotik-Address-List", "allowed"]]}})
     change_account(session, bob.id, fields={"ip": "10.0.0.99", "radius_password": "pw"})
     session.commit()
-    nas.emulator.state.open_session("bob", "10.0.0.99")  # it logs in again with the new IP
     nas.drain()
-    sent = nas.emulator.state.applied
+    sent = nas.emulator.state.applied  # the session of the old IP is gone with the first
     assert [(a.kind, dict(a.attributes).get("Framed-IP-Address")) for a in sent] == [
-        ("disconnect", "10.0.0.15"), ("coa", "10.0.0.99")]
-    assert [c for c, _ in nas.log(bob.id)] == ["user_del", "user_add"]
+        ("disconnect", "10.0.0.15")]
+    with nas.runtime.session() as s:
+        log = s.execute(select(NasCommand.command, NasCommand.request, NasCommand.outcome)
+                        .where(NasCommand.id > nas.log_from).order_by(NasCommand.id)).all()
+    assert [(command, dict(request)["Framed-IP-Address"], outcome)
+            for command, request, outcome in log] == [
+        ("user_del", "10.0.0.15", "ack"), ("user_del", "10.0.0.99", "no-session"),
+        ("user_add", "10.0.0.99", "no-session")]
     # a change of a field that is no key parameter sends nothing
     change_account(session, bob.id, fields={"ip": "10.0.0.99", "radius_password": "new"})
     session.commit()
     nas.drain()
-    assert len(nas.log(bob.id)) == 2
+    assert len(nas.log(bob.id)) == 3
 
 
 def test_trash_and_restore(nas, bob, session):
@@ -186,8 +195,6 @@ def test_disconnect_whose_answer_was_lost(nas, bob, session, deliveries):
 
 
 def test_moving_to_another_nas_deletes_on_the_old_one(nas, bob, factory, session):
-    from sqlalchemy import select
-    from plugin_nas_oss.command_log import NasCommand
     other = factory.agent(type="nas", name="NAS 2", address="127.0.0.1",
                           coa_port=nas.emulator.port, coa_secret=nas.emulator.secret.decode(),
                           radius_secret="r", profile="cisco_isg",
@@ -200,6 +207,7 @@ def test_moving_to_another_nas_deletes_on_the_old_one(nas, bob, factory, session
         sent = s.execute(select(NasCommand.command, NasCommand.agent_id, NasCommand.outcome)
                          .where(NasCommand.id > nas.log_from).order_by(NasCommand.id)).all()
     assert [tuple(row) for row in sent] == [("user_del", nas.agent.id, "ack"),
+                                            ("user_del", other.id, "no-session"),
                                             ("user_add", other.id, "no-session")]
     # (bob has not logged in through NAS 2 yet: nothing to change there)
 
