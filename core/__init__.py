@@ -21,6 +21,7 @@ from core.fields import Field
 from core.hookspecs import hookimpl
 from core.jobs import job_outcome, job_specs, last_runs
 from core.http import platform_session
+from core.mail import queue_mail
 from core.links import delete_link, find_link, get_link, links_of, set_link
 from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
@@ -66,6 +67,8 @@ __all__ = [
     "create_account", "create_contract", "create_subscriber", "deactivate", "give_promise",
     "lift_block", "purchase", "record_payment", "record_usage", "restore_account",
     "reverse_payment", "set_block", "trash_account",
+    # a plain e-mail to a contract's subscriber, sent through the outbox (the mail log)
+    "queue_mail",
     # an account's state ("active" or a block source: AccountState), time
     "AccountState", "account_state", "effective_state", "is_open", "now", "operator_today",
     "today",

@@ -102,6 +102,18 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("instalment_max_months", "int", default=24, min=1, max=120,
               help="equipment may be sold in at most this many monthly instalments"),
     ),
+    "mail": (  # outgoing e-mail: invoices, statements, messages (core.mail, core.mailer)
+        Field("host", default="", help="the SMTP server; empty: e-mail is not sent"),
+        Field("port", "int", default=25, min=1, max=65535),
+        Field("security", default="none", choices=("none", "starttls", "ssl"),
+              help="starttls: upgrade the connection (port 587); ssl: TLS from the start "
+                   "(port 465)"),
+        Field("user", default="", help="login for SMTP AUTH; empty: no login"),
+        Field("password", default="", secret=True),
+        Field("from_address", default="", help="the sender, e.g. Billing <billing@isp.example>"),
+        Field("timeout", "decimal", default=30, min=Decimal("0.1"), max=600,
+              help="seconds one message may take (connect, send) before it is retried"),
+    ),
     "security": (  # the admin's logins and sessions (admin.throttle, admin.sessions)
         Field("session_idle_minutes", "int", default=120, min=1, max=10080,
               help="an admin session unused this long ends; the manager logs in again"),

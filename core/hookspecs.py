@@ -295,6 +295,15 @@ def abonent_invoice_issued(event, ctx):
     """
 
 
+@hookspec
+def abonent_mail_queued(event, ctx):
+    """An e-mail to a contract's subscriber was queued (an invoice, an act, a statement
+    or a plain message; `event.payload["mail"]` has its id, recipient, subject and
+    document). The built-in mailer ("core") sends it through `[mail]`'s SMTP server and
+    records the server's answer in the mail log; another plugin may copy it elsewhere.
+    """
+
+
 NOTIFICATIONS = tuple(
     name[len("abonent_"):] for name, spec in list(globals().items())
     if name.startswith("abonent_") and callable(spec)

@@ -17,6 +17,7 @@ from core.fields import Field
 from core.hookspecs import hookimpl
 from core.invoicing import invoice_period
 from core.jobs import job_outcome
+from core.mailer import deliver as send_mail
 from core.models import Account, Contract, Phone, Subscriber
 
 GENERIC = AgentType(
@@ -42,6 +43,11 @@ def abonent_find_subscriber(session, phone):
         select(Subscriber).join(Contract).join(Account)
         .where(Account.login == phone, Account.trashed_at.is_(None)).order_by(Subscriber.id)
     ).first()
+
+
+def abonent_mail_queued(event, ctx):
+    """Send the queued e-mail (core.mailer maps the server's answers to the outcomes)."""
+    send_mail(ctx.runtime, event)
 
 
 def billing_day(ctx) -> dict:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import inspect
 import re
+import socket
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from core import (AccountState, Tariff, change_account, change_tariff, hookspecs,
-                  lift_block, record_payment, restore_account, set_block, trash_account)
+from core import (AccountState, Contract, Tariff, change_account, change_tariff, hookspecs,
+                  lift_block, queue_mail, record_payment, restore_account, set_block,
+                  trash_account)
 from core.invoicing import invoice_period
 from core.ledger import add_charge
 from core.services.corrections import reverse_payment
@@ -61,7 +63,7 @@ def documented_events() -> dict[str, tuple[str, list[str]]]:
 
 
 OBJECTS = ("account", "subscription", "tariff", "service", "tariff_ref", "block", "payment",
-           "invoice")
+           "invoice", "mail")
 
 
 def _is_decimal(value) -> bool:
@@ -128,6 +130,17 @@ def abonent_plugins(listener):
     return [("listener", listener)]
 
 
+@pytest.fixture
+def abonent_config():
+    """Mail to a port nothing listens on: the mailer's delivery waits (an hour) while the
+    listener hears `mail_queued`."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    return {"mail": {"host": "127.0.0.1", "port": port, "from_address": "b@isp.example"},
+            "outbox": {"backoff_base": "3600", "backoff_max": "3600"}}
+
+
 def emit_every_event(runtime, factory) -> None:
     """Every notification, through the services, as a month of an account would."""
     extra = factory.service(name="Films", method="daily", price="5.00", external_code="F1")
@@ -159,6 +172,9 @@ def emit_every_event(runtime, factory) -> None:
     with runtime.session(actor="test") as s:
         change_tariff(s, account.id, other.id)
     invoice_period(runtime, last_month, contract_id=account.contract_id)
+    with runtime.session(actor="test") as s:
+        s.get(Contract, account.contract_id).subscriber.email = "anna@example.org"
+        queue_mail(s, account.contract_id, "Your invoice", "is attached")
 
 
 def test_every_event_payload_is_as_documented(runtime, factory, listener, drain):

@@ -4,6 +4,7 @@ from core.models.audit import AuditEntry, ExternalLink, JobRun
 from core.models.base import Base
 from core.models.catalog import SensorType, Service, Tariff, TariffService, Unit
 from core.models.corrections import Instalment, PromisedPayment
+from core.models.documents import DocumentTemplate, MailMessage, ProviderDetails
 from core.models.invoice import Invoice, InvoiceLine
 from core.models.ledger import Charge, Payment
 from core.models.outbox import Delivery, OutboxEvent
@@ -12,8 +13,8 @@ from core.models.staff import LoginThrottle, Manager, Role, SetupToken, StaffSes
 from core.models.usage import CdrFile, UsageRecord
 
 __all__ = [
-    "Account", "Agent", "AuditEntry", "Base", "Block", "CdrFile", "Charge", "Contract", "Delivery", "ExternalLink", "Instalment", "OutboxEvent",
-    "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
-    "Phone", "PromisedPayment", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
+    "Account", "Agent", "AuditEntry", "Base", "Block", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
+    "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "MailMessage", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
+    "Phone", "PromisedPayment", "ProviderDetails", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
     "TariffService", "Unit", "UsageRecord",
 ]
