@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from admin import staff
+from admin import pay, staff
 from admin.auth import ADMIN_URL, init_login
 from admin.db import init_sessions
 from admin.formatting import init_formatting
@@ -82,6 +82,9 @@ def create_app(runtime: Runtime) -> Flask:
     init_formatting(app)
     build_admin(app, runtime)
     _error_pages(app)
+    payments = pay.blueprint(runtime)  # payment systems sign their calls: no CSRF token
+    csrf.exempt(payments)
+    app.register_blueprint(payments)
     for blueprints in runtime.hook.abonent_blueprints(runtime=runtime):
         for blueprint in blueprints or []:
             csrf.exempt(blueprint)

@@ -18,6 +18,8 @@ from core.errors import (AbonentError, ConfigError, Duplicate, NotFound, PluginE
                          RetryLater, ValidationError)
 from core.events import Event
 from core.fields import Field
+from core.gateways import (GatewayAnswer, GatewayCall, GatewayOutcome, GatewayRequest,
+                           PaymentGateway, SignatureRefused)
 from core.hookspecs import hookimpl
 from core.jobs import job_outcome, job_specs, last_runs
 from core.http import platform_session
@@ -47,6 +49,9 @@ __all__ = [
     "PluginContext", "ReconcileReport", "Runtime", "UsageDraft", "hookimpl", "runtime_of",
     # recorded job runs (a plugin runs one with ctx.run_job)
     "job_outcome", "job_specs", "last_runs",
+    # a payment system's protocol (abonent_payment_gateways)
+    "GatewayAnswer", "GatewayCall", "GatewayOutcome", "GatewayRequest", "PaymentGateway",
+    "SignatureRefused",
     # a kept-alive HTTP session to a platform (proxies and CA bundle read once)
     "platform_session",
     # errors

@@ -24,6 +24,8 @@ ENV_PREFIX = "ABONENT_"
 #: Environment variables with the prefix that are not configuration keys.
 ENV_RESERVED = ("ABONENT_CONFIG",)
 ENV_IGNORED_PREFIXES = ("ABONENT_TEST_", "ABONENT_PG_")
+#: the section of the payment gateways, one `[payment_gateways.<name>]` table each
+GATEWAYS = "payment_gateways"
 
 
 def _zone(name: str) -> None:
@@ -151,6 +153,9 @@ class Settings:
     values: dict[str, dict[str, Any]]
     plugin_sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "defaults"
+    #: `[payment_gateways.<name>]` sections, raw: validated against the protocol each
+    #: names (core.gateways), which a plugin may provide
+    gateway_sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
         return self.values[name]
@@ -175,7 +180,7 @@ class Settings:
         """A copy with top-level keys replaced (tests point a runtime at their database)."""
         values = {name: dict(section) for name, section in self.values.items()}
         values[""].update(top_level)
-        return Settings(values, self.plugin_sections, self.source)
+        return Settings(values, self.plugin_sections, self.source, self.gateway_sections)
 
 
 def load_settings(path: str | os.PathLike | None = None,
@@ -225,9 +230,13 @@ def validate_settings(data: dict[str, Any], source: str) -> Settings:
     values: dict[str, dict[str, Any]] = {}
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     sections = {k: v for k, v in data.items() if isinstance(v, dict)}
-    known = ", ".join(s for s in SCHEMA if s)
+    gateways = sections.pop(GATEWAYS, {})
+    known = ", ".join([*(s for s in SCHEMA if s), GATEWAYS])
     problems = [ValidationError(name, f"unknown section; known: {known}")
                 for name in sections if name not in SCHEMA]
+    problems += [ValidationError(f"{GATEWAYS}.{name}", "must be a section "
+                                 f"([{GATEWAYS}.{name}] with its keys)")
+                 for name, section in gateways.items() if not isinstance(section, dict)]
     plugins = dict(sections.get("plugins", {}))
     plugin_sections = {k: v for k, v in plugins.items() if isinstance(v, dict)}
     sections["plugins"] = {k: v for k, v in plugins.items() if not isinstance(v, dict)}
@@ -242,4 +251,4 @@ def validate_settings(data: dict[str, Any], source: str) -> Settings:
     values[""]["var_dir"] = str(var_dir)
     if not values[""]["database_url"]:
         values[""]["database_url"] = f"sqlite:///{var_dir / 'abonent.db'}"
-    return Settings(values, plugin_sections, source)
+    return Settings(values, plugin_sections, source, gateways)

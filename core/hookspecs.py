@@ -102,6 +102,18 @@ def abonent_cli_commands():
 
 
 @hookspec
+def abonent_payment_gateways():
+    """Called once when the web process starts (and by `abonent gateway list`). Return a
+    list of `core.PaymentGateway` protocols this plugin provides (a code, its own
+    configuration fields, how to verify a request's signature, read it, and answer it), or
+    None. The operator configures gateways of a protocol in `[payment_gateways.<name>]`;
+    the core turns each verified "pay" into a payment, idempotent by the gateway's
+    transaction id. A protocol code provided twice, or not a PaymentGateway, stops
+    start-up with a `PluginError`.
+    """
+
+
+@hookspec
 def abonent_demo_services(runtime):
     """Called by `abonent serve --demo`. Start this plugin's platform emulator(s) for the
     demo (on the addresses its demo agents point at) and return a list of objects with a

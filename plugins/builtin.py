@@ -1,6 +1,6 @@
 """The core's own defaults, registered through the same hooks as any plugin ("core"):
-the generic agent type, phone look-up, and the scheduled billing jobs (the daily run,
-the CDR spools' intake, the monthly invoices)."""
+the generic agent type, phone look-up, the check / pay payment-gateway protocol, and the
+scheduled billing jobs (the daily run, the CDR spools' intake, the monthly invoices)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,6 +14,7 @@ from core.cdr import intake
 from core.clock import today
 from core.contributions import JobSpec
 from core.fields import Field
+from core.gateway_osmp import PROTOCOL as OSMP
 from core.hookspecs import hookimpl
 from core.invoicing import invoice_period
 from core.jobs import job_outcome
@@ -29,6 +30,10 @@ GENERIC = AgentType(
 
 def abonent_agent_types():
     return [GENERIC]
+
+
+def abonent_payment_gateways():
+    return [OSMP]
 
 
 @hookimpl(trylast=True)

@@ -1,0 +1,145 @@
+"""Payment systems: the check / pay protocol at /pay/<gateway>/ of the admin's web process,
+driven by the emulated terminal network over a real socket. A pay sent twice (or re-sent
+after its answer was lost) is one payment answered the same way; every refusal has its
+result code; a bad signature or address is refused and audited; the balances are right."""
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from admin.app import create_app
+from core.errors import ConfigError
+from core.gateways import configured
+from core.models import AuditEntry, Contract, Payment
+from plugins.gateway_emulator import TerminalNetwork
+
+SECRET = "s3cret-of-the-terminals"
+D = Decimal
+
+
+@pytest.fixture
+def abonent_config():
+    return {"payment_gateways": {
+        "term": {"protocol": "osmp", "secret": SECRET, "min_sum": "10", "max_sum": "5000"},
+        "bank": {"protocol": "osmp", "secret": SECRET, "allowed_ips": ["192.0.2.0/24"]},
+        "slow": {"protocol": "osmp", "secret": SECRET, "rate_limit": 1}}}
+
+
+@pytest.fixture
+def server(runtime):
+    """The whole web application (admin and /pay/) on a free port; yields its base URL."""
+    httpd = make_server("127.0.0.1", 0, create_app(runtime), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+def terminals(url: str, gateway: str = "term", **kw) -> TerminalNetwork:
+    return TerminalNetwork(f"{url}/pay/{gateway}/", kw.pop("secret", SECRET), **kw)
+
+
+def money(runtime, contract) -> tuple[Decimal, list[tuple[str, Decimal]]]:
+    """The contract's balance and its payments (external id, amount)."""
+    with runtime.session() as s:
+        balance = s.get(Contract, contract.id).balance
+        paid = s.execute(select(Payment.external_id, Payment.amount).where(
+            Payment.contract_id == contract.id).order_by(Payment.id)).all()
+    return balance, [tuple(row) for row in paid]
+
+
+def test_check_then_pay_twice_is_one_payment_answered_alike(runtime, factory, server):
+    contract = factory.contract(number="C-100")
+    net = terminals(server)
+    txn = net.new_txn_id()
+    checked = net.check("C-100", "150.50", txn)
+    assert (checked.result, checked.txn_id, checked.prv_txn) == (0, txn, None)
+    first = net.pay("C-100", "150.50", txn)
+    again = net.pay("C-100", "150.50", txn)
+    assert first.result == 0 and first.sum == D("150.50") and first.prv_txn
+    assert again == first
+    assert money(runtime, contract) == (D("150.50"), [(txn, D("150.50"))])
+    other = net.payment("C-100", "49.50")
+    assert other.result == 0 and other.prv_txn != first.prv_txn
+    assert money(runtime, contract)[0] == D("200.00")
+    with runtime.session() as s:
+        sources = set(s.scalars(select(Payment.source)))
+    assert sources == {"gw:term"}
+
+
+def test_a_lost_answer_is_sent_again_and_recorded_once(runtime, factory, server, fault_proxy):
+    contract = factory.contract(number="C-200")
+    proxy = fault_proxy(server)
+    net = terminals(proxy.url)
+    proxy.lose_answer(match=lambda method, path, body: "command=pay" in path)
+    txn = net.new_txn_id()
+    reply = net.pay("C-200", "300.00", txn)
+    assert reply.result == 0 and reply.sum == D("300.00")
+    assert [c.fault for c in proxy.calls] == ["lose_answer", None]
+    assert net.sent == [("pay", txn), ("pay", txn)]
+    assert money(runtime, contract) == (D("300.00"), [(txn, D("300.00"))])
+    with runtime.session() as s:
+        assert s.get(Payment, reply.prv_txn).external_id == txn
+
+
+@pytest.mark.sqlite_only
+def test_refusals_have_their_codes_and_take_no_money(runtime, factory, server):
+    contract = factory.contract(number="C-300")
+    closed = factory.contract(number="C-301")
+    with runtime.session() as s:
+        from core import trash_account
+        trash_account(s, factory.account(contract=closed).id)
+    net = terminals(server)
+    assert net.check("C-999", "100").result == 5
+    assert net.check("bad account!", "100").result == 4
+    assert net.check("C-300", "9.99").result == 241
+    assert net.check("C-300", "5000.01").result == 242
+    assert net.pay("C-301", "100", net.new_txn_id()).result == 7
+    assert net.send({"command": "refund", "txn_id": "1", "account": "C-300",
+                     "sum": "1"}).result == 300
+    assert net.send({"command": "pay", "txn_id": "2", "account": "C-300", "sum": "1,5",
+                     "txn_date": "20240101000000"}).comment.startswith("sum:")
+    txn = net.new_txn_id()
+    assert net.pay("C-300", "100", txn).result == 0
+    changed = net.pay("C-300", "200", txn)
+    assert (changed.result, changed.prv_txn) == (300, None)
+    unsigned = net.send({"command": "check", "txn_id": "3", "account": "C-300", "sum": "100"},
+                        sign=False)
+    forged = terminals(server, secret="guessed").pay("C-300", "100", net.new_txn_id())
+    outsider = terminals(server, "bank").check("C-300", "100")
+    for refused in (unsigned, forged, outsider):
+        assert (refused.status, refused.result) == (403, 300)
+    assert money(runtime, contract) == (D("100.00"), [(txn, D("100.00"))])
+    with runtime.session() as s:
+        reasons = [entry.changes["reason"] for entry in s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "gateway.refused"))]
+    assert reasons == ["signature: missing (header X-Signature or parameter sign)",
+                       "signature: does not match the request",
+                       "address 127.0.0.1 is not in allowed_ips"]
+    slow = terminals(server, "slow")
+    statuses = []
+    for _ in range(3):
+        try:
+            slow.check("C-300", "100")
+            statuses.append(200)
+        except Exception as exc:  # requests.HTTPError carries the 429
+            statuses.append(exc.response.status_code)
+    assert 429 in statuses
+
+
+@pytest.mark.sqlite_only
+def test_a_bad_gateway_section_names_every_key(runtime):
+    runtime.settings.gateway_sections.update({
+        "x": {"protocol": "osmp", "min_sum": "5", "max_sum": "1", "colour": "red"},
+        "Bad Name": {"protocol": "osmp"},
+        "y": {"protocol": "sberbank", "secret": "s"}})
+    with pytest.raises(ConfigError) as caught:
+        configured(runtime)
+    keys = [key for key, _ in caught.value.problems]
+    assert set(keys) >= {"payment_gateways.x.colour", "payment_gateways.x.secret",
+                         "payment_gateways.Bad Name", "payment_gateways.y.protocol"}
