@@ -10,8 +10,7 @@ from flask import request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
-LANGUAGES = ("en", "ru", "pl")
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "pl": "Polski"}
+from admin.languages import LANGUAGES
 
 
 def select_locale() -> str:

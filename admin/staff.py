@@ -9,6 +9,7 @@ as SHA-256 digests of their token. Every change is written to the audit log.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from admin import sessions
-from admin.i18n import LANGUAGES
+from admin.languages import LANGUAGES
 from admin.permissions import ADMINISTRATOR, BUILTIN_ROLES, clean
 from core.audit import audit, diff
 from core.clock import now
@@ -37,9 +38,14 @@ FIRST_ADMIN = "admin"
 LOGIN = r"[A-Za-z0-9_.@-]+"
 
 _hasher = PasswordHasher()
-#: verified against when the login is unknown, so a wrong login takes as long as a wrong
-#: password and the answer time does not tell which logins exist
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so a wrong login takes as long as a
+    wrong password and the answer time does not tell which logins exist. Made on first
+    use, not at import: every `abonent` command imports this module, few log anyone in."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 # --- start-up -------------------------------------------------------------------------
@@ -129,7 +135,7 @@ def verify(manager: Manager | None, password: Any) -> bool:
     password never matches). Takes the same time whether the manager exists or not."""
     usable = manager is not None and manager.active and manager.password_hash
     try:
-        _hasher.verify(manager.password_hash if usable else _DUMMY_HASH, str(password or ""))
+        _hasher.verify(manager.password_hash if usable else _dummy_hash(), str(password or ""))
     except (VerificationError, InvalidHashError):
         return False
     return bool(usable)
@@ -154,7 +160,7 @@ def authenticate(runtime: Runtime, login: Any, password: Any) -> Attempt:
         named = None if manager is None else manager.id
         stored = manager.password_hash if manager is not None and manager.active else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, str(password or ""))
+        _hasher.verify(stored or _dummy_hash(), str(password or ""))
     except (VerificationError, InvalidHashError):
         return Attempt(None, named)
     if stored is None:

@@ -48,8 +48,9 @@ def test_the_same_file_twice_and_renamed_is_charged_once(runtime, factory):
     drop(runtime, f"resent-{day:%Y%m%d}.txt", content)
     again = intake(runtime)
     assert [(r.taken, r.duplicates, r.amount) for r in again] == [(0, 2, Decimal("0.00"))] * 2
-    assert [(c.period_start, c.amount) for c in rows(runtime, Charge)] == [
-        (day, Decimal("18.00")), (day, Decimal("6.00"))]
+    # the two lines of a file are rated in no promised order
+    assert sorted((c.period_start, c.amount) for c in rows(runtime, Charge)) == [
+        (day, Decimal("6.00")), (day, Decimal("18.00"))]
     assert balance(runtime, counter.contract_id) == Decimal("-24.00")
     assert [r.key for r in rows(runtime, UsageRecord)] == [
         f"Wialon_1:{day}:777:5:1", f"Wialon_1:{day}:777:5:1#2"]

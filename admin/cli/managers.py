@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from admin import staff, throttle
 from admin.cli import State, cli, pass_state
-from admin.i18n import LANGUAGES
+from admin.languages import LANGUAGES
 from admin.permissions import ADMINISTRATOR
 from core.clock import now
 from core.errors import Duplicate, NotFound

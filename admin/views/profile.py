@@ -15,7 +15,7 @@ from admin import second_factor, staff
 from admin.auth import CodeForm, current_manager, security, session_token
 from admin.db import manager_session
 from admin.forms import attach_error, options
-from admin.i18n import LANGUAGE_NAMES
+from admin.languages import LANGUAGE_NAMES
 from admin.views.base import GuardedView, needs
 from core.errors import ValidationError
 from core.models import Manager

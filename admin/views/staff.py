@@ -21,7 +21,7 @@ from admin import second_factor, staff, throttle
 from admin.auth import security, session_token
 from admin.formatting import changes_text, localtime, pretty_json
 from admin.forms import flash_refused, options
-from admin.i18n import LANGUAGE_NAMES
+from admin.languages import LANGUAGE_NAMES
 from admin.permissions import ACTION_TITLES, AREA_TITLES, AREAS
 from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, needs
 from core.clock import now
