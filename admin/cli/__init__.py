@@ -100,13 +100,24 @@ class OutputFile(click.Path):
         return path
 
 
-def deliver(document: str, output: Path | None, what: str) -> None:
-    """Print `document`, or write it to `output` (an OutputFile) and say so."""
+def deliver(document: str | bytes, output: Path | None, what: str) -> None:
+    """Print `document`, or write it to `output` (an OutputFile) and say so. A binary
+    document (a workbook) goes to the standard output only when it is not a terminal."""
     if output is None:
+        if isinstance(document, bytes):
+            stream = click.get_binary_stream("stdout")
+            if stream.isatty():
+                raise click.UsageError("output: give --output FILE (or redirect the output) "
+                                       f"for {what}: it is a binary file")
+            stream.write(document)
+            return
         click.echo(document, nl=False)
         return
     try:
-        output.write_text(document, encoding="utf-8")
+        if isinstance(document, bytes):
+            output.write_bytes(document)
+        else:
+            output.write_text(document, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"output: {output} was not written: "
                                    f"{exc.strerror or exc}") from None

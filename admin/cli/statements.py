@@ -1,5 +1,6 @@
 """`abonent statement CONTRACT --from D --to D` (a contract's statement for a period) and
-`abonent report NAME [--from D --to D]` (core.reports), to the standard output or a file."""
+`abonent report NAME [--from D --to D] [--format csv|xlsx]` (core.reports), to the standard
+output or a file."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,17 +36,22 @@ def statement(state: State, contract_ref: str, first: str, last: str, fmt: str,
 
 @cli.command("report")
 @click.argument("name")
-@click.option("--from", "first", help="The first day, YYYY-MM-DD (payments).")
-@click.option("--to", "last", help="The last day, YYYY-MM-DD, inclusive (payments).")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--from", "first", help="The first day, YYYY-MM-DD (reports of a period).")
+@click.option("--to", "last", help="The last day, YYYY-MM-DD, inclusive (reports of a period).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True)
 @click.option("--output", type=OutputFile(),
               help="Write to this file instead of the standard output.")
 @pass_state
 def report(state: State, name: str, first: str | None, last: str | None, fmt: str,
            output: Path | None) -> None:
-    """Print report NAME as CSV: `payments` (received per month, source and manager, from
-    --from to --to) or `debtors` (contracts below zero today, with days overdue)."""
+    """Print report NAME as CSV or XLSX. Of a period (--from, --to): `payments` (per
+    month, kind, source and manager), `consumption` (charges and usage per service and
+    agent), `revenue` (per month), `subscribers` (new and lost contracts per month). Of
+    today: `debtors` (with days overdue), `blocked` (accounts per reason and agent)."""
     from core import reports
+    from core.xlsx import render_xlsx
     with state.ready().session(actor="cli") as session:
-        document = reports.render_csv(reports.build(session, name, first, last))
+        built = reports.build(session, name, first, last)
+    document = render_xlsx(built) if fmt == "xlsx" else reports.render_csv(built)
     deliver(document, output, f"report {name}")
