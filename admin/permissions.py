@@ -21,6 +21,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "charges": ("view", "create"),
     "usage": ("view",),
     "invoices": ("view", "create"),
+    "reports": ("view",),
     "jobs": ("view", "run"),
     "outbox": ("view", "retry"),
     "plugins": ("view", "edit"),
@@ -32,7 +33,8 @@ AREA_TITLES = {
     "dashboard": _l("Dashboard"), "settings": _l("Settings (operator, agents, catalog)"),
     "subscribers": _l("Subscribers"), "contracts": _l("Contracts"), "accounts": _l("Accounts"),
     "payments": _l("Payments"), "charges": _l("Charges"), "usage": _l("Usage records"),
-    "invoices": _l("Invoices"), "jobs": _l("Scheduled jobs"), "outbox": _l("Event outbox"),
+    "invoices": _l("Invoices"), "reports": _l("Reports"), "jobs": _l("Scheduled jobs"),
+    "outbox": _l("Event outbox"),
     "plugins": _l("Plugins and their pages"), "staff": _l("Managers and roles"),
     "audit": _l("Audit log"),
 }
