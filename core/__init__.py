@@ -29,7 +29,7 @@ from core.models import (Account, Agent, Base, Block, Charge, Contract, External
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
                          TariffService, UsageRecord)
 from core.models import Invoice
-from core.models.base import Rate
+from core.models.base import Rate, trigram_index
 from core.runtime import PluginContext, Runtime, runtime_of
 from core.services.accounts import (change_account, change_tariff, create_account,
                                     restore_account, trash_account)
@@ -64,6 +64,8 @@ __all__ = [
     # invoices (a plugin's rows may point at the one they landed on); NUMERIC(18, 6) for a
     # plugin's rates and quantities
     "Invoice", "Rate",
+    # a PostgreSQL trigram index, for a plugin's search of fragments (abonent_search_accounts)
+    "trigram_index",
     # bulk statements for a plugin's own tables (a batch of rows, a batch of ids)
     "inline_ids", "insert_rows",
     # operations, each in the caller's session and writing its events (block set/lifted,

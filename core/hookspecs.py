@@ -162,6 +162,20 @@ def abonent_find_subscriber(session, phone):
 
 
 @hookspec
+def abonent_search_accounts(session, term):
+    """Called by every search (the admin's top box and its lists' search boxes, through
+    `core.search`) with the term a person typed, stripped and checked (3 to 100
+    characters, no control characters). Return a SQLAlchemy SELECT of one column of
+    account ids that this plugin finds for it (an account field it declared: an IP, a
+    MAC…), or None when the term is not of a kind it searches.
+
+    The SELECT is not run here: the core puts it in the search's UNION (one query), so
+    build it to be served by an index (declared with the plugin's tables and created by
+    its migrations), never a read of every account. An exception fails the search.
+    """
+
+
+@hookspec
 def abonent_demo_data(session, runtime):
     """Called by `abonent demo load` after the core's demo data is in, in the same
     transaction: add this plugin's demo agents, tariffs and accounts.

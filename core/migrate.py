@@ -265,13 +265,19 @@ def differences(engine: Engine, packages: Mapping[str, str] | None = None) -> li
     The core's tables are compared, and those of the plugins in `packages` (plugin name
     -> the top-level package its models live in, `plugins.host.model_packages`). A
     table declared on the core's Base by a package not given (a plugin imported but not
-    enabled) is left out on both sides; any other table of the database is reported."""
+    enabled) is left out on both sides; any other table of the database is reported.
+    So is an index a plugin declares on a core table (its `info["package"]` names the
+    plugin's package; plugin_nas_oss's IP index on `account`)."""
     owners = _owners()
     wanted = {CORE, *(packages or {}).values()}
     left_out = {name for name, package in owners.items() if package not in wanted}
+    left_out_indexes = {index.name for table in Base.metadata.tables.values()
+                        for index in table.indexes
+                        if index.info.get("package", CORE) not in wanted}
 
     def include(obj, name, type_, reflected, compare_to):
-        if type_ == "table" and name in left_out:
+        if (type_ == "table" and name in left_out) or (
+                type_ == "index" and name in left_out_indexes):
             return False
         return include_object(obj, name, type_, reflected, compare_to)
 

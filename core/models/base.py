@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Numeric
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, MetaData, Numeric, Text, cast
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -95,3 +95,17 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), dict: JSON(), list: JSON()}
+
+
+def trigram_index(table, name: str, expression, **info) -> Index:
+    """A PostgreSQL GIN trigram index (pg_trgm's gin_trgm_ops) on `expression` cast to
+    TEXT, on `table`: it serves `LIKE` / `ILIKE '%fragment%'` on that cast (core.search)
+    by reading the rows whose trigrams match instead of every row. PostgreSQL only
+    (`ddl_if`); being an expression index, the drift check leaves it alone on SQLite,
+    which cannot reflect one. `info` is kept on the index (a plugin's index on a core
+    table says `package=` its package, see core.migrate.differences)."""
+    index = Index(name, cast(expression, Text).label("trgm"), postgresql_using="gin",
+                  postgresql_ops={"trgm": "gin_trgm_ops"}, info=info)
+    if index.table is None:  # an expression of literals and functions names no table
+        table.append_constraint(index)
+    return index.ddl_if(dialect="postgresql")

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import now
-from core.models.base import Base, Rate
+from core.models.base import Base, Rate, trigram_index
 
 
 class Operator(Base):
@@ -121,3 +121,9 @@ class Contract(Base):
     accounts: Mapped[list["Account"]] = relationship(back_populates="contract")  # noqa: F821
 
     __table_args__ = (CheckConstraint("credit_limit >= 0", name="credit_limit"),)
+
+
+# fragments of a name, a contract number, a phone (core.search; migration 0008)
+for _model, _column in ((Subscriber, "name"), (Contract, "number"), (Phone, "number")):
+    trigram_index(_model.__table__, f"ix_{_model.__tablename__}_{_column}_trgm",
+                  _model.__table__.c[_column])

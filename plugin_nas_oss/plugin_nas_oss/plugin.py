@@ -19,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core import hookimpl
-from plugin_nas_oss import deliveries, demo
+from plugin_nas_oss import deliveries, demo, search
 from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
 from plugin_nas_oss.cli import nas
 from plugin_nas_oss.config import SCHEMA
@@ -65,6 +65,11 @@ def abonent_jobs(runtime):
 @hookimpl
 def abonent_account_panel(session, account):
     return account_panel(session, account)
+
+
+@hookimpl
+def abonent_search_accounts(session, term):
+    return search.account_ids(term)  # by IP or MAC (plugin_nas_oss.search)
 
 
 @hookimpl

@@ -217,7 +217,8 @@ def test_lookup_by_phone_login_contract_and_name(client, factory, catalog):
     assert accounts("7900123") == ["petrov"]
     assert accounts("+7 (900) 555") == ["maria", "maria-tv"]
     assert accounts("mari") == ["maria", "maria-tv"]
-    assert accounts("ivan") == ["petrov"]  # the name, typed in lower case
+    assert accounts("ivan") == ["maria", "maria-tv", "petrov"]  # in "Ivan", "Ivanova"
+    assert accounts("petrov") == ["petrov"]  # the surname (and the login)
     assert accounts(a1.contract.number) == ["petrov"]
     assert accounts("nobody") == []
     # the box on every page: one account found opens its card
@@ -225,4 +226,6 @@ def test_lookup_by_phone_login_contract_and_name(client, factory, catalog):
     assert single.headers["Location"] == f"/admin/card/{a1.id}"
     several = client.text("/admin/search/?q=79005")
     assert "maria-tv" in several and "Maria Ivanova" in several
-    assert "No account found" in client.text("/admin/search/?q=%25")
+    refused = client.text("/admin/search/?q=%25")  # too short to search for
+    assert "No account found" in refused and "type at least 3 characters" in refused
+    assert "type at least 3 characters" in client.text("/admin/account/?search=ab")
