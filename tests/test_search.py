@@ -39,7 +39,7 @@ def found(runtime, term: str) -> list[str]:
     return sorted(accounts)
 
 
-@pytest.mark.parametrize("term, logins", [
+CASES = [
     ("Petrov", ["ivan", "maria"]),          # a word inside the name, and its start
     ("petrovsk", ["maria"]),                # any case
     ("van Pet", ["ivan"]),                  # a fragment across words
@@ -55,9 +55,11 @@ def found(runtime, term: str) -> list[str]:
     ("B_2", ["b_50"]),                      # … and in a contract number
     ("mar", ["maria"]),                     # a login's beginning
     ("nobody", []),
-])
-def test_each_kind_finds_what_it_should_and_no_more(runtime, people, term, logins):
-    assert found(runtime, term) == logins
+]
+
+
+def test_each_kind_finds_what_it_should_and_no_more(runtime, people):
+    assert {term: found(runtime, term) for term, _ in CASES} == dict(CASES)
 
 
 @pytest.mark.parametrize("term, reason", [
