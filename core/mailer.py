@@ -76,7 +76,9 @@ def send(config: dict[str, Any], message: EmailMessage) -> str:
             smtp.login(config["user"], config["password"])
         _step("MAIL FROM", smtp.mail(sender))
         _step("RCPT TO", smtp.rcpt(message["To"]))
-        return _step("DATA", smtp.data(message.as_bytes()))
+        # SMTP's lines end in CRLF; smtplib leaves a bytes message as it is given
+        return _step("DATA", smtp.data(message.as_bytes(
+            policy=message.policy.clone(linesep="\r\n"))))
 
 
 def _record(runtime, mail_id: int, **values: Any) -> None:

@@ -33,10 +33,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import csvout
+from core import csvout, doctemplates
 from core.charging import day_start
 from core.clock import today
-from core.documents import TEMPLATES, money_text, subscriber_address
+from core.documents import money_text, parties, subscriber_address
+from core.documents import sample_context as invoice_sample
 from core.errors import ValidationError
 from core.models import Charge, Contract, Payment, Service
 from core.services import inputs
@@ -231,9 +232,30 @@ def build(session: Session, contract: Any, first: Any, last: Any) -> Statement:
 
 # --- documents -----------------------------------------------------------------------------
 
-def render_html(statement: Statement) -> str:
-    """The printable statement (A4), in core/templates/statement.html."""
-    return TEMPLATES.get_template("statement.html").render(st=statement, titles=KIND_TITLES)
+def context(session: Session, statement: Statement) -> dict[str, Any]:
+    """What the statement's template is given: `st` (the Statement), `titles` (what each
+    kind of entry is called) and the parties every document has (core.documents)."""
+    return {**parties(session, session.get(Contract, statement.contract_id)), "st": statement,
+            "titles": KIND_TITLES}
+
+
+def sample_context() -> dict[str, Any]:
+    """A made-up statement of the shape `context` gives (checks an edited template)."""
+    at = datetime(2026, 1, 10, 9, 30, tzinfo=ZoneInfo("UTC"))
+    sample = Statement(1, "C-00001", "Sample Subscriber", "Sample street 1", "Sample ISP",
+                       "RUB", date(2026, 1, 1), date(2026, 1, 31), "UTC",
+                       opening=Decimal("100.00"), closing=Decimal("-200.00"))
+    sample.entries += [Entry(at, "payment", "bank 42", None, Decimal("100.00"),
+                             Decimal("200.00"), "payment:1"),
+                       Entry(at, "periodic", "Internet, 2026-01", Decimal("400.00"), None,
+                             Decimal("-200.00"), "charge:1")]
+    return {**{k: v for k, v in invoice_sample().items() if k not in ("invoice", "lines")},
+            "st": sample, "titles": KIND_TITLES}
+
+
+def render_html(session: Session, statement: Statement) -> str:
+    """The printable statement (A4): the operator's template or core/templates/statement.html."""
+    return doctemplates.render(session, "statement", context(session, statement))
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from datetime import date, timedelta
+from decimal import Decimal
+
+from click.testing import CliRunner
+
 from core import ValidationError, queue_mail
+from core.invoicing import invoice_period
+from core.ledger import add_charge
 from core.models import MailMessage
-from mail_sink import Sink
+from mail_sink import Sink, attachment
+from pdf_text import pdf_text
 
 pytestmark = pytest.mark.sqlite_only  # the outbox is the same on both; SMTP is what is tested
 
@@ -84,3 +92,42 @@ def test_a_subscriber_without_an_address_is_named(runtime, factory, counts):
         queue_mail(s, contract.id, "Hello", "Body")
     assert refused.value.field == "email" and "Ivan Petrov" in refused.value.reason
     assert counts() == before
+
+
+def test_a_month_of_invoices_is_mailed_once_over_two_runs(runtime, factory, drain, sink,
+                                                          abonent_database, tmp_path, counts):
+    month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    paying = factory.contract(subscriber=factory.subscriber(email="vera@example.org"))
+    silent = factory.contract(subscriber=factory.subscriber(name="Oleg Nomail"))
+    with runtime.session() as s:
+        for n, contract in enumerate((paying, silent)):
+            add_charge(s, key=f"m{n}", contract_id=contract.id, amount=Decimal("420.00"),
+                       kind="manual", period_start=month, period_end=month)
+    invoice_period(runtime, month)
+    env = {"ABONENT_DATABASE_URL": abonent_database.url, "ABONENT_VAR_DIR": str(tmp_path),
+           "ABONENT_PLUGINS__DISABLED": "tv24,wialon,jambox,nas_oss", "ABONENT_CONFIG": "",
+           "ABONENT_MAIL__HOST": "127.0.0.1", "ABONENT_MAIL__PORT": str(sink.port),
+           "ABONENT_MAIL__FROM_ADDRESS": "billing@isp.example"}
+    from admin.cli import cli
+
+    def send(*extra: str):
+        return CliRunner().invoke(cli, ["invoice", "send", "--period", f"{month:%Y-%m}",
+                                        *extra], env=env)
+    before = counts()
+    dry = send("--dry-run")
+    assert "would queue 1 e-mail(s), 0 already" in dry.output and "nothing was written" in (
+        dry.output)
+    assert counts() == before
+    first, second = send(), send()
+    assert "queued 1 e-mail(s), 0 already" in first.output
+    assert "queued 0 e-mail(s), 1 already queued or sent" in second.output
+    for result in (first, second):
+        assert result.exit_code == 1 and "Oleg Nomail" in result.output
+        assert "has no e-mail address" in result.output
+    drain()
+    send()
+    drain()
+    (mail,) = sink.received
+    filename, data = attachment(mail)
+    assert mail["To"] == "vera@example.org" and filename.startswith("invoice-INV-")
+    assert "420.00 RUB" in pdf_text(data) and "Amount due" in pdf_text(data)

@@ -133,7 +133,8 @@ def test_documents_escape_html_and_neutralise_formulas(runtime, factory, pay):
                    kind="one_time", period_start=today, period_end=today,
                    service_id=service.id)
     built = statement(runtime, contract.id, today - timedelta(days=1), today)
-    html = render_html(built)
+    with runtime.session() as session:
+        html = render_html(session, built)
     assert "<script>x()" not in html and "&lt;script&gt;x()" in html
     assert "<b>cash" not in html and "&lt;b&gt;cash" in html
     assert 'id="closing"' in html and "10.50" in html

@@ -28,7 +28,8 @@ def _contract(session: Session, value: str) -> Contract:
 
 @cli.group()
 def invoice() -> None:
-    """Invoices: issue a month's, show one as HTML or CSV, list them."""
+    """Invoices: issue a month's, show one as HTML, PDF or CSV, send them by e-mail, list
+    them."""
 
 
 @invoice.command("run")
@@ -80,19 +81,66 @@ def invoice_run(state: State, period: str, contract_ref: str | None, dry_run: bo
 
 @invoice.command("show")
 @click.argument("number")
-@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
+@click.option("--format", "fmt", type=click.Choice(["html", "csv", "pdf"]), default="html",
               show_default=True)
+@click.option("--act", is_flag=True, help="The act of services rendered instead of the "
+                                          "invoice (HTML or PDF).")
 @click.option("--output", type=OutputFile(),
               help="Write to this file instead of the standard output.")
 @pass_state
-def invoice_show(state: State, number: str, fmt: str, output: Path | None) -> None:
-    """Print invoice NUMBER as a printable HTML page or as CSV."""
+def invoice_show(state: State, number: str, fmt: str, act: bool, output: Path | None) -> None:
+    """Print invoice NUMBER (or its act) as a printable HTML page, as PDF or as CSV."""
     from core.documents import render_csv, render_html
     from core.invoicing import find_invoice
+    from core.pdf import invoice_pdf
+    if act and fmt == "csv":
+        raise click.UsageError("--act: an act is printed as html or pdf, not csv")
+    kind = "act" if act else "invoice"
     with state.ready().session(actor="cli") as session:
         invoice_id = find_invoice(session, number).id
-        document = (render_html if fmt == "html" else render_csv)(session, invoice_id)
-    deliver(document, output, f"invoice {number}")
+        if fmt == "csv":
+            document = render_csv(session, invoice_id)
+        else:
+            document = (invoice_pdf if fmt == "pdf" else render_html)(session, invoice_id, kind)
+    deliver(document, output, f"{kind} {number}")
+
+
+@invoice.command("send")
+@click.argument("number", required=False)
+@click.option("--period", help="Every invoice of this month, YYYY-MM (instead of NUMBER).")
+@click.option("--act", is_flag=True, help="Send the act of services rendered instead.")
+@click.option("--resend", is_flag=True,
+              help="Send again what was already queued or sent to the same address.")
+@click.option("--dry-run", is_flag=True, help="Show what would be queued; write nothing.")
+@pass_state
+def invoice_send(state: State, number: str | None, period: str | None, act: bool, resend: bool,
+                 dry_run: bool) -> None:
+    """Queue invoice NUMBER, or every invoice of --period, by e-mail (the PDF attached) to
+    the subscriber's address; the outbox sends them, retrying while the mail server is
+    down. Safe to run twice: a document already queued or sent to an address is not sent
+    again unless --resend. Subscribers without an e-mail address are named (exit 1)."""
+    from sqlalchemy import select
+
+    from core.invoicing import find_invoice, parse_period
+    from core.mail import send_invoices
+    from core.models import Invoice
+    if (number is None) == (period is None):
+        raise click.UsageError("give an invoice NUMBER or --period YYYY-MM (one of them)")
+    with state.ready().session(actor="cli", commit=not dry_run) as session:
+        if number is not None:
+            invoices = [find_invoice(session, number)]
+        else:
+            invoices = session.scalars(select(Invoice).where(
+                Invoice.period_start == parse_period(period)).order_by(Invoice.id)).all()
+        report = send_invoices(session, invoices, "act" if act else "invoice", resend=resend)
+    click.echo(f"{'would queue' if dry_run else 'queued'} {report.queued} e-mail(s), "
+               f"{report.already} already queued or sent")
+    for refusal in report.refused:
+        click.echo(f"  not sent: {refusal}", err=True)
+    if dry_run:
+        click.echo("dry run: nothing was written")
+    if report.refused:
+        raise click.ClickException(f"{len(report.refused)} invoice(s) not sent, see above")
 
 
 @invoice.command("list")

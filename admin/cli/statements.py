@@ -9,6 +9,7 @@ import click
 
 from admin.cli import OutputFile, State, cli, deliver, pass_state
 from admin.cli.invoices import _contract
+from core.models import Contract
 
 
 @cli.command("statement")
@@ -16,21 +17,37 @@ from admin.cli.invoices import _contract
 @click.option("--from", "first", required=True, help="The first day, YYYY-MM-DD.")
 @click.option("--to", "last", required=True,
               help="The last day, YYYY-MM-DD (inclusive; today at the latest).")
-@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
+@click.option("--format", "fmt", type=click.Choice(["html", "csv", "pdf"]), default="html",
               show_default=True)
 @click.option("--output", type=OutputFile(),
               help="Write to this file instead of the standard output.")
+@click.option("--send", is_flag=True,
+              help="Queue it by e-mail (PDF) to the subscriber instead of printing it; "
+                   "once per period and address unless --resend.")
+@click.option("--resend", is_flag=True, help="With --send: send it again.")
 @pass_state
 def statement(state: State, contract_ref: str, first: str, last: str, fmt: str,
-              output: Path | None) -> None:
+              output: Path | None, send: bool, resend: bool) -> None:
     """Print the statement of CONTRACT (number or id): the opening balance, every charge
     and payment of the period with the running balance, the closing balance and totals
-    per kind, as a printable HTML page or as CSV."""
+    per kind, as a printable HTML page, PDF or CSV; or e-mail it (--send)."""
     from core import statements
+    from core.mail import queue_statement
+    from core.pdf import to_pdf
     with state.ready().session(actor="cli") as session:
         built = statements.build(session, _contract(session, contract_ref).id, first, last)
-        render = statements.render_html if fmt == "html" else statements.render_csv
-        document = render(built)
+        if send:
+            queued = queue_statement(session, session.get(Contract, built.contract_id),
+                                     built.first_day, built.last_day, resend=resend)
+            click.echo(f"statement of {built.number} "
+                       f"{'queued' if queued.new else 'already queued or sent'} "
+                       f"to {queued.mail.recipient}")
+            return
+        if fmt == "csv":
+            document = statements.render_csv(built)
+        else:
+            html = statements.render_html(session, built)
+            document = to_pdf(html) if fmt == "pdf" else html
     deliver(document, output, f"statement of {built.number}")
 
 

@@ -50,6 +50,7 @@ from core.models import (
     TariffService,
 )
 from core.money import money as to_money
+from core.pdf import to_pdf
 from core.services import accounts, payments, subscriptions
 from core.services.corrections import check_confirmed
 from core.services.dates import local_today
@@ -243,24 +244,30 @@ class AccountCard(MoneyActions, GuardedView):
     @needs("charges:view")
     def statement(self, account_id: int):
         """The contract's statement (core.statements) of ?from=…&to=… as a printable page,
-        or as CSV with format=csv; a bad period is named on the card."""
+        as PDF with format=pdf, or as CSV with format=csv; a bad period is named on the
+        card."""
         if not self.can("payments:view"):
             abort(403, description="payments:view")
+        fmt = request.args.get("format")
         try:
             with manager_session() as session:
                 account = _account(session, account_id)
                 built = statements.build(session, account.contract_id,
                                          request.args.get("from"), request.args.get("to"))
+                document = (statements.render_csv(built) if fmt == "csv"
+                            else statements.render_html(session, built))
         except ValidationError as exc:
             flash(_("Refused — %(field)s: %(reason)s", field=exc.field, reason=_(exc.reason)),
                   "error")
             return redirect(url_for(".show", account_id=account_id))
-        if request.args.get("format") == "csv":
-            number = re.sub(r"[^A-Za-z0-9._-]", "_", built.number)
-            name = f"statement-{number}-{built.first_day}-{built.last_day}.csv"
-            return Response(statements.render_csv(built), mimetype="text/csv",
-                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
-        document = statements.render_html(built)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_",
+                      f"statement-{built.number}-{built.first_day}-{built.last_day}")
+        if fmt == "csv":
+            return Response(document, mimetype="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        if fmt == "pdf":
+            return Response(to_pdf(document), mimetype="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
         return Response(document, mimetype="text/html",
                         headers={"Content-Security-Policy": document_policy(document)})
 
