@@ -50,7 +50,8 @@ CSV_HEADER = ("date", "time", "kind", "description", "charge", "payment", "balan
 KIND_TITLES = {"payment": "Payment", "credit": "Credit", "promise": "Promised payment",
                "reversal": "Reversal", "promise_end": "Promised payment ended",
                "periodic": "Subscription fee", "one_time": "One-time charge", "usage": "Usage",
-               "manual": "Manual charge", "refund": "Refund"}
+               "manual": "Manual charge", "refund": "Refund",
+               "imported": "Balance brought from another billing"}
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,13 @@ def empty_database_url(abonent_backend, tmp_path) -> str:
     if abonent_backend == "sqlite":
         return f"sqlite:///{tmp_path / 'cli.db'}"
     return create_postgres_database(postgres_url(), "abonent_cli")
+
+
+@pytest.fixture
+def import_catalog(factory):
+    """The operator, tariffs and agent that docs/samples/subscribers.csv names (the
+    demo's), for the import of subscribers."""
+    factory.operator()
+    for name in ("Home 100", "Home 300", "Daily 50"):
+        factory.tariff(name=name)
+    factory.agent(name="Internet (NAS 1)")

@@ -124,6 +124,19 @@ def deliver(document: str | bytes, output: Path | None, what: str) -> None:
     click.echo(f"{what} written to {output}")
 
 
+def write_report(report, path: Path | None) -> None:
+    """Write an import's per-line report (its `write_csv`) to `path` (an OutputFile), if
+    one was given; checked when the command line was read, yet the disk may be full."""
+    if path is None:
+        return
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            report.write_csv(out)
+    except OSError as exc:
+        raise click.ClickException(f"report: {path} was not written: "
+                                   f"{exc.strerror or exc}") from None
+
+
 class AbonentGroup(click.Group):
     """Adds the commands plugins register, and turns expected errors into one line."""
 

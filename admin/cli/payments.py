@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from admin.cli import OutputFile, State, cli, pass_state
+from admin.cli import OutputFile, State, cli, pass_state, write_report
 from core.errors import NotFound
 from core.models import Contract
 from core.payment_import import import_payments
@@ -72,10 +72,4 @@ def payment_import(state: State, file: Path, source: str, report_path: Path | No
                   if line.payment_id else line.reason)
         click.echo(f"line {line.line}: {line.outcome} - {detail}")
     click.echo(report.summary())
-    if report_path is not None:
-        try:
-            with open(report_path, "w", newline="", encoding="utf-8") as out:
-                report.write_csv(out)
-        except OSError as exc:  # checked before the import, yet the disk may be full
-            raise click.ClickException(f"report: {report_path} was not written: "
-                                       f"{exc.strerror or exc}") from None
+    write_report(report, report_path)

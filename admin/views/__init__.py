@@ -17,6 +17,7 @@ from admin.views.base import SAFE_METHODS
 from admin.views.card import AccountCard
 from admin.views.customers import ContractView, SubscriberView
 from admin.views.dashboard import DashboardView
+from admin.views.imports import ImportView
 from admin.views.ledger import ChargeView, InvoiceView, PaymentView, UsageView
 from admin.views.lookup import LookupView
 from admin.views.operations import JobsView, OutboxView, PluginsView
@@ -70,6 +71,8 @@ def build_admin(app, runtime: Runtime) -> Admin:
         SubscriptionView(Subscription, name=_l("Subscriptions"), category=customers,
                          endpoint="subscription"),
         BlockView(Block, name=_l("Blocks"), category=customers, endpoint="block"),
+        ImportView(name=_l("Import"), category=customers, endpoint="import_subscribers",
+                   url="/admin/import"),
         PaymentView(Payment, name=_l("Payments"), category=money, endpoint="payment"),
         ChargeView(Charge, name=_l("Charges"), category=money, endpoint="charge"),
         UsageView(UsageRecord, name=_l("Usage records"), category=money, endpoint="usage"),

@@ -17,6 +17,10 @@ CHARGE_KINDS = ("periodic", "one_time", "usage", "manual", "refund")
 #: of a payment or credit, the end of a promised payment.
 CREDIT_KINDS = ("payment", "credit", "promise")
 UNDO_KINDS = ("reversal", "promise_end")
+#: the opening balance a contract brought from another billing (core.import_subscribers):
+#: one row, positive (money the subscriber had there) or negative (a debt), never money
+#: received
+OPENING_KIND = "imported"
 
 
 class Charge(Base):
@@ -85,7 +89,8 @@ class Payment(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         CheckConstraint(f"(amount > 0 AND kind IN {CREDIT_KINDS} AND reverses_id IS NULL) OR "
-                        f"(amount < 0 AND kind IN {UNDO_KINDS} AND reverses_id IS NOT NULL)",
+                        f"(amount < 0 AND kind IN {UNDO_KINDS} AND reverses_id IS NOT NULL) OR "
+                        f"(amount <> 0 AND kind = '{OPENING_KIND}' AND reverses_id IS NULL)",
                         name="amount"),
         Index("ix_payment_contract_id", "contract_id", "received_at"),
     )

@@ -4,14 +4,12 @@ after its answer was lost) is one payment answered the same way; every refusal h
 result code; a bad signature or address is refused and audited; the balances are right."""
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from admin.app import create_app
+from core import trash_account
 from core.errors import ConfigError
 from core.gateways import configured
 from core.models import AuditEntry, Contract, Payment
@@ -29,17 +27,6 @@ def abonent_config():
         "slow": {"protocol": "osmp", "secret": SECRET, "rate_limit": 1}}}
 
 
-@pytest.fixture
-def server(runtime):
-    """The whole web application (admin and /pay/) on a free port; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, create_app(runtime), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-
-
 def terminals(url: str, gateway: str = "term", **kw) -> TerminalNetwork:
     return TerminalNetwork(f"{url}/pay/{gateway}/", kw.pop("secret", SECRET), **kw)
 
@@ -53,9 +40,9 @@ def money(runtime, contract) -> tuple[Decimal, list[tuple[str, Decimal]]]:
     return balance, [tuple(row) for row in paid]
 
 
-def test_check_then_pay_twice_is_one_payment_answered_alike(runtime, factory, server):
+def test_check_then_pay_twice_is_one_payment_answered_alike(runtime, factory, live_server):
     contract = factory.contract(number="C-100")
-    net = terminals(server)
+    net = terminals(live_server)
     txn = net.new_txn_id()
     checked = net.check("C-100", "150.50", txn)
     assert (checked.result, checked.txn_id, checked.prv_txn) == (0, txn, None)
@@ -72,9 +59,10 @@ def test_check_then_pay_twice_is_one_payment_answered_alike(runtime, factory, se
     assert sources == {"gw:term"}
 
 
-def test_a_lost_answer_is_sent_again_and_recorded_once(runtime, factory, server, fault_proxy):
+def test_a_lost_answer_is_sent_again_and_recorded_once(runtime, factory, live_server,
+                                                       fault_proxy):
     contract = factory.contract(number="C-200")
-    proxy = fault_proxy(server)
+    proxy = fault_proxy(live_server)
     net = terminals(proxy.url)
     proxy.lose_answer(match=lambda method, path, body: "command=pay" in path)
     txn = net.new_txn_id()
@@ -88,13 +76,12 @@ def test_a_lost_answer_is_sent_again_and_recorded_once(runtime, factory, server,
 
 
 @pytest.mark.sqlite_only
-def test_refusals_have_their_codes_and_take_no_money(runtime, factory, server):
+def test_refusals_have_their_codes_and_take_no_money(runtime, factory, live_server):
     contract = factory.contract(number="C-300")
     closed = factory.contract(number="C-301")
     with runtime.session() as s:
-        from core import trash_account
         trash_account(s, factory.account(contract=closed).id)
-    net = terminals(server)
+    net = terminals(live_server)
     assert net.check("C-999", "100").result == 5
     assert net.check("bad account!", "100").result == 4
     assert net.check("C-300", "9.99").result == 241
@@ -110,8 +97,8 @@ def test_refusals_have_their_codes_and_take_no_money(runtime, factory, server):
     assert (changed.result, changed.prv_txn) == (300, None)
     unsigned = net.send({"command": "check", "txn_id": "3", "account": "C-300", "sum": "100"},
                         sign=False)
-    forged = terminals(server, secret="guessed").pay("C-300", "100", net.new_txn_id())
-    outsider = terminals(server, "bank").check("C-300", "100")
+    forged = terminals(live_server, secret="guessed").pay("C-300", "100", net.new_txn_id())
+    outsider = terminals(live_server, "bank").check("C-300", "100")
     for refused in (unsigned, forged, outsider):
         assert (refused.status, refused.result) == (403, 300)
     assert money(runtime, contract) == (D("100.00"), [(txn, D("100.00"))])
@@ -121,7 +108,7 @@ def test_refusals_have_their_codes_and_take_no_money(runtime, factory, server):
     assert reasons == ["signature: missing (header X-Signature or parameter sign)",
                        "signature: does not match the request",
                        "address 127.0.0.1 is not in allowed_ips"]
-    slow = terminals(server, "slow")
+    slow = terminals(live_server, "slow")
     statuses = []
     for _ in range(3):
         try:
