@@ -8,17 +8,16 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, false, select
 
 from admin.db import request_session
+from admin.vocabulary import N_
 from core import search
 from core.errors import ValidationError
 from core.models import Account, Contract, Subscriber
-from core.search import CAP, newest  # noqa: F401 (the list views' cap and fetch)
+from core.search import CAP, newest
+
+__all__ = ["CAP", "account_ids", "contract_ids", "newest", "subscriber_ids"]
 
 
-def N_(reason: str) -> str:
-    """Marks core.search's reasons for extraction; `_refused` translates them."""
-    return reason
-
-
+#: core.search's reasons, marked for the catalogs; `_refused` translates them
 REASONS = (N_("type a name, phone, contract number or login"),
            N_("must not contain control characters"), N_("type at least 3 characters"),
            N_("at most 100 characters"))
@@ -31,21 +30,21 @@ def _refused(error: ValidationError) -> None:
         flash(_("Search: %(reason)s.", reason=_(error.reason)), "error")
 
 
-def _found(lookup, nothing, term: str) -> Select:
+def _found(lookup, nothing, term: str, cap: int) -> Select:
     try:
-        return lookup(request_session(), term)
+        return lookup(request_session(), term, cap)
     except ValidationError as error:
         _refused(error)
         return select(nothing).where(false())
 
 
-def account_ids(term: str) -> Select:
-    return _found(search.account_ids, Account.id, term)
+def account_ids(term: str, cap: int = CAP) -> Select:
+    return _found(search.account_ids, Account.id, term, cap)
 
 
-def contract_ids(term: str) -> Select:
-    return _found(search.contract_ids, Contract.id, term)
+def contract_ids(term: str, cap: int = CAP) -> Select:
+    return _found(search.contract_ids, Contract.id, term, cap)
 
 
-def subscriber_ids(term: str) -> Select:
-    return _found(search.subscriber_ids, Subscriber.id, term)
+def subscriber_ids(term: str, cap: int = CAP) -> Select:
+    return _found(search.subscriber_ids, Subscriber.id, term, cap)

@@ -1,5 +1,6 @@
 """The search box on every page: one term, looked up as a phone, a login, a contract
-number and a name at once (admin.search); a single account found opens its card."""
+number, a name and what plugins search (an IP, a MAC) at once (admin.search); a single
+account found opens its card. Each kind keeps only its newest LIMIT matches."""
 from __future__ import annotations
 
 from flask import redirect, request, url_for
@@ -29,7 +30,7 @@ class LookupView(GuardedView):
             return self.render("abonent/lookup.html", term=term, accounts=[], contracts=[],
                                subscribers=[], states={})
         with manager_session() as session:
-            found = search.newest(session, search.account_ids(term), LIMIT)
+            found = search.newest(session, search.account_ids(term, LIMIT), LIMIT)
             accounts = list(session.scalars(
                 select(Account).where(Account.id.in_(found))
                 .options(joinedload(Account.contract).joinedload(Contract.subscriber),
@@ -40,12 +41,12 @@ class LookupView(GuardedView):
                 return redirect(url_for("card.show", account_id=live[0].id))
             subscribers = list(session.scalars(
                 select(Subscriber).where(Subscriber.id.in_(
-                    search.newest(session, search.subscriber_ids(term), LIMIT)))
+                    search.newest(session, search.subscriber_ids(term, LIMIT), LIMIT)))
                 .options(selectinload(Subscriber.phones))
                 .order_by(Subscriber.id.desc()).limit(LIMIT)))
             contracts = list(session.scalars(
                 select(Contract).where(Contract.id.in_(
-                    search.newest(session, search.contract_ids(term), LIMIT)))
+                    search.newest(session, search.contract_ids(term, LIMIT), LIMIT)))
                 .options(joinedload(Contract.subscriber)).order_by(Contract.id.desc()).limit(LIMIT)))
             return self.render("abonent/lookup.html", term=term, accounts=accounts,
                                contracts=contracts, subscribers=subscribers,
