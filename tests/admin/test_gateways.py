@@ -130,3 +130,31 @@ def test_a_bad_gateway_section_names_every_key(runtime):
     keys = [key for key, _ in caught.value.problems]
     assert set(keys) >= {"payment_gateways.x.colour", "payment_gateways.x.secret",
                          "payment_gateways.Bad Name", "payment_gateways.y.protocol"}
+
+
+@pytest.mark.sqlite_only
+def test_the_command_line_pays_as_a_terminal(runtime, factory, live_server, abonent_database,
+                                            tmp_path):
+    from click.testing import CliRunner
+
+    from admin.cli import cli
+    contract = factory.contract(number="C-400")
+    env = {"ABONENT_DATABASE_URL": abonent_database.url, "ABONENT_VAR_DIR": str(tmp_path),
+           "ABONENT_PLUGINS__DISABLED": "tv24,wialon,jambox,nas_oss", "ABONENT_CONFIG": "",
+           "ABONENT_PAYMENT_GATEWAYS__TERM__PROTOCOL": "osmp",
+           "ABONENT_PAYMENT_GATEWAYS__TERM__SECRET": SECRET}
+
+    def abonent(*args: str):
+        return CliRunner().invoke(cli, list(args), env=env)
+    listed = abonent("gateway", "list")
+    assert "term: /pay/term/" in listed.output and "secret = ••••••" in listed.output
+    assert SECRET not in listed.output
+    pay = ("gateway", "pay", "term", "--account", "C-400", "--sum", "120", "--txn-id", "77",
+           "--url", live_server)
+    first, again = abonent(*pay), abonent(*pay)
+    assert first.exit_code == 0 and again.output == first.output
+    assert first.output.startswith("txn 77: result 0 (OK); payment ")
+    assert money(runtime, contract) == (D("120.00"), [("77", D("120.00"))])
+    missing = abonent("gateway", "pay", "term", "--account", "C-0", "--sum", "1", "--url",
+                      live_server)
+    assert missing.exit_code == 1 and "result 5 (no account C-0)" in missing.output
