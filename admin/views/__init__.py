@@ -17,6 +17,7 @@ from admin.views.base import SAFE_METHODS
 from admin.views.card import AccountCard
 from admin.views.customers import ContractView, SubscriberView
 from admin.views.dashboard import DashboardView
+from admin.views.documents import MailLogView, ProviderView, TemplatesView
 from admin.views.imports import ImportView
 from admin.views.ledger import ChargeView, InvoiceView, PaymentView, UsageView
 from admin.views.lookup import LookupView
@@ -42,6 +43,7 @@ from core.models import (
     Charge,
     Contract,
     Invoice,
+    MailMessage,
     Manager,
     NumberPlan,
     Operator,
@@ -77,8 +79,13 @@ def build_admin(app, runtime: Runtime) -> Admin:
         ChargeView(Charge, name=_l("Charges"), category=money, endpoint="charge"),
         UsageView(UsageRecord, name=_l("Usage records"), category=money, endpoint="usage"),
         InvoiceView(Invoice, name=_l("Invoices"), category=money, endpoint="invoice"),
+        MailLogView(MailMessage, name=_l("Mail log"), category=money, endpoint="mail_log"),
         ReportsView(name=_l("Reports"), endpoint="reports", url="/admin/reports"),
         OperatorView(Operator, name=_l("Operator"), category=settings, endpoint="operator"),
+        ProviderView(name=_l("Provider details"), category=settings, endpoint="provider",
+                     url="/admin/provider"),
+        TemplatesView(name=_l("Document templates"), category=settings, endpoint="templates",
+                      url="/admin/templates"),
         NumberPlanView(NumberPlan, name=_l("Number plans"), category=settings,
                        endpoint="numberplan"),
         AgentView(Agent, name=_l("Agents"), category=settings, endpoint="agent"),

@@ -41,6 +41,7 @@ from core.models import (
     Block,
     Charge,
     Delivery,
+    MailMessage,
     OutboxEvent,
     Payment,
     Service,
@@ -50,6 +51,7 @@ from core.models import (
     TariffService,
 )
 from core.money import money as to_money
+from core.mail import queue_statement
 from core.pdf import to_pdf
 from core.services import accounts, payments, subscriptions
 from core.services.corrections import check_confirmed
@@ -215,6 +217,9 @@ class AccountCard(MoneyActions, GuardedView):
                 panels=plugin_panels(session, account),
                 forms=self._forms(session, account),
                 reconcilers=reconcilers(), sync_results=sync_results,
+                mails=list(session.scalars(select(MailMessage).where(
+                    MailMessage.contract_id == contract.id).order_by(
+                    MailMessage.id.desc()).limit(RECENT))),
                 block_titles=BLOCK_TITLES, state_titles=STATE_TITLES,
                 today=local_today(account),
             )
@@ -270,6 +275,20 @@ class AccountCard(MoneyActions, GuardedView):
                             headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
         return Response(document, mimetype="text/html",
                         headers={"Content-Security-Policy": document_policy(document)})
+
+    @expose("/<int:account_id>/statement/email", methods=("POST",))
+    @needs("invoices:create")
+    def email_statement(self, account_id: int):
+        """Queue the statement of the days given (PDF) to the subscriber's e-mail."""
+        def queue(session, account):
+            first, last = statements.check_period(request.form.get("from"),
+                                                  request.form.get("to"), local_today(account))
+            queued = queue_statement(session, account.contract, first, last)
+            return (_("The statement was queued to %(to)s.", to=queued.mail.recipient)
+                    if queued.new else _("This statement was already queued or sent to "
+                                         "%(to)s: nothing sent again.",
+                                         to=queued.mail.recipient))
+        return self._act(account_id, None, queue)
 
     # --- actions ------------------------------------------------------------------
 

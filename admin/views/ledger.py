@@ -1,5 +1,6 @@
 """Money: payments (recorded through core.services.payments), charges, usage records and
-invoices (printable HTML and CSV from core.documents, issued by core.invoicing)."""
+invoices (issued by core.invoicing; CSV from core.documents, the printed and PDF documents
+and their e-mail in admin.views.invoice_documents)."""
 from __future__ import annotations
 
 import uuid
@@ -20,9 +21,9 @@ from admin import search
 from admin.db import actor, manager_session, runtime
 from admin.formatting import localtime, money
 from admin.forms import typed
-from admin.headers import document_policy
 from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, log, needs
-from core.documents import render_csv, render_html
+from admin.views.invoice_documents import InvoiceDocuments, documents_cell
+from core.documents import render_csv
 from core.errors import ValidationError
 from core.invoicing import invoice_period, parse_period
 from core.models import Charge, Contract, Invoice, Payment, UsageRecord
@@ -177,7 +178,7 @@ class IssueForm(FlaskForm):
     close_early = BooleanField(_l("Close the month early (it has not ended yet)"))
 
 
-class InvoiceView(GuardedModelView):
+class InvoiceView(InvoiceDocuments, GuardedModelView):
     area = "invoices"
     list_template = "abonent/invoice_list.html"
     column_list = ("number", "contract_id", "period_start", "period_end", "net", "vat", "gross",
@@ -195,10 +196,7 @@ class InvoiceView(GuardedModelView):
         "net": lambda v, c, m, n: money(m.net), "vat": lambda v, c, m, n: money(m.vat),
         "gross": lambda v, c, m, n: money(m.gross),
         "issued_at": lambda v, c, m, n: localtime(m.issued_at),
-        "documents": lambda v, c, m, n: Markup(
-            '<a href="{}" target="_blank">{}</a> · <a href="{}">CSV</a>').format(
-            url_for("invoice.printable", invoice_id=m.id), _("Print"),
-            url_for("invoice.csv", invoice_id=m.id)),
+        "documents": documents_cell,
     }
 
     def search_placeholder(self):
@@ -213,13 +211,6 @@ class InvoiceView(GuardedModelView):
         if invoice is None:
             abort(404, description=_("There is no invoice %(id)s.", id=invoice_id))
         return invoice
-
-    @expose("/print/<int:invoice_id>")
-    def printable(self, invoice_id: int):
-        self._invoice(invoice_id)
-        document = render_html(self.session, invoice_id)
-        return Response(document, mimetype="text/html",
-                        headers={"Content-Security-Policy": document_policy(document)})
 
     @expose("/csv/<int:invoice_id>")
     def csv(self, invoice_id: int):
