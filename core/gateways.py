@@ -40,6 +40,7 @@ from core.config import GATEWAYS
 from core.errors import ConfigError, Duplicate, PluginError, ValidationError
 from core.fields import Field, field_problems
 from core.models import Account, Contract, Payment
+from core.money import money
 from core.runtime import Runtime
 from core.services.payments import record_payment
 
@@ -228,14 +229,26 @@ def configured(runtime: Runtime) -> dict[str, Gateway]:
             continue
         values, found = field_problems((*COMMON_FIELDS, *protocol.fields), section,
                                        prefix=prefix)
-        if not found and values["min_sum"] > values["max_sum"]:
-            found.append(ValidationError(f"{prefix}min_sum", "must not be above max_sum"))
+        if not found:
+            found = _limits(values, prefix)
         problems += found
         if not found:
             gateways[name] = Gateway(name, protocol, values)
     if problems:
         raise ConfigError.of(problems)
     return gateways
+
+
+def _limits(values: dict[str, Any], prefix: str) -> list[ValidationError]:
+    """min_sum and max_sum as money (cents), the one not above the other."""
+    try:
+        values.update({key: money(values[key], f"{prefix}{key}")
+                       for key in ("min_sum", "max_sum")})
+    except ValidationError as exc:
+        return [exc]
+    if values["min_sum"] > values["max_sum"]:
+        return [ValidationError(f"{prefix}min_sum", "must not be above max_sum")]
+    return []
 
 
 def handle(runtime: Runtime, gateway: Gateway, request: GatewayRequest) -> GatewayAnswer:
@@ -246,7 +259,7 @@ def handle(runtime: Runtime, gateway: Gateway, request: GatewayRequest) -> Gatew
                                                   f"allowed_ips")
     try:
         protocol.verify(request, config)
-    except SignatureRefused as exc:
+    except (SignatureRefused, ValidationError) as exc:  # or its signature given twice
         return _refuse(runtime, gateway, request, f"signature: {exc.reason}")
     try:
         call = protocol.parse(request, config)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from core import trash_account
@@ -98,6 +99,9 @@ def test_refusals_have_their_codes_and_take_no_money(runtime, factory, live_serv
     unsigned = net.send({"command": "check", "txn_id": "3", "account": "C-300", "sum": "100"},
                         sign=False)
     forged = terminals(live_server, secret="guessed").pay("C-300", "100", net.new_txn_id())
+    twice = requests.get(f"{live_server}/pay/term/?command=check&txn_id=4&account=C-300"
+                         f"&sum=100&sign=a&sign=b", timeout=5)
+    assert twice.status_code == 403 and "<result>300</result>" in twice.text
     outsider = terminals(live_server, "bank").check("C-300", "100")
     for refused in (unsigned, forged, outsider):
         assert (refused.status, refused.result) == (403, 300)
@@ -107,6 +111,7 @@ def test_refusals_have_their_codes_and_take_no_money(runtime, factory, live_serv
             select(AuditEntry).where(AuditEntry.action == "gateway.refused"))]
     assert reasons == ["signature: missing (header X-Signature or parameter sign)",
                        "signature: does not match the request",
+                       "signature: is given more than once",
                        "address 127.0.0.1 is not in allowed_ips"]
     slow = terminals(live_server, "slow")
     statuses = []
@@ -124,12 +129,15 @@ def test_a_bad_gateway_section_names_every_key(runtime):
     runtime.settings.gateway_sections.update({
         "x": {"protocol": "osmp", "min_sum": "5", "max_sum": "1", "colour": "red"},
         "Bad Name": {"protocol": "osmp"},
+        "z": {"protocol": "osmp", "secret": "s", "min_sum": "0.005"},
+        "w": {"protocol": "osmp", "secret": "s", "min_sum": "5", "max_sum": "1"},
         "y": {"protocol": "sberbank", "secret": "s"}})
     with pytest.raises(ConfigError) as caught:
         configured(runtime)
     keys = [key for key, _ in caught.value.problems]
-    assert set(keys) >= {"payment_gateways.x.colour", "payment_gateways.x.secret",
-                         "payment_gateways.Bad Name", "payment_gateways.y.protocol"}
+    assert keys == ["payment_gateways.x.colour", "payment_gateways.x.secret",
+                    "payment_gateways.Bad Name", "payment_gateways.z.min_sum",
+                    "payment_gateways.w.min_sum", "payment_gateways.y.protocol"]
 
 
 @pytest.mark.sqlite_only
