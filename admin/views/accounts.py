@@ -3,7 +3,7 @@ subscriptions and blocks. Accounts are created and changed through
 core.services.accounts; everything else about an account happens on its card."""
 from __future__ import annotations
 
-from flask import g, has_request_context, request, url_for
+from flask import g, request, url_for
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data
@@ -17,29 +17,21 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Optional
 
 from admin import search
-from admin.db import request_session, runtime
-from admin.formatting import localtime, signed_money, state_badge
+from admin.db import runtime
+from admin.formatting import STATE_TITLES, localtime, signed_money, state_badge
 from admin.forms import declared_data, options, with_declared
 from admin.views.base import GuardedModelView, KeyFilter, ServiceModelView, key
+from admin.views.bulk import BulkActions
+from admin.views.listing import (BalanceBelow, ListTotals, StateFilter, accounts_on_contracts,
+                                 money_sums, row_options)
 from core.models import Account, Agent, Block, Contract, Service, Subscription, Tariff
 from core.services import accounts
-from core.state import states_of
+from core.state import PRECEDENCE, states_of
 
 
 def _card_link(account: Account, text=None) -> Markup:
     return Markup('<a href="{}">{}</a>').format(url_for("card.show", account_id=account.id),
                                                 text or account.login)
-
-
-def _options(model):
-    """Filter options read when the list is shown (tariffs, agents, services); none while
-    the view is being built, outside a request."""
-    def read():
-        if not has_request_context():
-            return []
-        query = select(model.id, model.name).order_by(model.name)
-        return [(str(i), name) for i, name in request_session.execute(query)]
-    return read
 
 
 class TrashFilter(BaseSQLAFilter, BaseBooleanFilter):
@@ -68,7 +60,12 @@ class AccountEditForm(AccountForm):
     start_on = None
 
 
-class AccountView(ServiceModelView):
+class AccountView(ListTotals, BulkActions, ServiceModelView):
+    """Accounts: the list with its totals (the balances of the listed accounts'
+    contracts, each contract once), filters on state, debt, tariff and agent, sorting by
+    balance and dates, the CSV export, bulk actions on the ticked rows (admin.views.bulk);
+    forms through core.services.accounts."""
+
     area = "accounts"
     allow_create = allow_edit = True
     form = AccountForm
@@ -80,12 +77,15 @@ class AccountView(ServiceModelView):
     column_labels = {"login": _l("Login"), "subscriber": _l("Subscriber"),
                      "contract": _l("Contract"), "tariff": _l("Tariff"), "agent": _l("Agent"),
                      "state": _l("State"), "balance": _l("Balance"), "created_at": _l("Created")}
-    column_sortable_list = ("login",)
+    column_sortable_list = ("login", ("balance", "contract.balance"), "created_at")
     column_default_sort = ("id", True)
     column_searchable_list = ("login",)
     column_filters = (
-        KeyFilter(Account.tariff_id, _l("Tariff"), options=_options(Tariff)),
-        KeyFilter(Account.agent_id, _l("Agent"), options=_options(Agent)),
+        StateFilter(Account.id, _l("State"), options=[
+            (state, STATE_TITLES[state]) for state in ("active", *PRECEDENCE, "trash")]),
+        BalanceBelow(Account.contract_id, _l("Balance"), contracts=accounts_on_contracts),
+        KeyFilter(Account.tariff_id, _l("Tariff"), options=row_options(Tariff)),
+        KeyFilter(Account.agent_id, _l("Agent"), options=row_options(Agent)),
         TrashFilter(Account.trashed_at, _l("In the trash"), options=[("0", _l("no")),
                                                                      ("1", _l("yes"))]),
     )
@@ -100,7 +100,22 @@ class AccountView(ServiceModelView):
         "balance": lambda v, c, m, n: signed_money(m.contract.balance),
         "created_at": lambda v, c, m, n: localtime(m.created_at),
     }
+    column_formatters_export = {
+        "login": lambda v, c, m, n: m.login,
+        "subscriber": lambda v, c, m, n: m.contract.subscriber.name,
+        "contract": lambda v, c, m, n: m.contract.number,
+        "tariff": lambda v, c, m, n: m.tariff.name,
+        "agent": lambda v, c, m, n: m.agent.name,
+        "state": lambda v, c, m, n: "trash" if m.trashed else g.account_states[m.id],
+        "balance": lambda v, c, m, n: m.contract.balance,
+        "created_at": lambda v, c, m, n: localtime(m.created_at),
+    }
     error_aliases = {"contract_id": "contract_id", "agent": "agent_id", "tariff": "tariff_id"}
+
+    def totals(self, filtered):
+        contracts = filtered.with_entities(Account.contract_id).scalar_subquery()
+        return money_sums(self.session.query(Contract).filter(Contract.id.in_(contracts)),
+                          Contract.balance)
 
     def search_placeholder(self):
         return _("Login, phone, contract, name")
@@ -113,10 +128,8 @@ class AccountView(ServiceModelView):
             joinedload(Account.contract).joinedload(Contract.subscriber),
             joinedload(Account.tariff), joinedload(Account.agent))
 
-    def get_list(self, *args, **kwargs):
-        count, data = super().get_list(*args, **kwargs)
-        g.account_states = states_of(self.session, [a.id for a in data])
-        return count, data
+    def prepare_rows(self, session, rows):
+        g.account_states = states_of(session, [a.id for a in rows])
 
     # --- forms: the chosen agent's type decides the extra inputs ---------------------
 
@@ -203,7 +216,7 @@ class SubscriptionView(GuardedModelView):
     column_filters = (
         FilterEqual(Subscription.state, _l("State"),
                     options=[(s, _l(s)) for s in ("active", "inactive", "ended")]),
-        KeyFilter(Subscription.service_id, _l("Service"), options=_options(Service)),
+        KeyFilter(Subscription.service_id, _l("Service"), options=row_options(Service)),
     )
     column_formatters = {
         "account": lambda v, c, m, n: _card_link(m.account),

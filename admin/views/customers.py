@@ -17,10 +17,11 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import InputRequired
 
 from admin import search
-from admin.formatting import money, signed_money
+from admin.formatting import localtime, money, signed_money
 from admin.forms import options, typed
 from admin.views.base import ServiceModelView, key
-from core.models import Account, Charge, Contract, Payment, Subscriber
+from admin.views.listing import AgentFilter, BalanceBelow, ListTotals, money_sums, row_options
+from core.models import Account, Agent, Charge, Contract, Payment, Subscriber
 from core.services import customers
 from core.state import states_of
 
@@ -125,7 +126,10 @@ class ContractEditForm(ContractForm):
     number = None
 
 
-class ContractView(ServiceModelView):
+class ContractView(ListTotals, ServiceModelView):
+    """Contracts: the list with its totals (balance, debt), filters on debt and agent,
+    sorting by balance and dates, the CSV export; forms through core.services.customers."""
+
     area = "contracts"
     allow_create = allow_edit = True
     form = ContractForm
@@ -134,9 +138,16 @@ class ContractView(ServiceModelView):
     column_labels = {"number": _l("Number"), "subscriber": _l("Subscriber"),
                      "balance": _l("Balance"), "credit_limit": _l("Credit limit"),
                      "do_not_block": _l("Never blocked"), "created_at": _l("Created")}
-    column_sortable_list = ("number",)
+    column_sortable_list = ("number", "balance", "created_at")
     column_default_sort = ("id", True)
     column_searchable_list = ("number",)
+    column_filters = (BalanceBelow(Contract.balance, _l("Balance")),
+                      AgentFilter(Contract.id, _l("Agent"), options=row_options(Agent)))
+    column_formatters_export = {
+        "number": lambda v, c, m, n: m.number,
+        "subscriber": lambda v, c, m, n: m.subscriber.name,
+        "created_at": lambda v, c, m, n: localtime(m.created_at),
+    }
     error_aliases = {"subscriber_id": "subscriber_id"}
     column_formatters = {
         "number": lambda v, c, m, n: _link("contract.card", m.number, contract_id=m.id),
@@ -144,7 +155,11 @@ class ContractView(ServiceModelView):
                                                subscriber_id=m.subscriber_id),
         "balance": lambda v, c, m, n: signed_money(m.balance),
         "credit_limit": lambda v, c, m, n: money(m.credit_limit),
+        "created_at": lambda v, c, m, n: localtime(m.created_at),
     }
+
+    def totals(self, filtered):
+        return money_sums(filtered, Contract.balance)
 
     def search_placeholder(self):
         return _("Number, name, phone, login")

@@ -4,6 +4,7 @@ and their e-mail in admin.views.invoice_documents)."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from flask import Response, abort, flash, g, request, url_for
 from flask_admin import expose
@@ -12,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import InputRequired, Optional
@@ -22,11 +23,13 @@ from admin.db import actor, manager_session, runtime
 from admin.formatting import localtime, money
 from admin.forms import typed
 from admin.views.base import GuardedModelView, ModelForm, ServiceModelView, log, needs
+from admin.views.listing import AgentFilter, ListTotals, row_options
 from admin.views.invoice_documents import InvoiceDocuments, documents_cell
 from core.documents import render_csv
 from core.errors import ValidationError
 from core.invoicing import invoice_period, parse_period
-from core.models import Charge, Contract, Invoice, Payment, UsageRecord
+from core.models import Agent, Charge, Contract, Invoice, Payment, UsageRecord
+from core.models.ledger import CREDIT_KINDS, OPENING_KIND, UNDO_KINDS
 from core.services import payments
 from core.services.customers import find_contract
 
@@ -50,7 +53,10 @@ class PaymentForm(ModelForm):
     key = HiddenField()
 
 
-class PaymentView(ServiceModelView):
+class PaymentView(ListTotals, ServiceModelView):
+    """Payments: the list with its total, filters on source, kind and agent, sorting
+    by date and amount, the CSV export; recorded through core.services.payments."""
+
     area = "payments"
     allow_create = True
     form = PaymentForm
@@ -60,23 +66,34 @@ class PaymentView(ServiceModelView):
                      "amount": _l("Amount"), "source": _l("Source"),
                      "external_id": _l("External id"), "comment": _l("Comment"),
                      "created_by": _l("By")}
-    column_sortable_list = ()
+    column_sortable_list = ("received_at", "amount")
     column_default_sort = ("id", True)
     column_searchable_list = ("source",)
-    column_filters = (FilterEqual(Payment.source, _l("Source")),)
+    column_filters = (
+        FilterEqual(Payment.source, _l("Source")),
+        FilterEqual(Payment.kind, _l("Kind"), options=[
+            (kind, _l(kind)) for kind in (*CREDIT_KINDS, *UNDO_KINDS, OPENING_KIND)]),
+        AgentFilter(Payment.contract_id, _l("Agent"), options=row_options(Agent)),
+    )
     column_formatters = {
         "received_at": lambda v, c, m, n: localtime(m.received_at),
         "contract": lambda v, c, m, n: _contract_link(
             m.contract_id, g.get("contract_numbers", {}).get(m.contract_id, m.contract_id)),
         "amount": lambda v, c, m, n: money(m.amount),
     }
+    column_formatters_export = {
+        "received_at": lambda v, c, m, n: localtime(m.received_at),
+        "contract": lambda v, c, m, n: g.contract_numbers.get(m.contract_id, m.contract_id),
+    }
 
-    def get_list(self, *args, **kwargs):
-        count, data = super().get_list(*args, **kwargs)
-        ids = {p.contract_id for p in data}
-        g.contract_numbers = dict(self.session.execute(
+    def totals(self, filtered):
+        total = filtered.with_entities(func.coalesce(func.sum(Payment.amount), 0)).scalar()
+        return [(_("Amount"), Decimal(total))]
+
+    def prepare_rows(self, session, rows):
+        ids = {p.contract_id for p in rows}
+        g.contract_numbers = dict(session.execute(
             select(Contract.id, Contract.number).where(Contract.id.in_(ids))).all()) if ids else {}
-        return count, data
 
     def search_placeholder(self):
         return _("Contract number, name, phone, login")

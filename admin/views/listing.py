@@ -1,0 +1,208 @@
+"""What the big lists (accounts, contracts, payments) share: totals of the filtered set,
+its page count, a CSV export streamed from the database, and the filters on debt, state
+and agent.
+
+Totals: Flask-Admin counts a list's rows with one query (`get_count_query`, filtered and
+searched like the list) and reads it with `.scalar()`; `TotalsQuery` keeps that filtered
+query, so the view sums its money columns over exactly the same rows (`totals`) with one
+more aggregate query. The export iterates the list's own query in batches (`yield_per`)
+and writes each row through core.csvout (no formula runs in a spreadsheet), so a
+million rows never sit in memory.
+"""
+from __future__ import annotations
+
+import io
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+
+from flask import Response, g, has_request_context, stream_with_context
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Query
+from werkzeug.utils import secure_filename
+
+from admin.db import request_session
+from core import csvout
+from core.clock import now
+from core.models import Account, Block, Contract
+from core.state import PRECEDENCE, is_open
+
+EXPORT_BATCH = 1000
+
+
+class TotalsQuery(Query):
+    """The list's count query; reading its count keeps it on `g` for the totals."""
+
+    def scalar(self):
+        g.list_filtered = self
+        return super().scalar()
+
+
+class ListTotals:
+    """Mixin for a GuardedModelView: counted pages, totals, streamed CSV export."""
+
+    simple_list_pager = False
+    can_export = True
+    export_types = ["csv"]
+    list_template = "abonent/model_list.html"
+
+    def totals(self, filtered: Query) -> list[tuple[str, Decimal]]:
+        """(label, sum) of the money columns over the filtered rows."""
+        return []
+
+    def get_count_query(self):
+        return TotalsQuery([func.count()], self.session()).select_from(self.model)
+
+    def _apply_search(self, query, count_query, joins, count_joins, term):
+        condition = self.search_filter(term.strip())
+        return (query.filter(condition), count_query.filter(condition), joins, count_joins)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template and "list_filtered" in g:
+            kwargs["list_totals"] = self.totals(g.pop("list_filtered"))
+        return super().render(template, **kwargs)
+
+    def prepare_rows(self, session, rows: list) -> None:
+        """Read what the formatters of these rows need: one query for a page of the list
+        or a batch of the export, never one a row. `session` is the rows' own: a streamed
+        export runs after the request's scoped session is out of reach."""
+
+    def get_list(self, *args, **kwargs):
+        count, data = super().get_list(*args, **kwargs)
+        if kwargs.get("execute", True):
+            self.prepare_rows(self.session, data)
+        return count, data
+
+    def _export_csv(self, return_url):
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        _count, query = self.get_list(0, sort[0] if sort else None, args.sort_desc, args.search,
+                                      args.filters, execute=False, page_size=0)
+        columns = self._export_columns
+        buffer = io.StringIO()
+        writer = csvout.writer(buffer)
+
+        def taken() -> str:
+            text = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return text
+
+        def lines():
+            writer.writerow([str(title) for _name, title in columns])
+            yield taken()
+            rows = iter(query.yield_per(EXPORT_BATCH))
+            try:
+                while batch := list(islice(rows, EXPORT_BATCH)):
+                    self.prepare_rows(query.session, batch)
+                    writer.writerows([self.get_export_value(row, name)
+                                      for name, _title in columns] for row in batch)
+                    yield taken()
+            finally:  # the request's own end no longer reaches this session
+                query.session.close()
+
+        name = secure_filename(self.get_export_name("csv"))
+        return Response(stream_with_context(lines()), mimetype="text/csv",
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def row_options(model):
+    """Filter options read when the list is shown (tariffs, agents, services); none while
+    the view is being built, outside a request."""
+    def read():
+        if not has_request_context():
+            return []
+        query = select(model.id, model.name).order_by(model.name)
+        return [(str(i), name) for i, name in request_session.execute(query)]
+    return read
+
+
+def money_sums(query: Query, column) -> list[tuple[str, Decimal]]:
+    """The sum of `column` and of its negative part (the debt) over the query's rows."""
+    total, debt = query.with_entities(
+        func.coalesce(func.sum(column), 0),
+        func.coalesce(func.sum(case((column < 0, -column), else_=0)), 0)).one()
+    return [(str(_l("Balance")), Decimal(total)), (str(_l("Debt")), Decimal(debt))]
+
+
+class ValueFilter(BaseSQLAFilter):
+    """A filter whose value is an amount ("-100", "0"): anything else is refused as
+    invalid (Flask-Admin says so and lists unfiltered), never sent to the database."""
+
+    def validate(self, value) -> bool:
+        try:
+            Decimal(str(value).strip().replace(",", "."))
+        except (InvalidOperation, ValueError):
+            return False
+        return len(str(value)) <= 20
+
+    def clean(self, value) -> Decimal:
+        return Decimal(str(value).strip().replace(",", "."))
+
+    def operation(self):
+        return _l("below")
+
+
+class BalanceBelow(ValueFilter):
+    """Contracts with a balance below the amount (0: in debt); `contracts` turns the
+    condition on contracts into one on the list's rows."""
+
+    def __init__(self, column, name, contracts=lambda condition: condition, **kw):
+        super().__init__(column, name, **kw)
+        self.contracts = contracts
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.contracts(Contract.balance < value))
+
+
+def accounts_on_contracts(condition):
+    """On the accounts list: the account's contract meets `condition`."""
+    return Account.contract_id.in_(select(Contract.id).where(condition))
+
+
+class AgentFilter(BaseSQLAFilter):
+    """Rows of contracts that have an account on the agent (contracts, payments)."""
+
+    def validate(self, value) -> bool:
+        return str(value).isdigit() and len(str(value)) < 19
+
+    def clean(self, value) -> int:
+        return int(value)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.column.in_(
+            select(Account.contract_id).where(Account.agent_id == value)))
+
+    def operation(self):
+        return _l("equals")
+
+
+def _open(source: str):
+    return select(Block.id).where(Block.account_id == Account.id, Block.source == source,
+                                  is_open(now())).exists()
+
+
+def state_condition(state: str):
+    """SQL: the account's effective state (core.state) is `state`, or it is in the trash."""
+    live = Account.trashed_at.is_(None)
+    if state == "trash":
+        return ~live
+    if state == "active":
+        return and_(live, ~select(Block.id).where(Block.account_id == Account.id,
+                                                  is_open(now())).exists())
+    stronger = PRECEDENCE[:PRECEDENCE.index(state)]
+    return and_(live, _open(state), *[~_open(source) for source in stronger])
+
+
+class StateFilter(BaseSQLAFilter):
+    """Accounts in an effective state (the strongest open block), or in the trash."""
+
+    def validate(self, value) -> bool:
+        return value in ("active", "trash", *PRECEDENCE)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(state_condition(value))
+
+    def operation(self):
+        return _l("is")
