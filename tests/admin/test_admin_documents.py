@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from admin import staff
 from core.invoicing import invoice_period
 from core.ledger import add_charge
 from core.models import Contract, DocumentTemplate, Invoice, MailMessage, ProviderDetails
@@ -102,3 +103,40 @@ def test_invoices_and_statements_are_mailed_once_and_logged(runtime, client, inv
     dry = client.post("/admin/invoice/send", {"period": f"{MONTH:%Y-%m}",
                                               "document": "invoice", "dry_run": "y"})
     assert "0 would be queued, 1 already queued or sent" in dry.get_data(as_text=True)
+
+
+def test_an_administrator_edits_the_invoice_with_a_preview(page, runtime, set_up, invoice,
+                                                           password):
+    account, bill = invoice
+    with runtime.session() as s:
+        number = s.get(Contract, account.contract_id).number
+    page.goto("/login")
+    page.fill("#login", staff.FIRST_ADMIN)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.goto("/admin/templates/")
+    page.click("#template-invoice")
+    source = page.input_value("#source").replace("Amount due", "К оплате")
+    page.fill("#source", source)
+    page.fill("#contract", number)
+    page.fill("#first", f"{MONTH:%Y-%m}")
+    with page.context.expect_page() as opened:
+        page.click("#template-preview")
+    preview = opened.value
+    preview.wait_for_load_state()
+    assert preview.locator("#amount-due").inner_text().split() == ["К", "оплате", "480.00",
+                                                                  "RUB"]
+    preview.close()
+    broken = source.replace("{{ invoice.number }}", "{{ invoice.numbr }}", 1)
+    line = broken.split("\n").index(next(x for x in broken.split("\n") if "numbr" in x)) + 1
+    page.fill("#source", broken)
+    page.click("#template-save")
+    assert f"line {line}:" in page.locator(".invalid-feedback").inner_text()
+    with runtime.session() as s:
+        assert s.get(DocumentTemplate, "invoice") is None
+    page.fill("#source", source)
+    page.click("#template-save")
+    assert "The template was saved" in page.inner_text(".alert-success")
+    printed = page.context.new_page()
+    printed.goto(f"/admin/invoice/print/{bill.id}")
+    assert "К оплате" in printed.locator("#amount-due").inner_text()
