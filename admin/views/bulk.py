@@ -72,24 +72,19 @@ INPUTS = {"block": ("reason",), "unblock": ("reason",), "tariff": ("tariff_id",)
 REQUIRED = {"tariff": ("tariff_id",), "message": ("subject", "body")}
 
 
+def _offered(name: str):
+    """The method Flask-Admin offers as action `name`: it shows the confirmation."""
+    @action(name, TITLES[name])
+    def offered(self, ids):
+        return self._confirm(name, ids)
+    return offered
+
+
 class BulkActions:
     """Mixin for the accounts' list view (a GuardedModelView)."""
 
-    @action("block", _l("Block"))
-    def bulk_block(self, ids):
-        return self._confirm("block", ids)
-
-    @action("unblock", _l("Unblock"))
-    def bulk_unblock(self, ids):
-        return self._confirm("unblock", ids)
-
-    @action("tariff", _l("Change the tariff"))
-    def bulk_tariff(self, ids):
-        return self._confirm("tariff", ids)
-
-    @action("message", _l("Send a message"))
-    def bulk_message(self, ids):
-        return self._confirm("message", ids)
+    bulk_block, bulk_unblock = _offered("block"), _offered("unblock")
+    bulk_tariff, bulk_message = _offered("tariff"), _offered("message")
 
     def is_action_allowed(self, name: str) -> bool:
         return name in NEEDS and self.can(NEEDS[name]) and super().is_action_allowed(name)
