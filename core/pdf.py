@@ -4,10 +4,14 @@ being edited (its text rendered with a chosen contract's real document).
 
 WeasyPrint would fetch what a page links to (images, style sheets), from the network or
 the disk: an edited template could so pull `file:///etc/passwd` into a PDF. Nothing is
-fetched but `data:` URLs (a logo inlined in the template).
+fetched but `data:` URLs (a logo inlined in the template). One PDF is made at a time
+per process: WeasyPrint (pango, fontconfig underneath) does not promise to be safe to
+call from several threads, and the outbox's mail deliveries and the admin's requests are
+threads.
 """
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 
@@ -21,17 +25,16 @@ from core.models import Contract, Invoice, MailMessage
 from core.services.customers import find_contract
 
 
-def _fetch_data_urls_only(url: str, *args: Any, **kwargs: Any) -> dict:
-    if not url.startswith("data:"):
-        raise ValueError(f"documents fetch nothing from outside ({url[:60]})")
-    from weasyprint.urls import default_url_fetcher
-    return default_url_fetcher(url, *args, **kwargs)
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def to_pdf(html: str) -> bytes:
     """A printed page (A4, as the templates' @page says) as PDF."""
     from weasyprint import HTML  # a second to import: only when a PDF is made
-    return HTML(string=html, url_fetcher=_fetch_data_urls_only).write_pdf()
+    from weasyprint.urls import URLFetcher
+    with _ONE_AT_A_TIME:
+        return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})
+                    ).write_pdf()
 
 
 def sample_context(kind: str) -> dict[str, Any]:

@@ -110,3 +110,13 @@ def test_every_default_renders_its_sample():
                                           pdf.sample_context(kind))
         assert "Provider name" in page and "Sample Subscriber" in page
     assert statements.sample_context()["st"].closing == Decimal("-200.00")
+
+
+def test_a_document_fetches_nothing_from_the_disk_or_the_network(tmp_path):
+    """An edited template cannot pull a local file into a PDF (only data: URLs load)."""
+    sheet = tmp_path / "leak.css"
+    sheet.write_text('p::after { content: "LEAKED" }')
+    inline = "data:text/css,p::before%20%7B%20content:%20%22INLINE%20%22%20%7D"
+    text = pdf_text(pdf.to_pdf(f'<link rel="stylesheet" href="{sheet.as_uri()}">'
+                               f'<link rel="stylesheet" href="{inline}"><p>secret</p>'))
+    assert "LEAKED" not in text and "INLINE" in text and "secret" in text
