@@ -94,7 +94,7 @@ def test_a_subscriber_without_an_address_is_named(runtime, factory, counts):
     assert counts() == before
 
 
-def test_a_month_of_invoices_is_mailed_once_over_two_runs(runtime, factory, drain, sink,
+def test_a_month_of_invoices_and_a_statement_are_mailed_once_over_two_runs(runtime, factory, drain, sink,
                                                           abonent_database, tmp_path, counts):
     month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
     paying = factory.contract(subscriber=factory.subscriber(email="vera@example.org"))
@@ -126,8 +126,14 @@ def test_a_month_of_invoices_is_mailed_once_over_two_runs(runtime, factory, drai
         assert "has no e-mail address" in result.output
     drain()
     send()
+    day = date.today().isoformat()
+    statement = ["statement", paying.number, "--from", day, "--to", day, "--send"]
+    assert "queued to vera@example.org" in CliRunner().invoke(cli, statement, env=env).output
+    again = CliRunner().invoke(cli, statement, env=env).output
+    assert "already queued or sent to vera@example.org" in again
     drain()
-    (mail,) = sink.received
+    mail, statement_mail = sink.received
+    assert attachment(statement_mail)[0] == f"statement-{paying.number}-{day}-{day}.pdf"
     filename, data = attachment(mail)
     assert mail["To"] == "vera@example.org" and filename.startswith("invoice-INV-")
     assert "420.00 RUB" in pdf_text(data) and "Amount due" in pdf_text(data)
