@@ -94,8 +94,8 @@ def test_a_subscriber_without_an_address_is_named(runtime, factory, counts):
     assert counts() == before
 
 
-def test_a_month_of_invoices_and_a_statement_are_mailed_once_over_two_runs(runtime, factory, drain, sink,
-                                                          abonent_database, tmp_path, counts):
+def test_a_month_of_invoices_and_a_statement_are_mailed_once_over_two_runs(
+        runtime, factory, drain, sink, abonent_database, tmp_path, counts):
     month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
     paying = factory.contract(subscriber=factory.subscriber(email="vera@example.org"))
     silent = factory.contract(subscriber=factory.subscriber(name="Oleg Nomail"))
