@@ -1,7 +1,7 @@
 """The big lists: totals and page count of the filtered set, filters on debt, state and
 agent, sorting by balance, the CSV export of the filtered list, and bulk actions on the
-ticked accounts through the service layer (events in the outbox, the audit log), each
-behind its permission."""
+ticked accounts through the service layer (events in the outbox, the audit log; a message
+once per contract into the mail log), each behind its permission."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.models import AuditEntry, Block, Contract, OutboxEvent
+from core.models import AuditEntry, Block, Contract, MailMessage, OutboxEvent
 
 D = Decimal
 
@@ -108,3 +108,28 @@ def test_contract_and_payment_lists_by_agent(login_as, owing, pay):
     exported = client.get(f"/admin/contract/export/csv/?flt0_1={owing['clara'].agent_id}")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
     assert [r[2] for r in rows[1:]] == ["27.50"]
+
+
+@pytest.fixture
+def abonent_config():
+    """Outgoing mail set up (nothing is delivered: the test reads the mail log)."""
+    return {"mail": {"host": "127.0.0.1", "port": "2525",
+                     "from_address": "Billing <billing@isp.example>"}}
+
+
+@pytest.mark.sqlite_only
+def test_bulk_message_queues_one_mail_per_contract(login_as, factory, runtime):
+    contract = factory.contract(subscriber=factory.subscriber(email="anna@example.org"))
+    accounts = [factory.account(contract=contract), factory.account(contract=contract),
+                factory.account()]  # the last one's subscriber has no e-mail
+    ids = ",".join(str(a.id) for a in accounts)
+    client = login_as("manager")
+    refused = client.post("/admin/account/bulk", {"action": "message", "ids": ids,
+                                                  "body": "Works tonight."})
+    assert "Required." in refused.get_data(as_text=True)
+    page = client.post("/admin/account/bulk", {"action": "message", "ids": ids,
+                                               "subject": "Works", "body": "Works tonight."}
+                       ).get_data(as_text=True)
+    assert "Done: 1" in page and "Failed: 1" in page and "email:" in page
+    with runtime.session() as s:
+        assert s.scalars(select(MailMessage.contract_id)).all() == [contract.id]
