@@ -3,7 +3,7 @@ its page count, a CSV export streamed from the database, and the filters on debt
 and agent.
 
 Totals: Flask-Admin counts a list's rows with one query (`get_count_query`, filtered and
-searched like the list) and reads it with `.scalar()`; `TotalsQuery` keeps that filtered
+searched like the list; only a narrowed list is counted) and reads it with `.scalar()`; `TotalsQuery` keeps that filtered
 query, so the view sums its money columns over exactly the same rows (`totals`) with one
 more aggregate query. The export iterates the list's own query in batches (`yield_per`)
 and writes each row through core.csvout (no formula runs in a spreadsheet), so a
@@ -52,11 +52,18 @@ class ListTotals:
         return []
 
     def get_count_query(self):
+        """The filtered set's count and totals, only when a filter or a search narrows the
+        list: an unfiltered list of a million rows keeps its pager without a count (the
+        dashboard and the reports have the totals of everything)."""
+        args = self._get_list_extra_args()
+        if not (args.search or args.filters):
+            return None
         return TotalsQuery([func.count()], self.session()).select_from(self.model)
 
     def _apply_search(self, query, count_query, joins, count_joins, term):
         condition = self.search_filter(term.strip())
-        return (query.filter(condition), count_query.filter(condition), joins, count_joins)
+        counted = count_query.filter(condition) if count_query is not None else None
+        return query.filter(condition), counted, joins, count_joins
 
     def render(self, template, **kwargs):
         if template == self.list_template and "list_filtered" in g:
