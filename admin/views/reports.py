@@ -45,6 +45,9 @@ COLUMNS = {"month": _l("Month"), "kind": _l("Kind"), "source": _l("Source"),
            "received": _l("Received"), "new_contracts": _l("New"),
            "lost_contracts": _l("Lost"), "net": _l("Net")}
 GREEN, RED, BLUE = "#28a745", "#dc3545", "#2e86c1"
+#: the most rows a page shows (the debtors of a big operator are many): the downloads
+#: carry them all
+SHOWN = 500
 
 
 def _rows(report: reports.Report) -> list[list]:
@@ -113,8 +116,11 @@ class ReportsView(GuardedView):
         except ValidationError as exc:
             error = (exc.field, reason(exc))
         chart = CHARTS.get(report) if built is not None and built.rows else None
+        rows = built.rows if built is not None else []
+        shown = rows if len(rows) <= SHOWN + 1 else [*rows[:SHOWN], rows[-1]]
         return self.render("abonent/report.html", name=report, titles=TITLES, columns=COLUMNS,
-                           report=built, error=error, first=first, last=last,
+                           report=built, rows=shown, hidden=len(rows) - len(shown),
+                           error=error, first=first, last=last,
                            today_only=report in reports.TODAY,
                            chart=chart(built) if chart else None,
                            is_money=lambda v: isinstance(v, Decimal),

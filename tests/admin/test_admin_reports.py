@@ -1,15 +1,18 @@
 """The Reports menu: a report's page with its period and figures, its XLSX download with
-the same money, a bad period named next to its picker, and no page without
-`reports:view`."""
+the same money, a bad period named next to its picker, a long report cut on the page
+(not in the downloads), and no page without `reports:view`."""
 from __future__ import annotations
 
 import io
+from decimal import Decimal as D
 from datetime import date, datetime, timezone
 
 import pytest
 from openpyxl import load_workbook
 
+from admin.views import reports as report_pages
 from core import clock
+from core.models import Contract
 
 
 @pytest.mark.sqlite_only
@@ -30,3 +33,18 @@ def test_report_page_and_download(login_as, factory, pay):
     assert "Refused — to:" in refused and "is after today" in refused
     assert client.get("/admin/reports/owed").status_code == 404
     assert login_as("cashier").get("/admin/reports/debtors").status_code == 403
+
+
+@pytest.mark.sqlite_only
+def test_a_long_report_is_cut_on_the_page_not_in_the_download(login_as, factory, runtime,
+                                                              monkeypatch):
+    for debt in ("-30.00", "-20.00", "-10.00"):
+        contract = factory.contract()
+        with runtime.session() as s:
+            s.get(Contract, contract.id).balance = D(debt)
+    monkeypatch.setattr(report_pages, "SHOWN", 1)
+    client = login_as("read-only")
+    page = client.text("/admin/reports/debtors")
+    assert "30.00" in page and "20.00" not in page and "60.00" in page  # first, total
+    assert "2 more rows are in the CSV and XLSX downloads" in page
+    assert len(client.get("/admin/reports/debtors.csv").data.splitlines()) == 5
