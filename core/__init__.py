@@ -22,7 +22,8 @@ from core.gateways import (GatewayAnswer, GatewayCall, GatewayOutcome, GatewayRe
                            PaymentGateway, SignatureRefused)
 from core.hookspecs import hookimpl
 from core.jobs import job_outcome, job_specs, last_runs
-from core.http import platform_session
+from core.http import (Answer, Exchange, PlatformHTTP, PlatformTimeout, PlatformUnreachable,
+                       platform_session)
 from core.mail import queue_mail
 from core.links import delete_link, find_link, get_link, links_of, set_link
 from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
@@ -39,7 +40,7 @@ from core.services.corrections import reverse_payment
 from core.services.payments import record_payment
 from core.services.promises import give_promise
 from core.services.subscriptions import activate, assign_service, deactivate, purchase
-from core.sqlfuncs import inline_ids, insert_rows
+from core.sqlfuncs import among, inline_ids, insert_rows
 from core.state import AccountState, account_state, effective_state, is_open
 from core.usage import operator_today, record_usage
 
@@ -52,7 +53,9 @@ __all__ = [
     # a payment system's protocol (abonent_payment_gateways)
     "GatewayAnswer", "GatewayCall", "GatewayOutcome", "GatewayRequest", "PaymentGateway",
     "SignatureRefused",
-    # a kept-alive HTTP session to a platform (proxies and CA bundle read once)
+    # kept-alive HTTP to a platform (proxies and CA bundle read once): a light urllib3 pool
+    # for hot calls, or a requests session
+    "Answer", "Exchange", "PlatformHTTP", "PlatformTimeout", "PlatformUnreachable",
     "platform_session",
     # errors
     "AbonentError", "ConfigError", "Duplicate", "InsufficientFunds", "NotFound", "PluginError",
@@ -67,7 +70,7 @@ __all__ = [
     # a PostgreSQL trigram index, for a plugin's search of fragments (abonent_search_accounts)
     "trigram_index",
     # bulk statements for a plugin's own tables (a batch of rows, a batch of ids)
-    "inline_ids", "insert_rows",
+    "among", "inline_ids", "insert_rows",
     # operations, each in the caller's session and writing its events (block set/lifted,
     # payment received…) in that transaction
     "activate", "assign_service", "audit", "change_account", "change_tariff",

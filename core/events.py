@@ -29,6 +29,9 @@ class Event:
     `idempotency_key` is the same on every attempt of this delivery; a plugin that
     talks to a platform passes it on or remembers it, so a repeated delivery does not
     repeat the effect. `attempt` counts from 1.
+
+    `facts` is what the plugin's `abonent_delivery_facts` read for this delivery when
+    the outbox claimed it (None when the plugin reads nothing ahead, or that read failed).
     """
 
     id: int
@@ -39,6 +42,7 @@ class Event:
     created_at: datetime
     idempotency_key: str
     attempt: int
+    facts: Any = None
 
 
 def emit(session: Session, name: str, payload: dict[str, Any], *,

@@ -199,6 +199,21 @@ def abonent_reconcile(ctx, account_id, fix):
     """
 
 
+@hookspec
+def abonent_delivery_facts(session, events):
+    """Called by the outbox for one plugin, in the transaction that claims a batch of
+    its deliveries (`events`: the batch's `Event`s, at most one per contract), before
+    any of them is delivered. Read what the deliveries will need from the billing's
+    database (an agent's settings, the plugin's links…) in a few statements for the whole
+    batch instead of a transaction a delivery, and return {event id: facts}; each
+    delivery's `event.facts` is then its entry (None if absent). Optional.
+
+    Read only: the facts are as of the claim, so a plugin that must see a change made
+    since then reads again. An exception is logged and rolled back to a savepoint: the
+    claim stands and the batch's events carry no facts.
+    """
+
+
 # --- 3. Notifications (delivered through the outbox) -----------------------------------
 
 @hookspec

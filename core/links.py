@@ -35,11 +35,12 @@ def set_link(session: Session, plugin: str, kind: str, local_id: int, external_i
     """Create or update the link; `data` replaces the stored data when given.
 
     One prepared statement (an upsert: a delivery writes a link after every platform
-    call); a copy of the link the session already holds is expired, so it is read again."""
-    statement = _upsert(session.bind.dialect.name, data is not None)
-    session.execute(statement, {"plugin": plugin, "kind": kind, "local_id": local_id,
-                                "external_id": str(external_id), "data": data or {},
-                                "at": now()})
+    call), run on the session's connection (the ORM has nothing to do with it); a copy of
+    the link the session already holds is expired, so it is read again."""
+    connection = session.connection()
+    connection.execute(_upsert(connection.dialect.name, data is not None), {
+        "plugin": plugin, "kind": kind, "local_id": local_id,
+        "external_id": str(external_id), "data": data or {}, "at": now()})
     for held in list(session.identity_map.values()):
         loaded = inspect(held).dict
         if isinstance(held, ExternalLink) and (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Integer, String, bindparam, cast, func, insert, text
+from sqlalchemy import (ARRAY, BigInteger, Integer, String, any_, bindparam, cast, func,
+                        insert, text)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -31,6 +32,16 @@ def inline_ids(name: str, ids: Iterable[int] | None = None):
     under `name`."""
     return bindparam(name, None if ids is None else list(ids), expanding=True,
                      literal_execute=True)
+
+
+def among(dialect: str, column, name: str) -> ColumnElement:
+    """`column` among the ids given at execution under `name` (a list): on PostgreSQL one
+    array parameter (`= ANY(:name)`), so the statement's text never changes whatever the
+    number of ids (the driver parses it once, the server plans it once); elsewhere an
+    inline list (`inline_ids`). For statements built once and run for every batch."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
+    return column.in_(inline_ids(name))
 
 
 def insert_rows(session: Session, model, rows: list[dict[str, Any]],

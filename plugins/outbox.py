@@ -38,7 +38,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,7 +52,7 @@ from core.errors import Rejected, RetryLater
 from core.events import Event
 from core.models import Delivery, OutboxEvent
 from core.runtime import Runtime
-from core.sqlfuncs import inline_ids
+from core.sqlfuncs import among, inline_ids
 from plugins.host import delivery_settings
 
 log = logging.getLogger("abonent.outbox")
@@ -75,6 +75,8 @@ class Outbox:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.plugins = sorted({plugin for listeners in runtime.listeners.values()
                                for plugin, _ in listeners})
+        self._reads_facts = {impl.plugin_name
+                             for impl in runtime.pm.impls("abonent_delivery_facts")}
         #: outcomes delivered but not yet written (kept across an outage of the database)
         self._unwritten: list[tuple[Claimed, str, Any]] = []
         self._lanes: dict[str, Lane] = {}
@@ -108,14 +110,42 @@ class Outbox:
                 return []
             events = {row[0]: row for row in connection.execute(
                 statements.events, {"events": [row.event_id for row in leased]})}
-        claimed = []
-        for delivery_id, plugin, attempts, event_id in sorted(leased):
-            _, name, account_id, contract_id, payload, created_at = events[event_id]
-            claimed.append(Claimed(delivery_id, plugin, attempts, Event(
-                id=event_id, name=name, account_id=account_id, contract_id=contract_id,
-                payload=payload, created_at=created_at,
-                idempotency_key=f"{event_id}:{plugin}", attempt=attempts)))
-        return claimed
+            claimed = []
+            for delivery_id, plugin, attempts, event_id in sorted(leased):
+                _, name, account_id, contract_id, payload, created_at = events[event_id]
+                claimed.append(Claimed(delivery_id, plugin, attempts, Event(
+                    id=event_id, name=name, account_id=account_id, contract_id=contract_id,
+                    payload=payload, created_at=created_at,
+                    idempotency_key=f"{event_id}:{plugin}", attempt=attempts)))
+            return self._with_facts(session, claimed)
+
+    def _with_facts(self, session: Session, claimed: list[Claimed]) -> list[Claimed]:
+        """The claimed items, their events carrying what their plugins'
+        `abonent_delivery_facts` read for them (in the claim's transaction: one read for
+        the batch instead of a transaction a delivery)."""
+        by_plugin: dict[str, list[Event]] = {}
+        for item in claimed:
+            if item.plugin in self._reads_facts:
+                by_plugin.setdefault(item.plugin, []).append(item.event)
+        if not by_plugin:
+            return claimed
+        facts = {plugin: self._read_facts(session, plugin, events)
+                 for plugin, events in by_plugin.items()}
+        return [replace(item, event=replace(item.event, facts=facts[item.plugin].get(
+                    item.event.id))) if item.plugin in facts else item for item in claimed]
+
+    def _read_facts(self, session: Session, plugin: str, events: list[Event]) -> dict:
+        """One plugin's facts for its events, {} when its hook fails (rolled back to a
+        savepoint, so the claim stands and its deliveries read for themselves)."""
+        try:
+            with session.begin_nested():
+                return self.runtime.pm.call_one("abonent_delivery_facts", plugin,
+                                                session=session, events=events) or {}
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            log.exception("outbox: %s's abonent_delivery_facts failed", plugin)
+            return {}
 
     # --- delivering ---------------------------------------------------------------------
 
@@ -412,19 +442,10 @@ class _Statements:
             .returning(table.c.id, table.c.plugin, table.c.attempts, table.c.event_id))
         self.events = select(event.c.id, event.c.name, event.c.account_id,
                              event.c.contract_id, event.c.payload, event.c.created_at
-                             ).where(self.ids(dialect, event.c.id, "events"))
+                             ).where(among(dialect, event.c.id, "events"))
         self.done = update(table).where(
-            self.ids(dialect, table.c.id, "done"), table.c.state == "pending"
+            among(dialect, table.c.id, "done"), table.c.state == "pending"
         ).values(state="done", delivered_at=at, locked_until=None, last_error=None)
-
-    @staticmethod
-    def ids(dialect: str, column, name: str):
-        """`column` among the ids given under `name`: on PostgreSQL one array parameter, so
-        the statement's text never changes (the driver parses it once, the server plans
-        it once), elsewhere an inline list."""
-        if dialect == "postgresql":
-            return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
-        return column.in_(inline_ids(name))
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """The billing's HTTP client for the 24h TV provider API.
 
-One :class:`Tv24Client` holds one ``requests.Session`` so that consecutive calls reuse a
-kept-alive connection. Every call carries the provider token as ``?token=``.
+One :class:`Tv24Client` holds one ``core.PlatformHTTP`` (a urllib3 pool) so that
+consecutive calls reuse a kept-alive connection. Every call carries the provider token as
+``?token=``.
 
 The caller (the plugin's event delivery) needs only one decision from a failure: try
 again later, or give up and show the operator why. Hence the small error hierarchy:
@@ -14,7 +15,7 @@ again later, or give up and show the operator why. Hence the small error hierarc
 * :class:`Tv24DuplicateUser` - a rejection saying the phone/username/email is taken,
   which the caller resolves by looking the existing user up instead of creating one.
 
-No ``requests`` exception and no ``JSONDecodeError`` escapes; every message has the
+No transport exception and no ``JSONDecodeError`` escapes; every message has the
 token masked out. Any 2xx is success: real deployments answer 200 where the spec says
 201 or 204.
 """
@@ -26,9 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from core import platform_session
+from core import Answer, PlatformHTTP, PlatformTimeout, PlatformUnreachable
 
 PAGE_SIZE = 100  # the largest page the platform serves (limit is 1..100)
 _DUPLICATE_FIELDS = ("phone", "username", "email")
@@ -97,9 +96,9 @@ class Tv24DuplicateUser(Tv24Rejected):
 class Tv24Client:
     """Calls the provider API at ``base_url`` (``https://api.24h.tv``) with ``token``.
 
-    ``timeout`` is passed to requests as is: ``(connect, read)`` seconds. ``session`` may
-    be given to share a connection pool or to hook into requests (tests record traffic
-    this way); the client closes only a session it created.
+    ``timeout`` is ``(connect, read)`` seconds, or one number for both. ``http`` may be
+    given to share a connection pool; tests record the traffic through its
+    ``observers``. The client closes only a pool it created.
     """
 
     def __init__(
@@ -107,17 +106,17 @@ class Tv24Client:
         base_url: str,
         token: str,
         timeout: float | tuple[float, float] = (3.05, 10),
-        session: requests.Session | None = None,
+        http: PlatformHTTP | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._token = token
-        self._own_session = session is None
-        self.session = session if session is not None else platform_session(self.base_url)
+        self._own_http = http is None
+        self.http = http if http is not None else PlatformHTTP(self.base_url)
 
     def close(self) -> None:
-        if self._own_session:
-            self.session.close()
+        if self._own_http:
+            self.http.close()
 
     def __enter__(self) -> Tv24Client:
         return self
@@ -241,27 +240,26 @@ class Tv24Client:
         what = f"{method} {path}"
         query = {**_without_none(**(params or {})), "token": self._token}
         try:
-            response = self.session.request(
-                method, self.base_url + path, params=query, json=json, timeout=self.timeout, headers=_ACCEPT_JSON
-            )
-        except requests.Timeout as exc:
+            response = self.http.request(method, self.base_url + path, params=query, json_body=json,
+                                         timeout=self.timeout, headers=_ACCEPT_JSON)
+        except PlatformTimeout as exc:
             reason = f"no answer within {self.timeout} s ({self._masked(exc)})"
             raise Tv24Unavailable(reason, request=what) from None
-        except requests.RequestException as exc:
+        except PlatformUnreachable as exc:
             raise Tv24Unavailable(self._masked(exc), request=what) from None
         return _interpret(what, response)
 
     def _masked(self, exc: Exception) -> str:
-        # requests puts the full URL, query string and token included, into its messages.
+        # a transport error may carry the full URL, query string and token included.
         return f"{type(exc).__name__}: {exc}".replace(self._token, "***")
 
 
-def _interpret(what: str, response: requests.Response) -> Any:
+def _interpret(what: str, response: Answer) -> Any:
     """The body of a 2xx answer, or the matching :class:`Tv24Error`."""
     status = response.status_code
     try:
         body = response.json() if response.content else None
-    except ValueError:  # requests' JSONDecodeError is a ValueError
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         kind = response.headers.get("Content-Type", "no content type")
         reason = f"HTTP {status} with a non-JSON body ({kind}): {response.text[:_BODY_EXCERPT]!r}"
         if 400 <= status < 500 and status != 429:
@@ -305,7 +303,7 @@ def _duplicate_fields(body: Any) -> tuple[str, ...]:
     return tuple(field for field in _DUPLICATE_FIELDS if "already exists" in _flatten(detail.get(field, "")))
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     try:
         return float(response.headers["Retry-After"])
     except (KeyError, ValueError):

@@ -21,7 +21,9 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_core.templating.paths.finders import APICallPathFinder
+from requests.structures import CaseInsensitiveDict
 
+from core import Exchange
 from plugin_tv24.emulator.strict import StrictRequests
 from plugin_tv24.spec import load_spec
 
@@ -48,10 +50,23 @@ def openapi() -> OpenAPI:
     return OpenAPI.from_dict(with_attached_subscriptions(load_spec()))
 
 
-def check_exchange(response: requests.Response, spec: OpenAPI | None = None) -> tuple[str, str]:
+def as_response(exchange: Exchange) -> requests.Response:
+    """An exchange of the client's transport as requests' objects, which openapi-core's
+    requests adapter reads."""
+    response = requests.Response()
+    response.request = requests.Request(exchange.method, exchange.url, headers=dict(exchange.headers),
+                                        data=exchange.body).prepare()
+    response.status_code, response.url = exchange.answer.status_code, exchange.url
+    response.headers = CaseInsensitiveDict(exchange.answer.headers)
+    response._content = exchange.answer.content
+    return response
+
+
+def check_exchange(exchange: Exchange | requests.Response, spec: OpenAPI | None = None) -> tuple[str, str]:
     """Validate one exchange (raises openapi-core's errors); returns its (method, path
     template)."""
     spec = spec or openapi()
+    response = as_response(exchange) if isinstance(exchange, Exchange) else exchange
     request = RequestsOpenAPIRequest(response.request)
     spec.validate_request(request)
     sent = response.request

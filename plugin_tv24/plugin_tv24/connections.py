@@ -1,7 +1,7 @@
 """One `Tv24Client` per (thread, agent settings), kept between deliveries.
 
-A client holds a `requests.Session`, so consecutive calls of one outbox worker reuse a
-kept-alive connection instead of opening one per delivery. Sessions are not shared
+A client holds a `core.PlatformHTTP` pool, so consecutive calls of one outbox worker reuse a
+kept-alive connection instead of opening one per delivery. Pools are not shared
 between threads (the web server's threads, several workers in one process): each thread
 has its own. A client is replaced when its agent's URL, token or the timeouts change.
 """

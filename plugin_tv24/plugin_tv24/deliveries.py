@@ -48,7 +48,7 @@ def delivery(handler: Callable) -> Callable:
 def _account(event, ctx, agent_id: int | None = None,
              subscription_id: int | None = None) -> AccountOnPlatform:
     return AccountOnPlatform.load(ctx, AccountFacts.of(event.payload["account"]), agent_id,
-                                  subscription_id)
+                                  subscription_id, event.facts)
 
 
 # --- accounts -----------------------------------------------------------------------------

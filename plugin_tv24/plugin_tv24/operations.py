@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core import ExternalLink, Rejected, now
+from core import Rejected, now
 from plugin_tv24 import store
 from plugin_tv24.agent import CODE, AgentSettings, Identity, device_limit, identity, packet_id
 from plugin_tv24.client import Tv24DuplicateUser, Tv24Rejected, already_done
@@ -114,31 +114,32 @@ class AccountOnPlatform:
         self.user_data = user_data
         self.client = client_for(settings, timeout or timeouts(ctx.config))
         #: the platform id of the subscription `load` was asked about, if linked
-        self.subscription_link: ExternalLink | None = None
+        self.subscription_link: store.Link | None = None
         #: the links of the account's subscriptions by our subscription id, when read with
         #: the account (`load` asked about one of them); None: read them when needed
-        self.subscription_links: dict[int, ExternalLink] | None = None
+        self.subscription_links: dict[int, store.Link] | None = None
 
     @classmethod
     def load(cls, ctx, facts: AccountFacts, agent_id: int | None = None,
-             subscription_id: int | None = None) -> "AccountOnPlatform":
-        """Read the agent's settings, the operator's time zone and the account's user link
-        (and the link of one of its subscriptions) in one short transaction: one statement
-        each, as every delivery starts here."""
-        with ctx.session() as session:
-            row = session.execute(store.account_statement(), {
-                "agent": agent_id or facts.agent_id, "contract": facts.contract_id,
-                "account": facts.id}).first()
-            links = (store.subscription_links(session, [facts.id])
-                     if subscription_id is not None else None)
-        if row is None or row.type != CODE:
-            raise Rejected(f"agent {agent_id or facts.agent_id} is not a 24h TV agent (any more)")
-        user_id = int(row.user_id) if row.user_id is not None else None
-        account = cls(ctx, facts, AgentSettings.of(agent_id or facts.agent_id, row.settings),
-                      ZoneInfo(row.timezone or "UTC"), user_id, dict(row.user_data or {}))
-        if links is not None:
-            account.subscription_link = links.get(subscription_id)
-            account.subscription_links = links
+             subscription_id: int | None = None,
+             known: store.Known | None = None) -> "AccountOnPlatform":
+        """The account on its agent's platform, from what the outbox read with the claim
+        (`known`, see `store.known_for`) when it is of this agent (and has the
+        subscription links, if asked about a subscription); else read now, in one short
+        transaction, as every delivery starts here."""
+        agent_id = agent_id or facts.agent_id
+        if known is None or known.agent_id != agent_id or (
+                subscription_id is not None and known.subscription_links is None):
+            with ctx.session() as session:
+                known = store.known(session, agent_id, facts.contract_id, facts.id,
+                                    with_links=subscription_id is not None)
+        if known is None or known.agent_type != CODE:
+            raise Rejected(f"agent {agent_id} is not a 24h TV agent (any more)")
+        account = cls(ctx, facts, AgentSettings.of(agent_id, known.settings),
+                      ZoneInfo(known.timezone or "UTC"), known.user_id, dict(known.user_data))
+        if known.subscription_links is not None:
+            account.subscription_links = known.subscription_links
+            account.subscription_link = known.subscription_links.get(subscription_id)
         return account
 
     # --- the user -----------------------------------------------------------------------

@@ -4,7 +4,8 @@ hands over to the module that does the work.
 - registration: the "24h TV" agent type (plugin_tv24.agent), the `[plugins.tv24]` section
   (plugin_tv24.config), the callback blueprint (plugin_tv24.receiver), `abonent tv24 sync`
   (plugin_tv24.cli), the nightly reconciliation job;
-- notifications: billing → platform (plugin_tv24.deliveries);
+- notifications: billing → platform (plugin_tv24.deliveries), their facts read with the
+  outbox's claim (plugin_tv24.store.known_for);
 - the account card's panel (plugin_tv24.panel) and "synchronise now" (plugin_tv24.reconcile);
 - the demo: data and the emulator (plugin_tv24.demo).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from core import JobSpec, hookimpl, runtime_of
-from plugin_tv24 import deliveries, demo, inbound, receiver
+from plugin_tv24 import deliveries, demo, inbound, receiver, store
 from plugin_tv24.agent import AGENT_TYPE
 from plugin_tv24.cli import tv24
 from plugin_tv24.config import SCHEMA
@@ -85,6 +86,7 @@ def abonent_demo_services(runtime):
     return demo.start(runtime)
 
 
+abonent_delivery_facts = hookimpl(store.known_for)
 abonent_account_created = hookimpl(deliveries.account_created)
 abonent_account_changed = hookimpl(deliveries.account_changed)
 abonent_account_trashed = hookimpl(deliveries.account_trashed)

@@ -144,14 +144,14 @@ def tv24_traffic(monkeypatch):
     class RecordingClient(Tv24Client):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            self.session.hooks["response"].append(lambda response, **_: exchanges.append(response))
+            self.http.observers.append(exchanges.append)
 
     monkeypatch.setattr(connections, "Tv24Client", RecordingClient)
     connections.forget()
     yield exchanges
     connections.forget()
-    for response in exchanges:
-        check_exchange(response)
+    for exchange in exchanges:
+        check_exchange(exchange)
 
 
 class TvWorld:

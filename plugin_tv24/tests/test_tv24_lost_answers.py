@@ -54,13 +54,13 @@ def proxied(tv, fault_proxy):
 def forget_garbled(traffic: list) -> None:
     """Drop the answers the fault kit cut in half from the exchanges checked against the
     spec at the end of the test: they are the fault, not the platform's."""
-    def whole(response) -> bool:
+    def whole(exchange) -> bool:
         try:
-            response.json()
+            exchange.answer.json()
         except ValueError:
-            return not response.content
+            return not exchange.answer.content
         return True
-    traffic[:] = [response for response in traffic if whole(response)]
+    traffic[:] = [exchange for exchange in traffic if whole(exchange)]
 
 
 def on_platform(tv, account) -> tuple:

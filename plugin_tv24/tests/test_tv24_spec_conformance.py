@@ -21,6 +21,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.validation.response.exceptions import InvalidData
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from core import Exchange, PlatformHTTP
 from plugin_tv24 import conformance
 from plugin_tv24.client import Tv24Client, Tv24DuplicateUser, Tv24Rejected
 from plugin_tv24.spec import load_raw_spec, load_spec, repair, spec_text
@@ -54,11 +55,12 @@ def openapi() -> OpenAPI:
 @pytest.fixture
 def recorded(tv24_emulator):
     """A client whose every exchange with the emulator is kept, in order."""
-    exchanges: list[requests.Response] = []
-    session = requests.Session()
-    session.hooks["response"].append(lambda response, **_: exchanges.append(response))
-    with session, Tv24Client(tv24_emulator.url, tv24_emulator.token, session=session) as client:
+    exchanges: list[Exchange] = []
+    http = PlatformHTTP(tv24_emulator.url)
+    http.observers.append(exchanges.append)
+    with Tv24Client(tv24_emulator.url, tv24_emulator.token, http=http) as client:
         yield client, exchanges
+    http.close()
 
 
 def run_scenario(client: Tv24Client) -> None:
@@ -151,9 +153,9 @@ def test_repair_fixes_exactly_the_known_defects():
 def test_every_exchange_of_the_scenario_conforms(openapi, recorded):
     client, exchanges = recorded
     run_scenario(client)
-    covered = {conformance.check_exchange(response, openapi) for response in exchanges}
+    covered = {conformance.check_exchange(exchange, openapi) for exchange in exchanges}
     assert OPERATIONS <= covered, f"not exercised: {sorted(OPERATIONS - covered)}"
-    statuses = {response.status_code for response in exchanges}
+    statuses = {exchange.answer.status_code for exchange in exchanges}
     assert {200, 201, 204, 400, 404} <= statuses
 
 
@@ -168,7 +170,7 @@ def test_a_response_field_of_the_wrong_type_fails_validation(openapi, recorded, 
     client, exchanges = recorded
     user = client.create_user("79001234567", "79001234567")
     client.get_user(user["id"])
-    good = exchanges[-1]
+    good = conformance.as_response(exchanges[-1])
     conformance.check_exchange(good, openapi)  # the real answer passes
 
     broken = requests.Response()
@@ -185,6 +187,7 @@ def test_the_plain_spec_refuses_attached_subscriptions(recorded):
     client.create_subscriptions(user["id"], [{"packet_id": 1, "renew": True}])
     list(client.iter_users(subscriptions="current"))
     plain = OpenAPI.from_dict(load_spec())
+    last = conformance.as_response(exchanges[-1])
     with pytest.raises(InvalidData) as caught:
-        plain.validate_response(RequestsOpenAPIRequest(exchanges[-1].request), RequestsOpenAPIResponse(exchanges[-1]))
+        plain.validate_response(RequestsOpenAPIRequest(last.request), RequestsOpenAPIResponse(last))
     assert broken_paths(caught.value) == {(0, "subscriptions")}
