@@ -166,11 +166,11 @@ def _columns(header: list[str]) -> list[str | None]:
 
 def _line(runtime: Runtime, report: SubscriberImport, number: int,
           columns: list[str | None], row: list[str], seen: dict[str, int]) -> LineReport:
-    if len(row) > len(columns):
-        return LineReport(number, "rejected", field="line", reason=(
-            f"has {len(row)} fields, the header {len(columns)}"))
     values = {column: cell.strip() for column, cell in zip(columns, row) if column}
     contract = values.get("contract") or None
+    if any(cell.strip() for cell in row[len(columns):]):  # empty ones: a spreadsheet's ";"
+        return LineReport(number, "rejected", contract, "line",
+                          f"has {len(row)} fields, the header {len(columns)}")
     key = values.get("external_id") or contract
     try:
         for column, value in values.items():

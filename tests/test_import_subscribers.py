@@ -72,11 +72,13 @@ def test_dry_run_import_and_import_again(runtime, import_catalog, counts):
 def test_a_cp1251_file_with_commas(runtime, factory):
     factory.operator()
     data = ("name,contract,tax_id,balance,address\n"
-            "\"ЗАО \"\"Вектор\"\"\",V-1,7701234567,\"1 000,00\",Москва\n"
-            "Без договора,,,,\n").encode("cp1251")
+            "\"ЗАО \"\"Вектор\"\"\",V-1,7701234567,\"1 000,00\",Москва,,\n"
+            "Без договора,,,,\n"
+            "Лишнее,V-2,,,,x\n").encode("cp1251")
     report = import_subscribers(runtime, data, name="vector.csv")
     assert (report.encoding, report.delimiter) == ("cp1251", ",")
-    assert outcomes(report) == [(2, "created", "V-1", None), (3, "rejected", None, "contract")]
+    assert outcomes(report) == [(2, "created", "V-1", None), (3, "rejected", None, "contract"),
+                                (4, "rejected", "V-2", "line")]
     with runtime.session() as s:
         vector = s.scalars(select(Subscriber).where(Subscriber.name == 'ЗАО "Вектор"')).one()
         assert (vector.kind, vector.addresses) == ("company", [{"kind": "postal",
