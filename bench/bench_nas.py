@@ -15,7 +15,18 @@ file names the load generator, the files module has the same logins, and the def
 virtual server listens on two free loopback ports (its IPv6 listeners and the
 inner-tunnel are left out); it writes the accounting detail files as configured. When the
 freeradius binary is missing, the figures of our server are printed alone and the
-missing peer is said.
+missing peer is said (`scripts/ensure-freeradius.sh` installs it where apt can).
+
+CoA commands delivered per second: the same accounts, each with a session on an emulated
+NAS (`plugin_nas_oss.emulator`, in its own process), blocked and then unblocked by a
+manager; the events' deliveries are then worked off by one worker process as `abonent
+worker` runs them (`Outbox.run_forever`, the plugin's lane `CONCURRENCY` wide). The whole
+path is timed — the delivery claimed, the account's facts read, user_drop + b_admin (then
+u_b_admin + user_accept) sent with pyrad, acknowledged by the emulator, written to the
+command log — from the first command logged to the last (the worker's start-up is left
+out); the goal is 1,000/s. Next to it, the raw CoA round trips: the same requests sent by
+`CONCURRENCY` threads straight to the emulator with `plugin_nas_oss.coa.send`, nothing
+read or written.
 """
 from __future__ import annotations
 
@@ -26,13 +37,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from pyrad import packet as rp
+from sqlalchemy import select
 
-from bench.common import Figure, fresh_database, runtime_for
-from core import migrate
+from bench.common import Figure, fresh_database, in_child, timed
+from core import create_account, create_contract, create_subscriber, migrate
+from core.config import validate_settings
 from core.db import make_engine
 from core.migrate import Branches
 from plugins.testing import Factory
@@ -41,6 +55,8 @@ ACCOUNTS = 1_000
 REQUESTS = 20_000  # of each kind, at scale 1
 WINDOW = 64
 SECRET = "bench-radius-secret"
+COA_SECRET = "bench-coa-secret"
+CONCURRENCY = 16  # [plugins.nas_oss] concurrency of the worker, threads of the raw CoA
 FREERADIUS_ETC = Path("/etc/freeradius/3.0")
 
 
@@ -56,44 +72,73 @@ def _free_ports(count: int) -> list[int]:
 
 # --- our server, in its own process ----------------------------------------------------------
 
-def _populate(url: str) -> None:
+def _ip(n: int) -> str:
+    return f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
+
+
+def _runtime(url: str):
+    """The plugin's runtime, its delivery lane CONCURRENCY wide (the setup's, the worker's,
+    our RADIUS server's)."""
+    from plugin_nas_oss import plugin
+    from plugins.host import build_runtime
+    settings = validate_settings({"database_url": url,
+                                  "plugins": {"nas_oss": {"concurrency": CONCURRENCY}},
+                                  "outbox": {"batch_size": 200, "poll_interval": 0.01}}, "bench")
+    return build_runtime(settings, extra_plugins=[("nas_oss", plugin)], load_entrypoints=False)
+
+
+def _populate(url: str, coa_port: int) -> None:
     from plugin_nas_oss import plugin
     engine = make_engine(url)
     migrate.upgrade(engine, branches=Branches(
         enabled={"nas_oss": Path(plugin.__file__).parent / "migrations"}))
     engine.dispose()
-    runtime = runtime_for(url, plugins=[("nas_oss", plugin)])
+    runtime = _runtime(url)
     factory = Factory(runtime)  # the test kit's: valid rows through the service layer
     factory.operator()
-    agent = factory.agent(type="nas", name="NAS bench", address="127.0.0.1", coa_secret="c",
-                          radius_secret=SECRET)
+    agent = factory.agent(type="nas", name="NAS bench", address="127.0.0.1",
+                          coa_port=coa_port, coa_secret=COA_SECRET, radius_secret=SECRET)
     tariff = factory.tariff(name="Internet")
-    for n in range(ACCOUNTS):
-        factory.account(tariff=tariff, agent=agent, login=f"user{n}",
-                        fields={"radius_password": f"pw{n}"})
+    for start in range(0, ACCOUNTS, 50):
+        with runtime.session(actor="bench") as s:
+            for n in range(start, min(start + 50, ACCOUNTS)):
+                contract = create_contract(s, create_subscriber(s, name=f"Bench {n}").id)
+                create_account(s, contract.id, login=f"user{n}", agent_id=agent.id,
+                               tariff_id=tariff.id,
+                               fields={"radius_password": f"pw{n}", "ip": _ip(n)})
     runtime.engine.dispose()
 
 
 def serve(url: str, auth_port: int, acct_port: int) -> None:
     """The child process: our RADIUS server until its standard input closes."""
-    from plugin_nas_oss import plugin
     from plugin_nas_oss.radius_server_cli import start
-    server = start(runtime_for(url, plugins=[("nas_oss", plugin)]), "127.0.0.1", auth_port,
-                   acct_port)
+    server = start(_runtime(url), "127.0.0.1", auth_port, acct_port)
     print("READY", flush=True)
     sys.stdin.read()
     server.stop()
     print("COUNTERS", dict(server.counters), flush=True)
 
 
-def _start_ours(url: str) -> tuple[subprocess.Popen, int, int]:
-    auth, acct = _free_ports(2)
-    code = f"from bench.bench_nas import serve; serve({url!r}, {auth}, {acct})"
+def _child(code: str) -> tuple[subprocess.Popen, list[str]]:
+    """A Python child running `code`, once it printed READY (and the words after it); it
+    ends when its standard input is closed."""
     process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
-    if process.stdout.readline().strip() != "READY":
-        raise RuntimeError("our RADIUS server did not start")
+    words = process.stdout.readline().split()
+    if words[:1] != ["READY"]:
+        raise RuntimeError(f"{code!r} did not start")
+    return process, words[1:]
+
+
+def _start_ours(url: str) -> tuple[subprocess.Popen, int, int]:
+    auth, acct = _free_ports(2)
+    process, _ = _child(f"from bench.bench_nas import serve; serve({url!r}, {auth}, {acct})")
     return process, auth, acct
+
+
+def _end(process: subprocess.Popen) -> None:
+    process.stdin.close()
+    process.wait(30)
 
 
 # --- FreeRADIUS, a throwaway instance -----------------------------------------------------
@@ -195,17 +240,117 @@ def _measure(name: str, auth: int, acct: int, access, accounting) -> dict[str, f
     return {"access": auth_rate, "accounting": acct_rate}
 
 
+# --- CoA commands delivered through the outbox ---------------------------------------------
+
+def emulated_nas() -> None:
+    """The child process: an emulated NAS with a session per bench account, until its
+    standard input closes."""
+    from plugin_nas_oss.emulator import NasEmulator
+    with NasEmulator(COA_SECRET) as emulator:
+        for n in range(ACCOUNTS):
+            emulator.state.open_session(f"user{n}", _ip(n))
+        print("READY", emulator.port, flush=True)
+        sys.stdin.read()
+
+
+def _block_and_unblock(url: str) -> int:
+    """Every account blocked by a manager, then unblocked: two deliveries per contract,
+    four commands; the creation's deliveries are marked done first (not measured)."""
+    from core import lift_block, set_block
+    from core.models import Account
+    runtime = _runtime(url)
+    with runtime.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE delivery SET state = 'done'")
+    with runtime.session(actor="bench") as s:
+        ids = list(s.scalars(select(Account.id)))
+    for action in (set_block, lift_block):
+        for start in range(0, len(ids), 50):  # short sessions: a flush looks at all of one
+            with runtime.session(actor="bench") as s:
+                for account_id in ids[start:start + 50]:
+                    action(s, account_id, "admin")
+    with runtime.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE delivery")
+    runtime.engine.dispose()
+    return 4 * len(ids)
+
+
+def _pending(runtime) -> bool:
+    with runtime.engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT 1 FROM delivery WHERE state = 'pending' LIMIT 1").first() is not None
+
+
+def worker_in_child(url: str) -> dict:
+    """One worker process, as `abonent worker` runs the outbox, until nothing is pending."""
+    from plugins.outbox import Outbox
+    runtime = _runtime(url)
+    stop = threading.Event()
+
+    def watch() -> None:
+        while _pending(runtime):
+            time.sleep(0.25)
+        stop.set()
+    threading.Thread(target=watch, daemon=True).start()
+    outbox = Outbox(runtime, "bench-nas")
+    started = time.process_time()
+    outbox.run_forever(stop)
+    return {"cpu": time.process_time() - started}
+
+
+def delivered_per_second(url: str, commands: int) -> tuple[float, float]:
+    """(commands delivered per second, the worker's CPU milliseconds per command)."""
+    cpu = in_child("bench.bench_nas:worker_in_child", url=url)["cpu"]
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        acked, first, last = connection.exec_driver_sql(
+            "SELECT count(*), min(at), max(at) FROM nas_command WHERE outcome = 'ack'").one()
+    engine.dispose()
+    if acked != commands:
+        raise RuntimeError(f"{acked} of {commands} commands acknowledged")
+    return acked / (last - first).total_seconds(), cpu * 1000 / acked
+
+
+def raw_round_trips(port: int, count: int) -> float:
+    """CoA round trips per second to the emulator from CONCURRENCY threads, nothing else."""
+    from plugin_nas_oss import coa
+
+    def calls(numbers: range) -> None:
+        for n in numbers:
+            coa.send("coa", "127.0.0.1", port, COA_SECRET, [
+                ("Framed-IP-Address", _ip(n % ACCOUNTS)), ("User-Name", f"user{n % ACCOUNTS}"),
+                ("Mikrotik-Address-List", "blocked_admin")], timeout=2, retries=0)
+    threads = [threading.Thread(target=calls, args=(range(n, count, CONCURRENCY),))
+               for n in range(CONCURRENCY)]
+    with timed() as took:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return count / took["seconds"]
+
+
 def run(scale: float) -> list[Figure]:
     count = max(300, int(REQUESTS * scale))
     url = fresh_database("nas")
-    _populate(url)
+    nas, (coa_port,) = _child("from bench.bench_nas import emulated_nas; emulated_nas()")
+    try:
+        _populate(url, int(coa_port))
+        commands = _block_and_unblock(url)
+        delivered, cpu = delivered_per_second(url, commands)
+        raw = raw_round_trips(int(coa_port), commands)
+    finally:
+        _end(nas)
+    figures = [Figure(f"CoA commands delivered through the outbox ({commands:,}, 1 worker, "
+                      f"lane of {CONCURRENCY})", delivered, "commands/s", "≥ 1,000/s", raw,
+                      f"CoA round trips, {CONCURRENCY} threads"),
+               Figure("worker CPU per command delivered", cpu, "ms", "—",
+                      higher_is_better=False)]
     access, accounting = _requests(count)
     process, auth, acct = _start_ours(url)
     try:
         ours = _measure("ours", auth, acct, access, accounting)
     finally:
-        process.stdin.close()
-        process.wait(30)
+        _end(process)
     peer: dict[str, float] = {}
     peer_name = "FreeRADIUS"
     if shutil.which("freeradius") is None or not FREERADIUS_ETC.is_dir():
@@ -219,6 +364,6 @@ def run(scale: float) -> list[Figure]:
             finally:
                 server.terminate()
                 server.wait(10)
-    return [Figure(f"RADIUS {kind} ({count:,} requests, {WINDOW} in flight)", ours[kind],
-                   "requests/s", "≥ 0.3 × FreeRADIUS", peer.get(kind), peer_name)
-            for kind in ("access", "accounting")]
+    return figures + [Figure(f"RADIUS {kind} ({count:,} requests, {WINDOW} in flight)",
+                             ours[kind], "requests/s", "≥ 0.3 × FreeRADIUS", peer.get(kind),
+                             peer_name) for kind in ("access", "accounting")]

@@ -13,16 +13,22 @@ outcomes once (docs/hooks.md, "Outcomes of a delivery"):
 
 A `Step` is one command of a delivery; `run_steps` sends a delivery's steps in order and
 skips those its earlier attempts already got acknowledged (command_log.done_steps).
+A delivery costs the database at most two short transactions whatever its number of
+commands: one statement reads its NAS's settings, the account's open session and the
+steps done before; the command log rows of all its steps go in together when it ends,
+with those of the deliveries ending at the same time (command_log.GroupWriter).
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, select
 
-from core import Account, Agent, Rejected, RetryLater, ValidationError
+from core import Account, Agent, Rejected, RetryLater, ValidationError, now
 from plugin_nas_oss import coa, command_log
 from plugin_nas_oss.agent import CODE, NasSettings
 from plugin_nas_oss.command_log import ACK, ERROR, NAK, NO_SESSION, SILENT, SKIPPED
@@ -51,51 +57,101 @@ class Result:
     answer: str = ""
 
 
-def run_steps(ctx, steps: list[Step], delivery_key: str | None = None) -> list[Result]:
-    """Send `steps` in order; raises RetryLater / Rejected as the first that fails says."""
-    done: set[int] = set()
-    if delivery_key is not None:
-        with ctx.session() as session:
-            done = command_log.done_steps(session, delivery_key)
-    return [send(ctx, step, delivery_key, number) for number, step in enumerate(steps)
-            if number not in done]
+@dataclass(frozen=True)
+class Target:
+    """A step's NAS as the delivery read it: its settings (or why they do not do) and the
+    account's open session on it."""
+
+    nas: NasSettings | None
+    session_id: str | None
+    problem: str | None = None
 
 
-def send(ctx, step: Step, delivery_key: str | None = None, number: int | None = None,
-         quick: float | None = None) -> Result:
-    """Send one command (see the module's docstring for what it raises); `quick`: one
-    try of at most that many seconds instead of the NAS's timeout and retries."""
-    with ctx.session() as session:
-        agent = session.get(Agent, step.agent_id)
-        if agent is None or agent.type != CODE:
-            raise Rejected(f"{step.command}: agent {step.agent_id} is not a NAS")
+def run_steps(ctx, steps: list[Step], delivery_key: str | None = None,
+              quick: float | None = None) -> list[Result]:
+    """Send `steps` (one account's commands) in order; raises RetryLater / Rejected as the
+    first that fails says (see the module's docstring). `quick`: one try of at most that
+    many seconds instead of the NAS's timeout and retries (a person is waiting)."""
+    targets, done = _read(ctx, steps, delivery_key)
+    rows: list[dict] = []
+    try:
+        return [_send(step, targets.get(step.agent_id), rows, quick,
+                      dict(delivery_key=delivery_key, step=number if delivery_key else None))
+                for number, step in enumerate(steps) if number not in done]
+    finally:
+        if rows:
+            command_log.write_group(ctx, rows)
+
+
+@functools.cache
+def _facts_query():
+    """Per NAS agent: its type, name and settings (as text: the parsed settings are kept
+    per text), the account's latest open session on it, and the delivery's done steps."""
+    open_session = select(NasSession.session_id).where(
+        NasSession.agent_id == Agent.id, NasSession.account_id == bindparam("account"),
+        NasSession.stopped_at.is_(None)).order_by(NasSession.started_at.desc()).limit(1)
+    return select(Agent.id, Agent.type, Agent.name, cast(Agent.settings, String),
+                  open_session.scalar_subquery(),
+                  command_log.done_steps(bindparam("key", type_=String))
+                  ).where(Agent.id.in_(bindparam("agents", expanding=True)))
+
+
+def _read(ctx, steps: list[Step], delivery_key: str | None) -> tuple[dict[int, Target], set[int]]:
+    agents = sorted({step.agent_id for step in steps})
+    with ctx.session() as session:  # Core, not the ORM's execution: a third of the cost
+        rows = session.connection().execute(_facts_query(), {
+            "agents": agents, "account": steps[0].account_id if steps else None,
+            "key": delivery_key}).all()
+    targets, done = {}, set()
+    for agent_id, agent_type, name, settings, session_id, steps_done in rows:
+        done = {int(n) for n in steps_done.split(",")} if steps_done else set()
+        if agent_type != CODE:
+            continue
         try:
-            nas = NasSettings.of(agent.id, agent.settings)
+            targets[agent_id] = Target(_settings(agent_id, settings), session_id)
         except ValidationError as exc:
-            raise Rejected(f"NAS {agent.name} settings: {exc}") from None
-        if quick is not None:
-            nas = replace(nas, timeout=min(quick, nas.timeout), retries=0)
-        values = {**step.values, "nas_ip": nas.address}
-        if step.account_id is not None and not values.get("session_id"):
-            values["session_id"] = _open_session(session, agent.id, step.account_id)
+            targets[agent_id] = Target(None, None, f"NAS {name} settings: {exc}")
+    return targets, done
+
+
+@functools.lru_cache(maxsize=256)
+def _settings(agent_id: int, settings: str | None) -> NasSettings:
+    """A NAS's settings parsed and validated once per version of their text."""
+    return NasSettings.of(agent_id, json.loads(settings) if settings else None)
+
+
+def _send(step: Step, target: Target | None, rows: list[dict], quick: float | None,
+          record: dict) -> Result:
+    """Send one command, its command log row appended to `rows`."""
+    if target is None:
+        raise Rejected(f"{step.command}: agent {step.agent_id} is not a NAS")
+    if target.nas is None:
+        raise Rejected(target.problem)
+    nas = target.nas
+    if quick is not None:
+        nas = replace(nas, timeout=min(quick, nas.timeout), retries=0)
+    values = {**step.values, "nas_ip": nas.address}
+    if step.account_id is not None and not values.get("session_id"):
+        values["session_id"] = target.session_id
     action = nas.profile.action(step.command)
     if action.transport == "none":
         return Result(SKIPPED)
-    record = dict(agent_id=nas.agent_id, account_id=step.account_id, command=step.command,
-                  transport=action.transport, delivery_key=delivery_key, step=number)
+    record.update(agent_id=nas.agent_id, account_id=step.account_id, command=step.command,
+                  transport=action.transport, target="")
+    log_row = functools.partial(_log, rows, record)
     if not nas.in_service:
-        _log(ctx, record, [], SKIPPED, "NAS out of service: not sent")
+        log_row([], SKIPPED, "NAS out of service: not sent")
         return Result(SKIPPED, "NAS out of service")
     if action.transport == "napalm":
-        return _napalm(ctx, nas, action, values, record)
-    return _radius(ctx, nas, action, values, record, step.command)
+        return _napalm(log_row, nas, action, values, record)
+    return _radius(log_row, nas, action, values, record, step.command)
 
 
-def _radius(ctx, nas: NasSettings, action: Action, values: dict, record: dict,
+def _radius(log_row, nas: NasSettings, action: Action, values: dict, record: dict,
             command: str) -> Result:
     policy = action.render(values)
     if action.attributes and not policy:
-        _log(ctx, record, [], SKIPPED, "nothing to send: no value for the profile's attributes")
+        log_row([], SKIPPED, "nothing to send: no value for the profile's attributes")
         return Result(SKIPPED)
     identify = [pair for pair in Action("coa", nas.profile.identify).render(values)]
     if not identify:
@@ -107,47 +163,47 @@ def _radius(ctx, nas: NasSettings, action: Action, values: dict, record: dict,
         answer = coa.send(action.transport, nas.address, nas.coa_port, nas.coa_secret,
                           attributes, timeout=nas.timeout, retries=nas.retries)
     except coa.NasSilent as exc:
-        _log(ctx, record, attributes, SILENT, str(exc))
+        log_row(attributes, SILENT, str(exc))
         raise RetryLater(f"NAS silent: {exc}") from None
     if answer.ok:
-        _log(ctx, record, attributes, ACK, answer.text())
+        log_row(attributes, ACK, answer.text())
         return Result(ACK, answer.text())
     if answer.error_cause == SESSION_NOT_FOUND:
-        _log(ctx, record, attributes, NO_SESSION, answer.text())
+        log_row(attributes, NO_SESSION, answer.text())
         return Result(NO_SESSION, answer.text())
-    _log(ctx, record, attributes, NAK, answer.text())
+    log_row(attributes, NAK, answer.text())
     raise Rejected(f"{command}: NAS {nas.address} refused it: "
                    f"Error-Cause {answer.error_cause or 'none given'}")
 
 
-def _napalm(ctx, nas: NasSettings, action: Action, values: dict, record: dict) -> Result:
+def _napalm(log_row, nas: NasSettings, action: Action, values: dict, record: dict) -> Result:
     """Configuration (merge → compare → commit) or a getter, through NAPALM."""
     record["target"] = f"{nas.napalm_driver or '-'}:{nas.napalm_host}"
     if not nas.napalm_driver:
-        _log(ctx, record, [], SKIPPED, "the NAS has no NAPALM driver")
+        log_row([], SKIPPED, "the NAS has no NAPALM driver")
         return Result(SKIPPED, "the NAS has no NAPALM driver")
     try:
         from plugin_nas_oss import napalm_transport
     except ImportError as exc:
-        _log(ctx, record, [], ERROR, f"NAPALM is not installed: {exc}")
+        log_row([], ERROR, f"NAPALM is not installed: {exc}")
         raise Rejected("NAPALM is not installed: pip install 'abonent-nas-oss[napalm]'") from None
     if action.napalm.startswith("get_") or action.napalm in ("ping", "traceroute"):
         text = str(napalm_transport.getter(nas, action.napalm, **_getter_args(action, values)))
-        _log(ctx, record, [["getter", action.napalm]], ACK, text)
+        log_row([["getter", action.napalm]], ACK, text)
         return Result(ACK, text)
     config = Action("napalm", (("config", action.napalm),)).render(values)
     if not config:
-        _log(ctx, record, [], SKIPPED, "nothing to send: no value for the configuration")
+        log_row([], SKIPPED, "nothing to send: no value for the configuration")
         return Result(SKIPPED)
     change = napalm_transport.apply_config(nas, config[0][1])
     request = [["config", config[0][1]]]
     if change.outcome == "unreachable":
-        _log(ctx, record, request, SILENT, change.error or "")
+        log_row(request, SILENT, change.error or "")
         raise RetryLater(f"NAS silent: {change.error}")
     if change.outcome == "refused":
-        _log(ctx, record, request, NAK, change.error or "")
+        log_row(request, NAK, change.error or "")
         raise Rejected(f"NAPALM change refused: {change.error}")
-    _log(ctx, record, request, ACK, f"{change.outcome}: {change.diff or ''}")
+    log_row(request, ACK, f"{change.outcome}: {change.diff or ''}")
     return Result(ACK, change.diff or change.outcome)
 
 
@@ -155,18 +211,11 @@ def _getter_args(action: Action, values: dict) -> dict:
     return {"destination": values["ip"]} if action.napalm == "ping" and values.get("ip") else {}
 
 
-def _open_session(session, agent_id: int, account_id: int) -> str | None:
-    """The Acct-Session-Id of the account's latest open session on this NAS, if any."""
-    return session.scalar(select(NasSession.session_id).where(
-        NasSession.agent_id == agent_id, NasSession.account_id == account_id,
-        NasSession.stopped_at.is_(None)).order_by(NasSession.started_at.desc()).limit(1))
-
-
-def _log(ctx, record: dict, request: list, outcome: str, answer: str) -> None:
-    with ctx.session() as session:
-        command_log.write(session, request=[list(pair) for pair in request], outcome=outcome,
-                          answer=answer, **record)
-    log.info("%s → %s: %s %s", record["command"], record.get("target", ""), outcome, answer)
+def _log(rows: list[dict], record: dict, request: list, outcome: str, answer: str) -> None:
+    """A command log row, written with the delivery's others when it ends (run_steps)."""
+    rows.append({**record, "at": now(), "request": [list(pair) for pair in request],
+                 "outcome": outcome, "answer": answer})
+    log.info("%s → %s: %s %s", record["command"], record["target"], outcome, answer)
 
 
 def send_command(ctx, account_id: int, command: str, session_id: str | None = None,
@@ -183,7 +232,7 @@ def send_command(ctx, account_id: int, command: str, session_id: str | None = No
         agent_id = account.agent_id
     step = Step(command, agent_id, account_id, {**values, "session_id": session_id})
     try:
-        return send(ctx, step, quick=timeout)
+        return run_steps(ctx, [step], quick=timeout)[0]
     except RetryLater as exc:
         return Result(SILENT, str(exc))
     except Rejected as exc:

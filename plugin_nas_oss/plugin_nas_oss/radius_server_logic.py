@@ -29,7 +29,6 @@ from pyrad import packet as rp
 
 from core import now
 from plugin_nas_oss import command_log
-from plugin_nas_oss.command_log import NasCommand
 from plugin_nas_oss.agent import NasSettings, normal_mac
 from plugin_nas_oss.radius_server import Request
 from plugin_nas_oss.radius_server_directory import Directory, Entry
@@ -81,8 +80,8 @@ class BillingLogic:
             with self.runtime.session(actor=PLUGIN_ACTOR) as session:
                 stopped = record_all(session, [acct for _, _, acct in accounting])
                 if stopped:
-                    session.execute(NasCommand.__table__.insert(),
-                                    [rad_acc_stop(nases[acct.agent_id], acct) for acct in stopped])
+                    command_log.write_all(session, [rad_acc_stop(nases[acct.agent_id], acct)
+                                                    for acct in stopped])
         except Exception:
             log.exception("accounting of %d packets not recorded", len(accounting))
             return False

@@ -139,8 +139,8 @@ def _repair(ctx, nas: NasSettings, item: Drift) -> None:
         item.outcome = commands.send_command(ctx, item.account_id, item.command).outcome
         return
     try:
-        item.outcome = commands.send(ctx, commands.Step(item.command, nas.agent_id, None,
-                                                        item.session)).outcome
+        item.outcome = commands.run_steps(ctx, [commands.Step(item.command, nas.agent_id, None,
+                                                              item.session)])[0].outcome
     except Exception as exc:  # RetryLater / Rejected: logged by commands; the run says so
         item.outcome = command_log.ERROR
         item.detail += f" ({exc})"
