@@ -36,6 +36,8 @@ def test_filter_bulk_block_and_report_download(page, runtime, factory, set_up, m
     page.click("button:has-text('Apply')")
     assert page.inner_text("[data-total='rows']") == "2"
     assert "clara" not in page.inner_text("table.model-list")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "29-accounts-in-debt.png"), full_page=True)
     page.check("input.action-rowtoggle")
     page.click("#bulk-actions")
     page.click("#bulk-block")
@@ -43,7 +45,6 @@ def test_filter_bulk_block_and_report_download(page, runtime, factory, set_up, m
     page.fill("#reason", "unpaid")
     page.click("#bulk-confirm")
     assert page.inner_text("#bulk-done").startswith("Done: 2")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "30-bulk-block-summary.png"), full_page=True)
     assert page.questions == ["Block: 2 account(s)?"]
     page.click("text=Reports")
