@@ -66,8 +66,10 @@ def _by(labels: tuple[int, ...], value: int, colour: str = BLUE
 
 
 def _subscribers(report: reports.Report) -> Markup:
-    return stacked_bars([(row[0], [(str(_l("New")), GREEN, row[1]),
-                                   (str(_l("Lost")), RED, row[2])]) for row in _rows(report)])
+    """Two bars a month, new and lost (stacked, their sum would read as a figure)."""
+    new, lost = str(_l("New")), str(_l("Lost"))
+    return stacked_bars([bar for row in _rows(report) for bar in (
+        (f"{row[0]} {new}", [(new, GREEN, row[1])]), (f"{row[0]} {lost}", [(lost, RED, row[2])]))])
 
 
 def _payments(report: reports.Report) -> Markup:

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from admin.views import reports as report_pages
 from core import clock
 from core.models import Contract
+from core.reports import REPORTS
 
 
 @pytest.mark.sqlite_only
@@ -31,6 +32,9 @@ def test_report_page_and_download(login_as, factory, pay):
     assert rows[-1] == ["total", "payment", None, None, 2, 1244.5]
     refused = client.text(f"/admin/reports/payments?from=2026-10-01&to={date(2999, 1, 1)}")
     assert "Refused — to:" in refused and "is after today" in refused
+    for name in REPORTS:  # every tab answers, with the period or without one
+        assert f'data-report="{name}"' in client.text(
+            f"/admin/reports/{name}?from=2026-10-01&to=2026-10-31")
     assert client.get("/admin/reports/owed").status_code == 404
     assert login_as("cashier").get("/admin/reports/debtors").status_code == 403
 
