@@ -76,13 +76,13 @@ class ProviderView(GuardedView):
     @needs("view")
     def index(self):
         form = ProviderForm()
+        if form.is_submitted() and not self.can("edit"):
+            abort(403, description="settings:edit")
         with manager_session() as session:
             operator = _operator(session)
             if not form.is_submitted():
                 form.process(data=vars(provider_of(session, operator)))
         if form.is_submitted():
-            if not self.can("edit"):
-                abort(403, description="settings:edit")
             if form.validate_on_submit():
                 try:
                     with manager_session() as session:
@@ -128,15 +128,15 @@ class TemplatesView(GuardedView):
     @needs("view")
     def edit(self, kind: str):
         """GET: the template as it is; POST: save it once it renders (settings:edit)."""
-        kind = self._kind(kind)
         form = TemplateForm()
+        if form.is_submitted() and not self.can("edit"):
+            abort(403, description="settings:edit")
+        kind = self._kind(kind)
         if not form.is_submitted():
             with manager_session() as session:
                 edited = doctemplates.stored(session, kind)
             form.source.data = edited.source if edited else doctemplates.default_source(kind)
             return self._page(kind, form)
-        if not self.can("edit"):
-            abort(403, description="settings:edit")
         if form.validate_on_submit():
             try:
                 with manager_session() as session:
@@ -150,10 +150,11 @@ class TemplatesView(GuardedView):
         return self._page(kind, form)
 
     @expose("/<kind>/preview", methods=("POST",))
-    @needs("view")
+    @needs("edit")
     def preview(self, kind: str):
         """The template as typed, rendered with the contract's real document; nothing is
-        saved. Its own page, as it prints (its styles allowed by their hashes only)."""
+        saved (but it is part of editing: settings:edit). Its own page, as it prints (its
+        styles allowed by their hashes only)."""
         kind = self._kind(kind)
         form = TemplateForm()
         if not form.validate_on_submit():
