@@ -1,6 +1,8 @@
 """The core's own defaults, registered through the same hooks as any plugin ("core"):
 the generic agent type, phone look-up, the check / pay payment-gateway protocol, and the
-scheduled billing jobs (the daily run, the CDR spools' intake, the monthly invoices)."""
+scheduled billing jobs (the daily run, the CDR spools' intake, the monthly invoices);
+the mailer sends queued e-mail through the outbox (an SMTP outage retried like any
+platform's)."""
 from __future__ import annotations
 
 from datetime import timedelta
