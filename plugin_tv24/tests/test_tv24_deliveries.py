@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from core.blocking import lift_block, set_block
 from core.events import Event
@@ -188,6 +188,26 @@ def test_blocks_pause_everything_once_and_unpause_when_the_last_lifts(tv):
     assert [r.path.rsplit("/", 1)[-1] for r in tv.calls(path_part="pauses")] == ["pauses", "delete"]
 
 
+def test_blocks_are_delivered_on_the_facts_read_with_the_claim(tv):
+    """Each delivery finds its agent and user link in `event.facts`: no transaction of its
+    own before the platform call (only the outbox's claims and records remain)."""
+    accounts = [tv.account(login=f"790012345{n:02d}") for n in range(10)]
+    tv.drain()
+    for account in accounts:
+        in_session(tv.runtime, set_block, account.id, "admin")
+    begun = []
+
+    def count(connection):
+        begun.append(connection)
+    event.listen(tv.runtime.engine, "begin", count)
+    try:
+        tv.drain()
+    finally:
+        event.remove(tv.runtime.engine, "begin", count)
+    assert all(tv.packets(account.id, "paused") == [2] for account in accounts)
+    assert len(begun) < len(accounts)
+
+
 def test_a_packet_assigned_while_blocked_starts_paused(tv):
     account = tv.account()
     in_session(tv.runtime, set_block, account.id, "admin")
@@ -309,8 +329,8 @@ def test_every_event_delivered_again_changes_nothing(tv):
         events = [Event(row.id, row.name, row.account_id, row.contract_id, row.payload,
                         row.created_at, f"{row.id}:tv24", 2)
                   for row in s.scalars(select(OutboxEvent).order_by(OutboxEvent.id))]
-    for event in events:
-        assert outbox.deliver(Claimed(0, "tv24", 2, event)) == ("done", None)
+    for again in events:
+        assert outbox.deliver(Claimed(0, "tv24", 2, again)) == ("done", None)
     after = (len(tv.emulator.state.users), len(tv.emulator.state.subscriptions),
              len(tv.emulator.state.pauses))
     assert after == before == (1, 2, 2)
