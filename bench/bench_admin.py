@@ -197,6 +197,7 @@ def run(scale: float) -> list[Figure]:
     client = _client(runtime)
     middle = n // 2
     ip, mac = nas_address(middle + 1)
+    name = f"{FIRST[middle % 8]}+{LAST[middle // 8 % 8]}+{middle}"  # populate's name of it
     pages = {
         "accounts list, first page": "/admin/account/",
         "accounts list, page 200": "/admin/account/?page=200",
@@ -207,9 +208,9 @@ def run(scale: float) -> list[Figure]:
         "search by a phone's last 4 digits": "/admin/account/?search=4567",
         "search by contract number": f"/admin/account/?search=C-{middle:07d}",
         "search by contract number fragment": f"/admin/account/?search={middle // 10:06d}",
-        "search by name": f"/admin/account/?search=Olga+Petrov+{middle}",
+        "search by name": f"/admin/account/?search={name}",
         "search by surname (1 name in 8)": "/admin/account/?search=Petrov",
-        "search by name fragment": f"/admin/account/?search=ga+Petrov+{middle}",
+        "search by name fragment": f"/admin/account/?search={name[2:]}",
         "search by IP": f"/admin/account/?search={ip}",
         "search by IP prefix": f"/admin/account/?search={ip.rsplit('.', 1)[0]}.",
         "search by MAC": f"/admin/account/?search={mac.upper().replace(':', '-')}",
