@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from admin import pay, staff
 from admin.auth import ADMIN_URL, init_login
+from admin.cabinet import init_cabinet
 from admin.db import init_sessions
 from admin.formatting import init_formatting
 from admin.headers import init_headers
@@ -81,6 +82,7 @@ def create_app(runtime: Runtime) -> Flask:
     init_sessions(app)
     init_formatting(app)
     build_admin(app, runtime)
+    init_cabinet(app)
     _error_pages(app)
     payments = pay.blueprint(runtime)  # payment systems sign their calls: no CSRF token
     csrf.exempt(payments)

@@ -131,6 +131,17 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("totp_for_administrators", "bool", default=False,
               help="an administrator must log in with a one-time code (TOTP) as well"),
     ),
+    "cabinet": (  # the subscriber's cabinet at /my/ (admin.cabinet, core.services.cabinet)
+        Field("session_idle_minutes", "int", default=30, min=1, max=10080,
+              help="a cabinet session unused this long ends; the subscriber logs in again"),
+        Field("block_min_days", "int", default=7, min=1, max=366,
+              help="a voluntary block taken in the cabinet lasts at least this many days: "
+                   "a dated one is refused shorter, an indefinite one is lifted from the "
+                   "cabinet only after them"),
+        Field("blocks_per_month", "int", default=2, min=0, max=31,
+              help="voluntary blocks a subscriber may switch on in the cabinet within 30 "
+                   "days (0: not from the cabinet)"),
+    ),
     "scheduler": (
         Field("enabled", "bool", default=True),
         Field("billing_time", "time", default="00:05", help="the daily billing run"),

@@ -191,6 +191,15 @@ def abonent_account_panel(session, account):
 
 
 @hookspec
+def abonent_cabinet_panel(session, account):
+    """Called when a subscriber opens the cabinet (/my/). Return a `core.Panel` with what
+    the subscriber may see of this plugin's part of the account (a platform login, the
+    packets on it…), or None. Shown to the subscriber: no secrets, no internal ids. An
+    exception hides the panel ("not available now"), never breaks the page.
+    """
+
+
+@hookspec
 def abonent_reconcile(ctx, account_id, fix):
     """Called by "synchronise now" on the account card, `abonent <plugin> sync` and the
     nightly jobs. Compare the platform with the billing for one account (or all when

@@ -99,16 +99,18 @@ def _account(session, account_id: int) -> Account:
     return account
 
 
-def plugin_panels(session, account: Account) -> list[dict[str, Any]]:
-    """Each plugin's panel; a plugin that fails shows its error in its own panel (in a
-    savepoint, so its failed query cannot spoil the card's transaction)."""
+def plugin_panels(session, account: Account, hook: str = "abonent_account_panel"
+                  ) -> list[dict[str, Any]]:
+    """Each plugin's panel (of the card, or of the cabinet with `hook`); a plugin that
+    fails shows its error in its own panel (in a savepoint, so its failed query cannot
+    spoil the page's transaction)."""
     rt = runtime()
     panels = []
-    for impl in rt.pm.impls("abonent_account_panel"):
+    for impl in rt.pm.impls(hook):
         try:
             with session.begin_nested():
-                panel = rt.pm.call_one("abonent_account_panel", impl.plugin_name,
-                                       session=session, account=account)
+                panel = rt.pm.call_one(hook, impl.plugin_name, session=session,
+                                       account=account)
         except Exception as exc:  # a plugin's failure stays inside its panel
             panels.append({"plugin": impl.plugin_name, "title": impl.plugin_name,
                            "error": f"{type(exc).__name__}: {exc}"})

@@ -41,6 +41,8 @@ class Account(Base):
     tariff_id: Mapped[int] = mapped_column(ForeignKey("tariff.id"), index=True)
     ext_id: Mapped[str | None] = mapped_column(String(100))
     fields: Mapped[dict] = mapped_column(default=dict)
+    #: the argon2 hash of the subscriber's cabinet password (None: no cabinet login)
+    cabinet_password: Mapped[str | None] = mapped_column(String(200))
     trashed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)

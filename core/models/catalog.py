@@ -82,6 +82,8 @@ class Tariff(Base):
     charge_when_admin: Mapped[bool] = mapped_column(default=False)
     charge_when_voluntary: Mapped[bool] = mapped_column(default=False)
     charge_when_disabled: Mapped[bool] = mapped_column(default=False)
+    #: subscribers may choose it in their cabinet (a change for the next period)
+    self_service: Mapped[bool] = mapped_column(default=False)
     archived: Mapped[bool] = mapped_column(default=False)
 
     items: Mapped[list["TariffService"]] = relationship(
