@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField
+from wtforms import (BooleanField, DateField, HiddenField, PasswordField, SelectField,
+                     StringField)
 from wtforms.validators import DataRequired, Optional
 
 from admin.db import manager_session, runtime
@@ -53,7 +54,7 @@ from core.models import (
 from core.money import money as to_money
 from core.mail import queue_statement
 from core.pdf import to_pdf
-from core.services import accounts, payments, subscriptions
+from core.services import accounts, cabinet, payments, subscriptions
 from core.services.corrections import check_confirmed
 from core.services.dates import local_today
 from core.state import effective_state, open_blocks
@@ -83,6 +84,11 @@ class AssignForm(FlaskForm):
 class TariffForm(FlaskForm):
     tariff_id = SelectField(_l("New tariff"), coerce=int, validators=[DataRequired()])
     on = DateField(_l("On"), validators=[Optional()])
+
+
+class CabinetPasswordForm(FlaskForm):
+    password = PasswordField(_l("Cabinet password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "new-password"})
 
 
 class PaymentForm(FlaskForm):
@@ -179,6 +185,7 @@ class AccountCard(MoneyActions, GuardedView):
         return {"admin": BlockForm(prefix="admin", **shown),
                 "disabled": BlockForm(prefix="disabled", **shown),
                 "voluntary": voluntary, "assign": assign, "tariff": tariff,
+                "cabinet": CabinetPasswordForm(prefix="cabinet", **shown),
                 "payment": without_needless_confirm(
                     PaymentForm(prefix="payment", key=uuid.uuid4().hex, **shown)),
                 **money_forms()}
@@ -439,6 +446,18 @@ class AccountCard(MoneyActions, GuardedView):
                      "Balance: %(balance)s.", amount=money(result.payment.amount),
                      currency=account.contract.operator.currency,
                      number=account.contract.number, balance=money(account.contract.balance))
+        return self._act(account_id, form, run)
+
+    @expose("/<int:account_id>/cabinet-password", methods=("POST",))
+    @needs("edit")
+    def cabinet_password(self, account_id: int):
+        """Set or reset the subscriber's password of the cabinet (/my/); their cabinet
+        sessions end."""
+        form = CabinetPasswordForm(prefix="cabinet")
+
+        def run(session, account):
+            cabinet.set_password(session, account.id, form.password.data)
+            return _("%(login)s: the cabinet password is set.", login=account.login)
         return self._act(account_id, form, run)
 
     @expose("/<int:account_id>/trash", methods=("POST",))

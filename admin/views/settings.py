@@ -222,15 +222,16 @@ class TariffForm(ModelForm):
     charge_when_admin = BooleanField(_l("Charge while blocked by a manager"))
     charge_when_voluntary = BooleanField(_l("Charge during a voluntary block"))
     charge_when_disabled = BooleanField(_l("Charge while switched off"))
+    self_service = BooleanField(_l("Self-service (subscribers may choose it in the cabinet)"))
     archived = BooleanField(_l("Archived (not offered to new accounts)"))
 
 
 class TariffView(SettingsView):
     form = TariffForm
-    column_list = ("name", "base", "other", "device_limit", "archived")
+    column_list = ("name", "base", "other", "device_limit", "self_service", "archived")
     column_labels = {"name": _l("Name"), "base": _l("Base services"),
                      "other": _l("Other services"), "device_limit": _l("Device limit"),
-                     "archived": _l("Archived")}
+                     "self_service": _l("Self-service"), "archived": _l("Archived")}
     column_formatters = {
         "base": lambda v, c, m, n: ", ".join(s.name for s in m.base_services),
         "other": lambda v, c, m, n: ", ".join(i.service.name for i in m.items if not i.is_base),
