@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from core import JobSpec, hookimpl, runtime_of
-from plugin_tv24 import deliveries, demo, inbound, receiver, store
+from plugin_tv24 import cabinet, deliveries, demo, inbound, receiver, store
 from plugin_tv24.agent import AGENT_TYPE
 from plugin_tv24.cli import tv24
 from plugin_tv24.config import SCHEMA
@@ -86,6 +86,7 @@ def abonent_demo_services(runtime):
     return demo.start(runtime)
 
 
+abonent_cabinet_panel = hookimpl(cabinet.cabinet_panel)
 abonent_delivery_facts = hookimpl(store.known_for)
 abonent_account_created = hookimpl(deliveries.account_created)
 abonent_account_changed = hookimpl(deliveries.account_changed)
