@@ -15,7 +15,8 @@ file names the load generator, the files module has the same logins, and the def
 virtual server listens on two free loopback ports (its IPv6 listeners and the
 inner-tunnel are left out); it writes the accounting detail files as configured. When the
 freeradius binary is missing, the figures of our server are printed alone and the
-missing peer is said (`scripts/ensure-freeradius.sh` installs it where apt can).
+missing peer is said; `scripts/ensure-freeradius.sh` installs it first where it can
+(as root, with apt).
 
 CoA commands delivered per second: the same accounts, each with a session on an emulated
 NAS (`plugin_nas_oss.emulator`, in its own process), blocked and then unblocked by a
@@ -56,8 +57,9 @@ REQUESTS = 20_000  # of each kind, at scale 1
 WINDOW = 64
 SECRET = "bench-radius-secret"
 COA_SECRET = "bench-coa-secret"
-CONCURRENCY = 16  # [plugins.nas_oss] concurrency of the worker, threads of the raw CoA
+CONCURRENCY = 32  # [plugins.nas_oss] concurrency of the worker, threads of the raw CoA
 FREERADIUS_ETC = Path("/etc/freeradius/3.0")
+ENSURE_FREERADIUS = Path(__file__).parents[1] / "scripts" / "ensure-freeradius.sh"
 
 
 def _free_ports(count: int) -> list[int]:
@@ -353,7 +355,7 @@ def run(scale: float) -> list[Figure]:
         _end(process)
     peer: dict[str, float] = {}
     peer_name = "FreeRADIUS"
-    if shutil.which("freeradius") is None or not FREERADIUS_ETC.is_dir():
+    if subprocess.run([str(ENSURE_FREERADIUS)]).returncode != 0:
         peer_name = "FreeRADIUS missing (apt-get install freeradius)"
     else:
         with tempfile.TemporaryDirectory(prefix="bench-freeradius-") as folder:

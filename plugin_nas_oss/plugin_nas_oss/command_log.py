@@ -14,7 +14,7 @@ import threading
 import weakref
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, cast, func, select
+from sqlalchemy import ForeignKey, Index, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import Base, now
@@ -50,12 +50,12 @@ class NasCommand(Base):
     )
 
 
-def done_steps(delivery_key):
-    """The steps of a delivery (bound parameter or column `delivery_key`) already
-    acknowledged or needing nothing, as one comma-separated string (a scalar subquery, so
-    the read of a delivery's facts carries it in the same statement)."""
-    return select(func.aggregate_strings(cast(NasCommand.step, String), ",")).where(
-        NasCommand.delivery_key == delivery_key, NasCommand.outcome.in_(DONE)).scalar_subquery()
+def done_steps():
+    """(delivery key, step) of the deliveries' (parameter `keys`) steps already
+    acknowledged or needing nothing."""
+    return select(NasCommand.delivery_key, NasCommand.step).where(
+        NasCommand.delivery_key.in_(bindparam("keys", expanding=True)),
+        NasCommand.outcome.in_(DONE))
 
 
 def write_all(session: Session, rows: list[dict]) -> None:

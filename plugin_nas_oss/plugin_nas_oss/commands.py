@@ -13,10 +13,11 @@ outcomes once (docs/hooks.md, "Outcomes of a delivery"):
 
 A `Step` is one command of a delivery; `run_steps` sends a delivery's steps in order and
 skips those its earlier attempts already got acknowledged (command_log.done_steps).
-A delivery costs the database at most two short transactions whatever its number of
-commands: one statement reads its NAS's settings, the account's open session and the
-steps done before; the command log rows of all its steps go in together when it ends,
-with those of the deliveries ending at the same time (command_log.GroupWriter).
+What a delivery needs from the database — its NAS's settings, the account's open
+session, the steps done before — is read with the outbox's claim for the whole batch
+(`delivery_facts`, three statements); the command log rows of all its steps go in
+together when it ends, with those of the deliveries ending at the same time
+(command_log.GroupWriter): about one short transaction for a handful of deliveries.
 """
 from __future__ import annotations
 
@@ -67,51 +68,95 @@ class Target:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What a delivery's steps need from the database: a Target per NAS agent, and the
+    steps its earlier attempts got done."""
+
+    targets: dict[int, Target]
+    done: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Whose facts to read: the NAS agents of a delivery's steps, its account, its key."""
+
+    agents: frozenset[int]
+    account_id: int | None
+    delivery_key: str | None
+
+
 def run_steps(ctx, steps: list[Step], delivery_key: str | None = None,
-              quick: float | None = None) -> list[Result]:
+              quick: float | None = None, facts: Facts | None = None) -> list[Result]:
     """Send `steps` (one account's commands) in order; raises RetryLater / Rejected as the
-    first that fails says (see the module's docstring). `quick`: one try of at most that
+    first that fails says (see the module's docstring). `facts`: as the outbox's claim
+    read them (delivery_facts); read here when not given. `quick`: one try of at most that
     many seconds instead of the NAS's timeout and retries (a person is waiting)."""
-    targets, done = _read(ctx, steps, delivery_key)
+    if facts is None:
+        wanted = Wanted(frozenset(step.agent_id for step in steps),
+                        steps[0].account_id if steps else None, delivery_key)
+        with ctx.session() as session:
+            facts = read_facts(session.connection(), {None: wanted})[None]
     rows: list[dict] = []
     try:
-        return [_send(step, targets.get(step.agent_id), rows, quick,
+        return [_send(step, facts.targets.get(step.agent_id), rows, quick,
                       dict(delivery_key=delivery_key, step=number if delivery_key else None))
-                for number, step in enumerate(steps) if number not in done]
+                for number, step in enumerate(steps) if number not in facts.done]
     finally:
         if rows:
             command_log.write_group(ctx, rows)
 
 
-@functools.cache
-def _facts_query():
-    """Per NAS agent: its type, name and settings (as text: the parsed settings are kept
-    per text), the account's latest open session on it, and the delivery's done steps."""
-    open_session = select(NasSession.session_id).where(
-        NasSession.agent_id == Agent.id, NasSession.account_id == bindparam("account"),
-        NasSession.stopped_at.is_(None)).order_by(NasSession.started_at.desc()).limit(1)
-    return select(Agent.id, Agent.type, Agent.name, cast(Agent.settings, String),
-                  open_session.scalar_subquery(),
-                  command_log.done_steps(bindparam("key", type_=String))
-                  ).where(Agent.id.in_(bindparam("agents", expanding=True)))
-
-
-def _read(ctx, steps: list[Step], delivery_key: str | None) -> tuple[dict[int, Target], set[int]]:
-    agents = sorted({step.agent_id for step in steps})
-    with ctx.session() as session:  # Core, not the ORM's execution: a third of the cost
-        rows = session.connection().execute(_facts_query(), {
-            "agents": agents, "account": steps[0].account_id if steps else None,
-            "key": delivery_key}).all()
-    targets, done = {}, set()
-    for agent_id, agent_type, name, settings, session_id, steps_done in rows:
-        done = {int(n) for n in steps_done.split(",")} if steps_done else set()
-        if agent_type != CODE:
+def delivery_facts(session, events) -> dict[int, Facts]:
+    """Hook `abonent_delivery_facts`: the Facts of a claimed batch's NAS deliveries, read in
+    the claim's transaction (three statements for the batch, not a transaction each)."""
+    wanted = {}
+    for event in events:
+        account, old = event.payload.get("account"), event.payload.get("old") or {}
+        if not isinstance(account, dict) or CODE not in (account.get("agent_type"),
+                                                          old.get("agent_type")):
             continue
-        try:
-            targets[agent_id] = Target(_settings(agent_id, settings), session_id)
-        except ValidationError as exc:
-            targets[agent_id] = Target(None, None, f"NAS {name} settings: {exc}")
-    return targets, done
+        agents = {account.get("agent_id"), old.get("agent_id")} - {None}
+        wanted[event.id] = Wanted(frozenset(agents), account.get("id"), event.idempotency_key)
+    return read_facts(session.connection(), wanted) if wanted else {}
+
+
+@functools.cache
+def _reads():
+    """The three reads of read_facts, built once (Core: the ORM's execution costs more)."""
+    agents = select(Agent.id, Agent.type, Agent.name, cast(Agent.settings, String)).where(
+        Agent.id.in_(bindparam("agents", expanding=True)))
+    sessions = select(NasSession.agent_id, NasSession.account_id, NasSession.session_id).where(
+        NasSession.account_id.in_(bindparam("accounts", expanding=True)),
+        NasSession.stopped_at.is_(None)).order_by(NasSession.started_at)
+    return agents, sessions, command_log.done_steps()
+
+
+def read_facts(connection, wanted: dict[Any, Wanted]) -> dict[Any, Facts]:
+    """The Facts of each entry of `wanted`: the NAS agents' settings (parsed once per
+    version of their text), the accounts' latest open sessions, the deliveries' done steps."""
+    agents_read, sessions_read, done_read = _reads()
+    nases: dict[int, tuple[NasSettings | None, str | None]] = {}
+    for agent_id, agent_type, name, settings in connection.execute(agents_read, {
+            "agents": sorted(set().union(*(w.agents for w in wanted.values())))}):
+        if agent_type == CODE:
+            try:
+                nases[agent_id] = (_settings(agent_id, settings), None)
+            except ValidationError as exc:
+                nases[agent_id] = (None, f"NAS {name} settings: {exc}")
+    accounts = sorted({w.account_id for w in wanted.values()} - {None})
+    sessions = {(agent_id, account_id): session_id for agent_id, account_id, session_id in (
+        connection.execute(sessions_read, {"accounts": accounts}) if accounts else ())}
+    keys = sorted({w.delivery_key for w in wanted.values()} - {None})
+    done: dict[str, set[int]] = {}
+    for key, step in connection.execute(done_read, {"keys": keys}) if keys else ():
+        done.setdefault(key, set()).add(step)
+    return {entry: Facts({agent_id: Target(*nases[agent_id][:1],
+                                           sessions.get((agent_id, w.account_id)),
+                                           nases[agent_id][1])
+                          for agent_id in w.agents if agent_id in nases},
+                         frozenset(done.get(w.delivery_key, ())))
+            for entry, w in wanted.items()}
 
 
 @functools.lru_cache(maxsize=256)

@@ -39,7 +39,7 @@ def _step(command: str, account: dict[str, Any], **extra: Any) -> Step:
 
 def _deliver(event, ctx, steps: list[Step]) -> None:
     if steps:
-        run_steps(ctx, steps, event.idempotency_key)
+        run_steps(ctx, steps, event.idempotency_key, facts=event.facts)
 
 
 def _add(account: dict[str, Any]) -> list[Step]:

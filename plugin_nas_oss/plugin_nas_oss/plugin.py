@@ -5,7 +5,9 @@ hands over to the module that does the work.
   the `[plugins.nas_oss]` section (plugin_nas_oss.config), the `abonent nas` command group
   (plugin_nas_oss.cli; other modules add commands to it), the scheduled jobs (`jobs`:
   other modules append their JobSpec factories);
-- notifications: billing → NAS as OSS commands (plugin_nas_oss.deliveries);
+- notifications: billing → NAS as OSS commands (plugin_nas_oss.deliveries), their
+  NAS settings, sessions and done steps read with the outbox's claim
+  (plugin_nas_oss.commands.delivery_facts);
 - the account card's panel (plugin_nas_oss.panel) and the admin's NAS pages: command
   log, vendor profiles, an account's diagnostics buttons (plugin_nas_oss.admin);
 - the demo: a NAS agent and accounts, the emulated NAS and the RADIUS server
@@ -19,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core import hookimpl
-from plugin_nas_oss import deliveries, demo, search
+from plugin_nas_oss import commands, deliveries, demo, search
 from plugin_nas_oss.agent import AGENT_TYPE, unique_ip
 from plugin_nas_oss.cli import nas
 from plugin_nas_oss.config import SCHEMA
@@ -88,6 +90,7 @@ def abonent_demo_services(runtime):
     return demo.start(runtime)
 
 
+abonent_delivery_facts = hookimpl(commands.delivery_facts)
 abonent_account_created = hookimpl(deliveries.account_created)
 abonent_account_changed = hookimpl(deliveries.account_changed)
 abonent_account_trashed = hookimpl(deliveries.account_trashed)
