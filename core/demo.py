@@ -12,13 +12,15 @@ from decimal import Decimal
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.billing_day import run_day
 from core.clock import frozen, today
-from core.models import Agent, NumberPlan, Operator, SensorType, Service, Tariff, TariffService, Unit
+from core.models import (Account, Agent, NumberPlan, Operator, SensorType, Service, Tariff,
+                         TariffService, Unit)
 from core.runtime import runtime_of
+from core.services import cabinet
 from core.services.accounts import create_account
 from core.services.customers import create_contract, create_subscriber
 from core.services.payments import record_payment
@@ -27,6 +29,9 @@ FIRST = ["Ivan", "Pyotr", "Anna", "Maria", "Olga", "Sergey", "Dmitry", "Elena", 
          "Tatiana", "Alexey", "Irina", "Pavel", "Svetlana", "Andrey", "Natalia"]
 LAST = ["Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Volkov", "Sokolov",
         "Lebedev", "Kozlov", "Novikov", "Morozov", "Orlov", "Fedorov", "Mikhailov", "Egorov"]
+#: the demo subscribers who can log in to the cabinet, and their password
+CABINET_LOGINS = ("u00001", "u00002", "u00003")
+CABINET_PASSWORD = "demo-cabinet"
 STREETS = ["Lenina", "Gagarina", "Mira", "Sovetskaya", "Pushkina", "Sadovaya", "Lesnaya"]
 
 
@@ -56,7 +61,8 @@ def _catalog(session: Session) -> dict[str, Tariff]:
             ("Home 100", fast, [static_ip, router, install], False),
             ("Home 300", faster, [static_ip, router, install], False),
             ("Daily 50", daily, [router], False)):
-        tariff = Tariff(name=name, charge_when_balance=charge_on_balance)
+        tariff = Tariff(name=name, charge_when_balance=charge_on_balance,
+                        self_service=name != "Daily 50")
         tariff.items = [TariffService(service=base, is_base=True)] + [
             TariffService(service=s) for s in extra]
         session.add(tariff)
@@ -113,7 +119,16 @@ def load(session: Session, *, subscribers: int = 300, timezone: str = "UTC",
                 progress(1)
     _replay(session, opened, now_day, payers, rng, timezone, progress)
     runtime_of(session).hook.abonent_demo_data(session=session, runtime=runtime_of(session))
+    _cabinet_passwords(session)
     return True
+
+
+def _cabinet_passwords(session: Session) -> None:
+    """The cabinet (/my/) opens for the first three subscribers and every plugin's demo
+    account with CABINET_PASSWORD (a few: each is an argon2 hash)."""
+    for account_id in session.scalars(select(Account.id).join(Agent).where(or_(
+            Account.login.in_(CABINET_LOGINS), Agent.type != "generic")).order_by(Account.id)):
+        cabinet.set_password(session, account_id, CABINET_PASSWORD)
 
 
 def _replay(session: Session, first: date, last: date, payers: list[int], rng: random.Random,

@@ -18,7 +18,8 @@ def cabinet_panel(session, account) -> Panel | None:
     user, subscriptions, problem = _platform(settings, config, user_id)
     at = now()
     packets = [[s["packet"].get("name") or s["packet"]["id"], platform_state(s, at),
-                str(s["end_at"])[:10]] for s in subscriptions if platform_state(s, at) != "ended"]
+                str(s["end_at"])[:10]]
+               for s in subscriptions if platform_state(s, at) != "ended"]
     rows = [("Login in the 24h TV app", identity(account.login, account.fields or {}).username)]
     if user_id is None:
         rows.append(("State", "being created, check again in a minute"))
