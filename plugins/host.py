@@ -301,11 +301,14 @@ def _installed_folders(names: Iterable[str] | None = None) -> dict[str, Path]:
 
 def branches_of(pm: PluginManager, settings: Settings) -> Branches:
     """The schema's branches: each enabled plugin's (`abonent_migrations`), and those of
-    installed plugins disabled in the configuration, whose revisions the database may
-    still hold (read, never upgraded or required)."""
+    every other installed plugin (disabled in the configuration, or not loaded), whose
+    revisions the database may still hold: read, never upgraded or required. Without
+    them, a plugin revision that depends on the core's head (Alembic then records only
+    the plugin's) would hide the core's revision and the database would look unmigrated."""
     enabled = {impl.plugin_name: folder for impl in pm.impls("abonent_migrations")
                if (folder := _migrations_folder(impl.plugin_name, impl.function))}
-    dormant = _installed_folders(set(settings.disabled_plugins) - set(enabled))
+    dormant = {name: folder for name, folder in _installed_folders().items()
+               if name not in enabled}
     return Branches(enabled=enabled, dormant=dormant)
 
 
