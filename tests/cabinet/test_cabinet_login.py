@@ -29,6 +29,8 @@ def test_login_by_phone_own_cookie_and_final_logout(new_client, world, runtime):
 
 def test_wrong_passwords_are_throttled_and_the_manager_cookie_opens_nothing(new_client, world):
     client = new_client()
+    russian = client.http.get("/my/login", headers={"Accept-Language": "ru"})
+    assert "Логин или телефон" in russian.get_data(as_text=True)
     for _ in range(3):
         assert client.login("ivan", "wrong password").status_code == 401
     held = client.login("ivan")  # the right password, but the login must wait now
