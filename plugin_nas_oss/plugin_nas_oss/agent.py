@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Index, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from core import Account, AgentType, Field, ValidationError
@@ -119,19 +119,30 @@ AGENT_TYPE = AgentType(code=CODE, title="NAS", settings=SETTINGS,
                        account_fields=ACCOUNT_FIELDS, check_account=_check_account)
 
 
+#: The database's guard of the same rule on PostgreSQL (migration nas_oss_0004), for two
+#: accounts saved at once: a unique partial index of the plugin's on the core's `account`
+#: (the drift check tells it by `package`). SQLite runs one writer at a time, so the
+#: check before the flush is enough there.
+UNIQUE_IP = Index("uq_account_nas_ip", Account.__table__.c.agent_id,
+                  Account.__table__.c.fields.op("->>")(literal_column("'ip'")).label("ip"),
+                  unique=True, postgresql_where=text("trashed_at IS NULL"),
+                  info={"package": __name__.split(".")[0]}).ddl_if(dialect="postgresql")
+Account.__table__.append_constraint(UNIQUE_IP)
+
+
 def unique_ip(session: Session, flush_context=None, instances=None) -> None:
     """before_flush: refuse a NAS account whose IP another live account of the same NAS
     has, naming the field (the core's own checks cannot see other accounts' fields)."""
     for account in (*session.new, *session.dirty):
         if (not isinstance(account, Account) or account.trashed_at is not None
-                or not (account.fields or {}).get("ip") or account.agent_id is None):
+                or not (account.fields or {}).get("ip")):
             continue
         with session.no_autoflush:
-            agent = account.agent
+            agent = account.agent  # a new account may have its agent, not yet its agent_id
             if agent is None or agent.type != CODE:
                 continue
             query = select(Account.login).where(
-                Account.agent_id == account.agent_id, Account.trashed_at.is_(None),
+                Account.agent_id == agent.id, Account.trashed_at.is_(None),
                 Account.fields["ip"].as_string() == account.fields["ip"])
             if account.id is not None:
                 query = query.where(Account.id != account.id)

@@ -3,6 +3,8 @@ stored in one spelling, the IP unique per NAS among live accounts."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from core import ValidationError, change_account, restore_account, trash_account
 from core.models import Account
@@ -59,6 +61,22 @@ def test_ip_unique_per_nas_among_live_accounts(nas, factory, session):
     assert caught.value.field == "fields.ip"
     session.rollback()
     assert session.get(Account, first.id).trashed_at is not None
+
+
+@pytest.mark.postgresql_only
+def test_ip_unique_per_nas_in_the_database_too(nas, session):
+    """Two saves at once both pass the check before the flush: the database's unique
+    index (nas_oss_0004) stops the second, here written past the check."""
+    nas.account(login="a1", fields={"ip": "10.0.0.15"})
+    second = nas.account(login="a2", fields={"ip": "10.0.0.16"})
+    with pytest.raises(IntegrityError):
+        session.execute(update(Account).where(Account.id == second.id)
+                        .values(fields={"ip": "10.0.0.15"}))
+    session.rollback()
+    trash_account(session, second.id)  # the trash holds no address
+    session.execute(update(Account).where(Account.id == second.id)
+                    .values(fields={"ip": "10.0.0.15"}))
+    session.commit()
 
 
 def test_profiles_cover_every_command_and_render():
