@@ -121,6 +121,9 @@ def test_operator_journey(page, runtime, set_up, demo_data, password, drain):
         assert s.scalars(select(Delivery.state).where(Delivery.account_id == account.id)).all()
     page.goto(f"/admin/card/{account.id}")
     shot(page, "08-account-card")
+    page.fill("#global-search", "smirnova")  # the top box: her surname, in lower case
+    page.press("#global-search", "Enter")
+    assert page.inner_text("#account-login") == "anna"
 
 
 def test_main_pages_screenshots(page, runtime, set_up, demo_data, password, drain, listener):
