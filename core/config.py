@@ -142,6 +142,21 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="voluntary blocks a subscriber may switch on in the cabinet within 30 "
                    "days (0: not from the cabinet)"),
     ),
+    "helpdesk": (  # subscribers' requests and connection requests (core.helpdesk)
+        Field("categories", "list", default=["internet", "tv", "payments", "other"],
+              help="the categories a request is filed under (a connection request's is "
+                   "always 'connection')"),
+        Field("max_attachment_kb", "int", default=2048, min=1, max=20480,
+              help="the largest file attached to a request, in KiB"),
+        Field("allowed_types", "list",
+              default=["image/png", "image/jpeg", "image/gif", "application/pdf",
+                       "text/plain"],
+              help="the types of attached files accepted, as sniffed from their bytes "
+                   "(png, jpeg, gif, pdf, text/plain)"),
+        Field("requests_per_hour", "int", default=3, min=1, max=1000,
+              help="connection requests the public form takes from one client address "
+                   "within an hour"),
+    ),
     "scheduler": (
         Field("enabled", "bool", default=True),
         Field("billing_time", "time", default="00:05", help="the daily billing run"),

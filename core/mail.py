@@ -54,6 +54,12 @@ def recipient_of(contract: Contract) -> str:
     return address
 
 
+def _address(to: str) -> str:
+    if not ADDRESS.fullmatch(to.strip()):
+        raise ValidationError("email", f"{to!r} is not an e-mail address")
+    return to.strip()
+
+
 @dataclass(frozen=True)
 class Queued:
     """A queued message, and whether this call queued it (False: it was already)."""
@@ -63,11 +69,12 @@ class Queued:
 
 
 def _queue(session: Session, contract: Contract, subject: Any, body: Any, *,
-           actor: str | None = None, key: str | None = None, **document: Any) -> Queued:
+           actor: str | None = None, key: str | None = None, to: str | None = None,
+           **document: Any) -> Queued:
     mail_configured(session)
     subject = inputs.text(subject, "subject", max_len=300)
     body = inputs.text(body, "body", max_len=MAX_BODY)
-    recipient = recipient_of(contract)
+    recipient = recipient_of(contract) if to is None else _address(to)
     dedupe = f"{key}|{recipient.lower()}" if key else None
     if dedupe is not None:
         found = session.scalars(select(MailMessage).where(MailMessage.dedupe_key == dedupe)).first()
@@ -84,14 +91,16 @@ def _queue(session: Session, contract: Contract, subject: Any, body: Any, *,
 
 
 def queue_mail(session: Session, contract_id: Any, subject: Any, body: Any,
-               actor: str | None = None) -> MailMessage:
+               actor: str | None = None, to: str | None = None) -> MailMessage:
     """Queue a plain text message to the e-mail address of the contract's subscriber, in
     the session's transaction; returns its row of the mail log. `actor` (default: the
-    session's) is recorded as who queued it. Refused with a ValidationError naming the
-    field: `contract_id`, `subject`, `body`, `email` (the subscriber has none), `mail.host`
-    (outgoing mail is not configured)."""
+    session's) is recorded as who queued it; `to` sends a message about the contract to
+    another address (a manager told of the subscriber's answer). Refused with a
+    ValidationError naming the field: `contract_id`, `subject`, `body`, `email` (the
+    subscriber has none, or `to` is no address), `mail.host` (outgoing mail is not
+    configured)."""
     contract = inputs.fetch(session, Contract, contract_id, "contract_id")
-    return _queue(session, contract, subject, body, actor=actor).mail
+    return _queue(session, contract, subject, body, actor=actor, to=to).mail
 
 
 def queue_invoice(session: Session, invoice_id: Any, document: str = "invoice", *,

@@ -58,4 +58,4 @@ def test_every_bad_key_is_reported_at_once(tmp_path):
         "outboks", "timezone", "server.port", "outbox.max_attempts", "outbox.backoff_base"]
     assert str(error.value).splitlines()[0] == (
         "configuration outboks: unknown section; known: server, outbox, plugins, cdr, "
-        "billing, money, mail, security, cabinet, scheduler, payment_gateways")
+        "billing, money, mail, security, cabinet, helpdesk, scheduler, payment_gateways")

@@ -6,6 +6,7 @@ from core.models.cabinet import CabinetSession
 from core.models.catalog import SensorType, Service, Tariff, TariffService, Unit
 from core.models.corrections import Instalment, PromisedPayment
 from core.models.documents import DocumentTemplate, MailMessage, ProviderDetails
+from core.models.helpdesk import Ticket, TicketAttachment, TicketComment, TicketHistory
 from core.models.invoice import Invoice, InvoiceLine
 from core.models.ledger import Charge, Payment
 from core.models.outbox import Delivery, OutboxEvent
@@ -17,5 +18,6 @@ __all__ = [
     "Account", "Agent", "AuditEntry", "Base", "Block", "CabinetSession", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
     "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "MailMessage", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
     "Phone", "PromisedPayment", "ProviderDetails", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
-    "TariffService", "Unit", "UsageRecord",
+    "TariffService", "Ticket", "TicketAttachment", "TicketComment", "TicketHistory", "Unit",
+    "UsageRecord",
 ]

@@ -38,6 +38,8 @@ class Manager(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     last_login_at: Mapped[datetime | None] = mapped_column()
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: where the HelpDesk tells the manager of a subscriber's answer (none: not told)
+    email: Mapped[str | None] = mapped_column(String(200))
 
     role: Mapped[Role] = relationship(lazy="joined")
 
