@@ -26,7 +26,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -319,7 +318,3 @@ def change_tariff(session: Session, account: Account, tariff_id: Any) -> TariffC
     if tariff_id not in {tariff.id for tariff in self_service_tariffs(session, account)}:
         raise ValidationError("tariff_id", "is not a tariff you can choose here")
     return accounts.change_tariff(session, account.id, tariff_id, on=next_period(account))
-
-
-def balance(account: Account) -> Decimal:
-    return account.contract.balance

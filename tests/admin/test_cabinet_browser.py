@@ -4,7 +4,6 @@ TV emulator (and in the cabinet's TV panel), switch a voluntary block on and off
 Screenshots go to test-output/screenshots/cabinet-*.png."""
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
