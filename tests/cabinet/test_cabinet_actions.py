@@ -44,6 +44,13 @@ def test_connect_refused_without_money_then_paid_and_disconnected(client, world,
             Subscription.service_id == world.addon.id)).one()
     again = client.post(f"/my/connect/{world.addon.id}").get_data(as_text=True)
     assert "is not an add-on of your tariff" not in again and "already assigned" in again
+    with runtime.session() as s:
+        base = s.scalars(select(Subscription).where(Subscription.is_base)).one()
+        base_id, base_service = base.id, base.service_id
+    assert "is not an add-on of your tariff" in client.post(
+        f"/my/connect/{base_service}").get_data(as_text=True)
+    assert "cannot be disconnected alone" in client.post(
+        f"/my/disconnect/{base_id}").get_data(as_text=True)
     page = client.post(f"/my/disconnect/{subscription}").get_data(as_text=True)
     assert "Cinema is disconnected" in page
     assert _addon_subscriptions(runtime, world) == ["ended"]
@@ -107,6 +114,8 @@ def test_statement_and_only_own_invoices(client, world, runtime, pay, factory):
     pay(world.contract, "100.00")
     statement = client.page("/my/statement")
     assert "100.00" in statement and "Closing balance" in statement
+    bad = client.http.get("/my/statement?from=2026-13-01", follow_redirects=True)
+    assert "Refused — from" in bad.get_data(as_text=True)
     month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
     other = factory.contract()
     with runtime.session() as s:
