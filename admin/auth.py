@@ -101,7 +101,7 @@ def security() -> dict:
 
 def _load(key: str) -> CurrentManager | None:
     token = session_token()
-    if not token or not key.isdigit():
+    if not token or not key.isdecimal():
         return None
     idle = timedelta(minutes=security()["session_idle_minutes"])
     with runtime().session(actor="admin") as db:

@@ -128,7 +128,7 @@ def collect_usage(session: Session, day: date) -> RatingSummary:
 
 def find_sensor_type(session: Session, value, field: str = "sensor_type") -> int:
     """A sensor type's id, given by id or by name ("sensor_1")."""
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal()):
         return inputs.fetch(session, SensorType, value, field).id
     name = inputs.text(value, field, max_len=100)
     found = session.scalar(select(SensorType.id).where(SensorType.name == name))

@@ -519,6 +519,8 @@ def test_cli_runs_shows_and_lists(runtime, factory, catalog, cli, tmp_path):
     (("show", "INV-0", "--output", "/nonexistent/i.html"),
      "/nonexistent/i.html: the folder /nonexistent does not exist"),
     (("list", "--period", "May"), "period: 'May' is not a month (YYYY-MM)"),
+    # str.isdigit() takes '²' for a digit, int() does not
+    (("list", "--contract", "²"), "contract: no contract numbered ²"),
 ])
 def test_cli_names_the_bad_field(runtime, cli, args, message):
     result = cli(*args, ok=False)

@@ -18,7 +18,7 @@ def _contract(session: Session, value: str) -> Contract:
     try:
         return find_contract(session, value, "contract")
     except NotFound:
-        if not value.strip().isdigit():
+        if not value.strip().isdecimal():
             raise
     try:
         return find_contract(session, int(value), "contract")

@@ -26,7 +26,7 @@ def _contract(session, value: str) -> Contract:
     try:
         return find_contract(session, value, "contract")
     except NotFound:
-        if not value.strip().isdigit():
+        if not value.strip().isdecimal():
             raise
         return find_contract(session, int(value), "contract")
 

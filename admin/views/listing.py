@@ -172,7 +172,7 @@ class AgentFilter(BaseSQLAFilter):
     """Rows of contracts that have an account on the agent (contracts, payments)."""
 
     def validate(self, value) -> bool:
-        return str(value).isdigit() and len(str(value)) < 19
+        return str(value).isdecimal() and len(str(value)) < 19
 
     def clean(self, value) -> int:
         return int(value)

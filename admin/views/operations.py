@@ -36,7 +36,7 @@ class OutboxView(GuardedView):
         raw = (raw or "").strip()
         if not raw:
             return None
-        if raw.isdigit():  # an account id; a number no account can have matches none
+        if raw.isdecimal():  # an account id; a number no account can have matches none
             number = key(raw)
             return -1 if number is None else number
         found = session.scalar(select(Account.id).where(Account.login == raw)

@@ -199,7 +199,7 @@ class RoleView(ServiceModelView):
         if template == self.create_template:
             model = kwargs.get("model")
             source = model
-            if source is None and request.args.get("copy", "").isdigit():
+            if source is None and request.args.get("copy", "").isdecimal():
                 source = self.session.get(Role, int(request.args["copy"]))
             chosen = (set(request.form.getlist("perm")) if request.method == "POST"
                       else set(source.permissions if source is not None else ()))
