@@ -23,7 +23,9 @@ facts (once per session, not again for a repeated Stop).
 """
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 
 from pyrad import packet as rp
 
@@ -89,8 +91,30 @@ class BillingLogic:
 
 
 def _first(pkt: rp.Packet, name: str):
-    values = pkt.get(name)
-    return values[0] if values else None
+    """The first value of attribute `name`, decoded as pyrad does, but straight from the
+    packet's raw values for the plain types (pyrad's by-name access costs ~3 µs an
+    attribute: a third of an Accounting-Request's handling)."""
+    code, kind, values = _attribute(pkt.dict, name)
+    raw = dict.get(pkt, code)
+    if not raw:
+        return None
+    value = raw[0]
+    if values.HasBackward(value):  # an enumerated value's name (Acct-Status-Type "Start")
+        return values.GetBackward(value)
+    if kind == "string":
+        return value.decode("utf-8")
+    if kind == "integer" and len(value) == 4:
+        return int.from_bytes(value, "big")
+    if kind == "ipaddr" and len(value) == 4:
+        return socket.inet_ntoa(value)
+    return pkt.get(name)[0]  # other types, and the checks pyrad makes on a bad length
+
+
+@functools.lru_cache(maxsize=64)
+def _attribute(dictionary, name: str):
+    attribute = dictionary.attributes[name]
+    kind = "other" if attribute.vendor or attribute.encrypt else attribute.type
+    return attribute.code, kind, attribute.values
 
 
 def _mac(value) -> str | None:
