@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import requests
@@ -136,7 +137,7 @@ def pending(runtime) -> bool:
 
 def worker_in_child(url: str, hang: bool, worker_id: str) -> dict:
     """One worker process: the outbox run as `abonent worker` runs it, until no tv24
-    delivery is pending."""
+    delivery is pending; returns the CPU seconds it spent delivering (start-up left out)."""
     from plugins.outbox import Outbox
     runtime = bench_runtime(url, hang)
     stop = threading.Event()
@@ -146,26 +147,25 @@ def worker_in_child(url: str, hang: bool, worker_id: str) -> dict:
             time.sleep(0.5)
         stop.set()
     threading.Thread(target=watch, daemon=True).start()
+    started = time.process_time()
     Outbox(runtime, worker_id).run_forever(stop)
-    return {}
+    return {"cpu_seconds": time.process_time() - started}
 
 
 def delivered_per_second(emulator: str, count: int, workers: int, latency: float,
-                         hang: bool = False) -> tuple[int, float]:
-    """(deliveries, deliveries/s) of a fresh run: `count` accounts set up, then `workers`
-    worker processes deliver them to the emulator answering `latency` late."""
+                         hang: bool = False) -> tuple[int, float, float]:
+    """(deliveries, deliveries/s, the workers' CPU ms a delivery) of a fresh run: `count`
+    accounts set up, then `workers` worker processes deliver them to the emulator
+    answering `latency` late."""
     emulator_reset(emulator, latency)
     database = fresh_database("tv24")
     runtime = bench_runtime(database, hang)
     setup(runtime, emulator, count)
     total = deliveries(runtime, "pending")
-    threads = [threading.Thread(target=in_child, args=("bench.bench_tv24:worker_in_child",),
-                                kwargs={"url": database, "hang": hang, "worker_id": f"w{n}"})
-               for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(workers) as pool:
+        spent = list(pool.map(lambda n: in_child(
+            "bench.bench_tv24:worker_in_child", url=database, hang=hang, worker_id=f"w{n}"
+        )["cpu_seconds"], range(workers)))
     if deliveries(runtime, "done") != total:
         raise RuntimeError(f"{deliveries(runtime, 'dead')} dead letters")
     with runtime.session() as s:  # the outbox's own stamps: worker start-up is left out
@@ -176,12 +176,13 @@ def delivered_per_second(emulator: str, count: int, workers: int, latency: float
     if len(users) != count:
         raise RuntimeError(f"{len(users)} platform users for {count} accounts")
     runtime.engine.dispose()
-    return total, total / (last - first).total_seconds()
+    return total, total / (last - first).total_seconds(), 1000 * sum(spent) / total
 
 
-def direct_calls(url: str, count: int, latency: float) -> float:
-    """Seconds for the same HTTP calls made straight from the client by CONCURRENCY
-    threads, each with its kept-alive client."""
+def direct_calls(url: str, count: int, latency: float) -> tuple[float, float]:
+    """(seconds, CPU seconds) of the same HTTP calls made straight from the client by
+    CONCURRENCY threads, each with its kept-alive client (this process does nothing else
+    meanwhile: the emulator is a process of its own)."""
     emulator_reset(url, latency)
 
     def calls(numbers: range) -> None:
@@ -194,12 +195,13 @@ def direct_calls(url: str, count: int, latency: float) -> float:
                 client.pause_all(user["id"])
     threads = [threading.Thread(target=calls, args=(range(n, count, CONCURRENCY),))
                for n in range(CONCURRENCY)]
+    cpu = time.process_time()
     with timed() as took:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-    return took["seconds"]
+    return took["seconds"], time.process_time() - cpu
 
 
 def run(scale: float) -> list[Figure]:
@@ -208,10 +210,11 @@ def run(scale: float) -> list[Figure]:
     figures = []
     try:
         for latency in (LATENCY, 0.0):
-            limit = 4 * count / direct_calls(url, count, latency)
+            seconds, client_cpu = direct_calls(url, count, latency)
+            limit = 4 * count / seconds
             where = f"{latency * 1000:g} ms away" if latency else "answering at once"
             for workers in (1, 2):
-                total, rate = delivered_per_second(url, count, workers, latency)
+                total, rate, cpu = delivered_per_second(url, count, workers, latency)
                 goal = "≥ 500/s and ratio ≥ 0.8" if latency and workers == 1 else "ratio ≥ 0.8"
                 figures.append(Figure(
                     f"24h TV {where}: {count:,} accounts created and blocked, {total:,} "
@@ -219,9 +222,15 @@ def run(scale: float) -> list[Figure]:
                     f"concurrency {CONCURRENCY}", rate, "deliveries/s", goal=goal,
                     limit=limit, limit_name=f"the same calls from the client, {CONCURRENCY} "
                                             f"threads"))
+                figures.append(Figure(  # CPU a delivery: steady whatever else the machine runs
+                    f"24h TV {where}, {workers} worker process{'es' if workers > 1 else ''}: "
+                    f"the workers' CPU a delivery", cpu, "ms", goal="(informative)",
+                    limit=1000 * client_cpu / total, limit_name="the client's CPU a delivery "
+                                                                "making the same calls",
+                    higher_is_better=False))
             if latency:
                 alone = figures[0].value
-                _, rate = delivered_per_second(url, count, 1, latency, hang=True)
+                _, rate, _ = delivered_per_second(url, count, 1, latency, hang=True)
                 figures.append(Figure(
                     f"24h TV {where}, 1 worker, next to a plugin whose platform hangs "
                     f"(every call {HANG_SECONDS:g} s, then RetryLater)", rate, "deliveries/s",
