@@ -22,6 +22,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "usage": ("view",),
     "invoices": ("view", "create"),
     "reports": ("view",),
+    "helpdesk": ("view", "work"),
     "jobs": ("view", "run"),
     "outbox": ("view", "retry"),
     "plugins": ("view", "edit"),
@@ -33,8 +34,8 @@ AREA_TITLES = {
     "dashboard": _l("Dashboard"), "settings": _l("Settings (operator, agents, catalog)"),
     "subscribers": _l("Subscribers"), "contracts": _l("Contracts"), "accounts": _l("Accounts"),
     "payments": _l("Payments"), "charges": _l("Charges"), "usage": _l("Usage records"),
-    "invoices": _l("Invoices"), "reports": _l("Reports"), "jobs": _l("Scheduled jobs"),
-    "outbox": _l("Event outbox"),
+    "invoices": _l("Invoices"), "reports": _l("Reports"), "helpdesk": _l("HelpDesk"),
+    "jobs": _l("Scheduled jobs"), "outbox": _l("Event outbox"),
     "plugins": _l("Plugins and their pages"), "staff": _l("Managers and roles"),
     "audit": _l("Audit log"),
 }
@@ -44,6 +45,7 @@ ACTION_TITLES = {
     "delete": _l("trash / restore"), "block": _l("block"), "services": _l("services, tariff"),
     "sync": _l("synchronise"), "run": _l("run now"), "retry": _l("retry"),
     "reverse": _l("reverse"), "credit": _l("manual credit"), "promise": _l("promised payment"),
+    "work": _l("answer, assign, open"),
 }
 
 ALL = frozenset(f"{area}:{action}" for area, actions in AREAS.items() for action in actions)
@@ -59,7 +61,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
         | {"subscribers:create", "subscribers:edit", "contracts:create", "contracts:edit",
            "accounts:create", "accounts:edit", "accounts:delete", "accounts:block",
            "accounts:services", "accounts:sync", "payments:create", "payments:reverse",
-           "payments:promise", "invoices:create",
+           "payments:promise", "invoices:create", "helpdesk:work",
            "outbox:retry", "plugins:edit"}),
     "cashier": frozenset({"dashboard:view", "subscribers:view", "contracts:view",
                           "accounts:view", "payments:view", "payments:create",

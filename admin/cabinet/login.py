@@ -25,7 +25,7 @@ from core.clock import now
 from core.services import cabinet
 
 TOKEN_KEY = "cabinet_session"
-PUBLIC = ("cabinet.login", "cabinet.static")
+PUBLIC = ("cabinet.login", "cabinet.static", "cabinet.join")
 
 
 class LoginForm(FlaskForm):

@@ -18,6 +18,7 @@ from admin.views.card import AccountCard
 from admin.views.customers import ContractView, SubscriberView
 from admin.views.dashboard import DashboardView
 from admin.views.documents import MailLogView, ProviderView, TemplatesView
+from admin.views.helpdesk import HelpDeskView
 from admin.views.imports import ImportView
 from admin.views.ledger import ChargeView, InvoiceView, PaymentView, UsageView
 from admin.views.lookup import LookupView
@@ -81,6 +82,7 @@ def build_admin(app, runtime: Runtime) -> Admin:
         InvoiceView(Invoice, name=_l("Invoices"), category=money, endpoint="invoice"),
         MailLogView(MailMessage, name=_l("Mail log"), category=money, endpoint="mail_log"),
         ReportsView(name=_l("Reports"), endpoint="reports", url="/admin/reports"),
+        HelpDeskView(name=_l("HelpDesk"), endpoint="helpdesk", url="/admin/helpdesk"),
         OperatorView(Operator, name=_l("Operator"), category=settings, endpoint="operator"),
         ProviderView(name=_l("Provider details"), category=settings, endpoint="provider",
                      url="/admin/provider"),

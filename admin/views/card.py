@@ -30,7 +30,7 @@ from admin.headers import document_policy
 from admin.views.base import GuardedView, needs
 from admin.views.corrections import (MoneyActions, confirmed, money_forms, reversed_payments,
                                      without_needless_confirm)
-from core import blocking, statements
+from core import blocking, helpdesk, statements
 from core.audit import audit
 from core.charging import day_start
 from core.clock import now
@@ -231,6 +231,8 @@ class AccountCard(MoneyActions, GuardedView):
                     MailMessage.id.desc()).limit(RECENT))),
                 block_titles=BLOCK_TITLES, state_titles=STATE_TITLES,
                 today=local_today(account),
+                tickets=[t for t in helpdesk.tickets_of(session, account)
+                         if t.status != "closed"][:RECENT],
             )
             return self.render("abonent/card.html", **context)
 
