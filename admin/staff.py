@@ -31,6 +31,7 @@ from core.errors import Duplicate, NotFound, ValidationError
 from core.models import Manager, Role, SetupToken
 from core.runtime import Runtime
 from core.services import inputs
+from core.services.customers import EMAIL
 
 MIN_PASSWORD = 8
 LINK_LIFETIME = timedelta(hours=24)
@@ -225,7 +226,7 @@ def use_setup_token(session: Session, token: str, password: Any, confirm: Any) -
 
 # --- managers and roles --------------------------------------------------------------------
 
-MANAGER_FIELDS = ("login", "name", "role_id", "language", "active")
+MANAGER_FIELDS = ("login", "name", "role_id", "language", "active", "email")
 
 
 def _manager_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +244,9 @@ def _manager_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         values["language"] = data["language"]
     if "active" in data:
         values["active"] = inputs.boolean(data["active"], "active")
+    if "email" in data:  # where the HelpDesk tells the manager of a subscriber's answer
+        values["email"] = inputs.text(data["email"], "email", required=False, max_len=200,
+                                      pattern=EMAIL, what="is not an e-mail address")
     return values
 
 

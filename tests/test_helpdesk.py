@@ -1,6 +1,7 @@
 """HelpDesk services (core.helpdesk): the status flow and its history, internal comments
 hidden from the subscriber, another contract's ticket not found, attachments refused by
-size and by the type their bytes show, notices queued as mail, the public form's limit
+size and by the type their bytes show, notices queued as mail (to the subscriber, and to
+the assignee of the subscriber's answer), the public form's limit
 per address, and a connection request turned into a subscriber."""
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def test_flow_thread_and_notices(runtime, accounts, manager_id):
             helpdesk.comment(s, ticket_id, "me too", account=s.get(type(other), other.id))
     assert mails(runtime) == [
         ("anna@example.org", f"An answer to your request #{ticket_id}"),
-        ("anna@example.org", f"Your request #{ticket_id} is waiting for your answer")]
+        ("anna@example.org", f"Your request #{ticket_id} is waiting for your answer"),
+        ("olga@isp.example", f"The subscriber answered in request #{ticket_id}")]
 
 
 @pytest.fixture
@@ -79,7 +81,10 @@ def manager_id(runtime):
     from admin import staff
     from plugins.testing_admin import add_manager
     staff.seed(runtime)  # the built-in roles
-    return add_manager(runtime, "olga", "manager")
+    olga = add_manager(runtime, "olga", "manager")
+    with runtime.session() as s:
+        staff.update_manager(s, olga, email="olga@isp.example")
+    return olga
 
 
 def test_attachments_refused_by_size_and_sniffed_type(runtime, accounts):

@@ -37,6 +37,8 @@ class ManagerForm(ModelForm):
     role_id = SelectField(_l("Role"), coerce=int)
     language = SelectField(_l("Language"), choices=options(LANGUAGE_NAMES.items()))
     active = BooleanField(_l("Active"), default=True)
+    email = StringField(_l("E-mail"), description=_l(
+        "Optional: HelpDesk tells the manager here of answers in their tickets."))
     password = PasswordField(_l("Password"), description=_l(
         "Optional: without one, make a set-up link for the manager."))
     confirm = PasswordField(_l("The same password again"))
@@ -102,7 +104,8 @@ class ManagerView(ServiceModelView):
     @staticmethod
     def _values(form) -> dict:
         return {"login": form.login.data, "name": form.name.data, "role_id": form.role_id.data,
-                "language": form.language.data, "active": bool(form.active.data)}
+                "language": form.language.data, "active": bool(form.active.data),
+                "email": form.email.data}
 
     def create_with(self, form):
         return staff.create_manager(self.session, password=form.password.data or None,
