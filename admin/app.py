@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+import api
 from admin import pay, staff
 from admin.auth import ADMIN_URL, init_login
 from admin.cabinet import init_cabinet
@@ -83,6 +84,7 @@ def create_app(runtime: Runtime) -> Flask:
     init_formatting(app)
     build_admin(app, runtime)
     init_cabinet(app)
+    api.init_api(app, csrf)
     _error_pages(app)
     payments = pay.blueprint(runtime)  # payment systems sign their calls: no CSRF token
     csrf.exempt(payments)
@@ -125,6 +127,8 @@ def _error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if api.is_api(request.path):  # no such route in the API: answered in its JSON
+            return api.http_error(exc)
         if not _for_people() or exc.code not in messages:
             return exc
         # a description given by the view (what is missing, which permission) is shown too

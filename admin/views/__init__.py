@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin.views.accounts import AccountView, BlockView, SubscriptionView
+from admin.views.apikeys import ApiKeysView
 from admin.views.base import SAFE_METHODS
 from admin.views.card import AccountCard
 from admin.views.customers import ContractView, SubscriberView
@@ -96,6 +97,8 @@ def build_admin(app, runtime: Runtime) -> Admin:
         UnitView(Unit, name=_l("Units"), category=settings, endpoint="unit"),
         SensorTypeView(SensorType, name=_l("Sensor types"), category=settings,
                        endpoint="sensortype"),
+        ApiKeysView(name=_l("API keys"), category=settings, endpoint="apikeys",
+                    url="/admin/apikeys"),
         OutboxView(name=_l("Event outbox"), category=operations, endpoint="outbox"),
         JobsView(name=_l("Scheduled jobs"), category=operations, endpoint="jobs"),
         PluginsView(name=_l("Plugins"), category=operations, endpoint="plugins"),

@@ -1,5 +1,6 @@
 """The domain model (SQLAlchemy 2.0 typed mappings); `Base.metadata` is what Alembic diffs."""
 from core.models.account import Account, Agent, Block, Subscription, TariffChange
+from core.models.apikey import ApiKey
 from core.models.audit import AuditEntry, ExternalLink, JobRun
 from core.models.base import Base
 from core.models.cabinet import CabinetSession
@@ -15,7 +16,7 @@ from core.models.staff import LoginThrottle, Manager, Role, SetupToken, StaffSes
 from core.models.usage import CdrFile, UsageRecord
 
 __all__ = [
-    "Account", "Agent", "AuditEntry", "Base", "Block", "CabinetSession", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
+    "Account", "Agent", "ApiKey", "AuditEntry", "Base", "Block", "CabinetSession", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
     "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "MailMessage", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
     "Phone", "PromisedPayment", "ProviderDetails", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
     "TariffService", "Ticket", "TicketAttachment", "TicketComment", "TicketHistory", "Unit",

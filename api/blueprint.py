@@ -1,0 +1,89 @@
+"""What every resource module of the API shares: a blueprint that authenticates its
+requests and answers errors as JSON, the per-operation permission check, the caller's
+transaction, 404 for an unknown id, and cursor paging.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, Iterator
+
+import flask_smorest
+from flask import abort, current_app, jsonify
+from marshmallow import Schema
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from api.auth import caller, identify, refused
+from api.errors import http_error, validation_error
+from api.schemas import Errors
+from core.errors import ValidationError
+from core.services.inputs import MAX_KEY
+
+PREFIX = "/api/v1"
+ERRORS = {401: "no key, or an unknown or revoked one", 403: "the key's role lacks the permission",
+          404: "no such record", 422: "refused input: each error names its field",
+          429: "over the key's rate limit: see Retry-After"}
+
+
+class ApiBlueprint(flask_smorest.Blueprint):
+    def __init__(self, name: str, description: str):
+        super().__init__(name, __name__, url_prefix=PREFIX, description=description)
+        self.before_request(identify)
+        self.register_error_handler(HTTPException, http_error)
+        # by its code too: Flask prefers the application's 500 handler to a blueprint's
+        # handler of a base class
+        self.register_error_handler(InternalServerError, http_error)
+        self.register_error_handler(ValidationError, validation_error)
+
+    def operation(self, permission: str, *errors: int):
+        """The key's role must have `permission` (403 before the body is even read);
+        documents the error answers every operation may give and `errors`."""
+        def decorate(view):
+            @wraps(view)
+            def checked(*args, **kwargs):
+                return refused(permission) or view(*args, **kwargs)
+            for code in (401, 403, 429, *errors):
+                checked = self.alt_response(code, schema=Errors, description=ERRORS[code])(checked)
+            return checked
+        return decorate
+
+
+@contextmanager
+def transaction(write: bool = False) -> Iterator[Session]:
+    """The caller's transaction: the audit log names the key ("api:<name>"); a read
+    is rolled back at the end, a write committed unless it raised."""
+    with current_app.extensions["abonent"].session(actor=caller().actor, commit=write) as session:
+        yield session
+
+
+def found(session: Session, model: type, key: int, what: str, lock: bool = False):
+    row = session.get(model, key, with_for_update=lock or None) if key <= MAX_KEY else None
+    if row is None:
+        abort(404, description=f"no {what} {key}")
+    return row
+
+
+def dumped(schema: Schema, obj: Any, status: int = 200):
+    """The answer's JSON made while the session is still open (relationships load)."""
+    return jsonify(schema.dump(obj)), status
+
+
+def page(session: Session, query: Select, column, args: dict[str, Any], schema: Schema,
+         rows_of=lambda rows: rows):
+    """A page of `query`'s rows ordered by `column` (a unique id), from the `after`
+    cursor on; `rows_of` may turn the rows into what `schema` dumps."""
+    newest_first = args["sort"] == "-id"
+    after = args.get("after")
+    if after is not None:
+        if not after.isdecimal() or len(after) > 19:
+            raise ValidationError("after", "is not a cursor of this list")
+        query = query.where(column < int(after) if newest_first else column > int(after))
+    limit = args["limit"]
+    rows = list(session.scalars(query.order_by(column.desc() if newest_first else column)
+                                .limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonify(items=[schema.dump(row) for row in rows_of(rows)],
+                   next=str(rows[-1].id) if more else None)
