@@ -83,5 +83,8 @@ def test_phone_journey(browser, live_server, runtime, factory, pay, drain, emula
         page.click("#unblock")
         assert page.inner_text("#state") == "active"
         shot(page, "5-unblocked")
+        page.click("text=Statement")
+        assert "1,000.00" in page.inner_text("#statement")  # the payment, then the packet
+        shot(page, "6-statement")
     finally:
         context.close()
