@@ -52,6 +52,8 @@ def gate():
     """Load the logged-in account into `g.cabinet` (id, login), or send to the login."""
     token = session.get(TOKEN_KEY)
     g.cabinet = None
+    if request.endpoint == "cabinet.static":  # the stylesheet needs no database
+        return None
     if token:
         with runtime().session(actor="cabinet") as db:
             account = cabinet.account_of(db, token, _idle())
