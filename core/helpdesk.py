@@ -79,7 +79,8 @@ def _filename(raw: Any) -> str:
     return (name or "file")[-200:]
 
 
-def check_files(session: Session, files: Iterable[tuple[Any, bytes]]) -> list[tuple[str, str, bytes]]:
+def check_files(session: Session, files: Iterable[tuple[Any, bytes]]
+                ) -> list[tuple[str, str, bytes]]:
     """(filename, sniffed type, bytes) of each (filename, bytes) given, or the refusal
     naming "attachment" and the file."""
     files = [f for f in files if f[1]]  # an empty input of a form is no file

@@ -45,11 +45,16 @@ def upgrade() -> None:
     sa.Column('created_at', core.models.base.UTCDateTime(), nullable=False),
     sa.Column('updated_at', core.models.base.UTCDateTime(), nullable=False),
     sa.CheckConstraint("kind IN ('request', 'connection')", name=op.f('ck_ticket_kind')),
-    sa.CheckConstraint("status IN ('new', 'in_work', 'waiting', 'closed')", name=op.f('ck_ticket_status')),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_ticket_account_id_account')),
-    sa.ForeignKeyConstraint(['assignee_id'], ['manager.id'], name=op.f('fk_ticket_assignee_id_manager')),
-    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_ticket_contract_id_contract')),
-    sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_ticket_subscriber_id_subscriber')),
+    sa.CheckConstraint("status IN ('new', 'in_work', 'waiting', 'closed')",
+                       name=op.f('ck_ticket_status')),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'],
+                            name=op.f('fk_ticket_account_id_account')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['manager.id'],
+                            name=op.f('fk_ticket_assignee_id_manager')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'],
+                            name=op.f('fk_ticket_contract_id_contract')),
+    sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'],
+                            name=op.f('fk_ticket_subscriber_id_subscriber')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket'))
     )
     with op.batch_alter_table('ticket', schema=None) as batch_op:
@@ -65,7 +70,8 @@ def upgrade() -> None:
     sa.Column('internal', sa.Boolean(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('created_at', core.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_comment_ticket_id_ticket')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'],
+                            name=op.f('fk_ticket_comment_ticket_id_ticket')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_comment'))
     )
     with op.batch_alter_table('ticket_comment', schema=None) as batch_op:
@@ -79,7 +85,8 @@ def upgrade() -> None:
     sa.Column('field', sa.String(length=20), nullable=False),
     sa.Column('old', sa.String(length=200), nullable=True),
     sa.Column('new', sa.String(length=200), nullable=True),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_history_ticket_id_ticket')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'],
+                            name=op.f('fk_ticket_history_ticket_id_ticket')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_history'))
     )
     with op.batch_alter_table('ticket_history', schema=None) as batch_op:
@@ -96,8 +103,10 @@ def upgrade() -> None:
     sa.Column('internal', sa.Boolean(), nullable=False),
     sa.Column('uploaded_by', sa.String(length=100), nullable=False),
     sa.Column('created_at', core.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['comment_id'], ['ticket_comment.id'], name=op.f('fk_ticket_attachment_comment_id_ticket_comment')),
-    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_ticket_attachment_ticket_id_ticket')),
+    sa.ForeignKeyConstraint(['comment_id'], ['ticket_comment.id'],
+                            name=op.f('fk_ticket_attachment_comment_id_ticket_comment')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'],
+                            name=op.f('fk_ticket_attachment_ticket_id_ticket')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_attachment'))
     )
     with op.batch_alter_table('ticket_attachment', schema=None) as batch_op:
