@@ -36,11 +36,18 @@ def _flatten(messages: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _flatten(message, f"{path}.{i}")
 
 
+def _field(path: str) -> str | None:
+    """"json.phones.0" → "phones.0"; the body or query as a whole ("json",
+    "json._schema": not an object) → None."""
+    field = path.split(".", 1)[1] if "." in path else None
+    return None if field in (None, "_schema") else field
+
+
 def http_error(exc: HTTPException):
     data = getattr(exc, "data", None) or {}
     if "messages" in data:  # webargs refused the query or the body
-        fields = [{"field": field.split(".", 1)[1] if "." in field else None, "message": text}
-                  for field, text in _flatten(data["messages"])]
+        fields = [{"field": _field(name), "message": text}
+                  for name, text in _flatten(data["messages"])]
         return jsonify(errors=fields), 422
     if isinstance(exc, InternalServerError):
         log.error("API error: %r", exc.original_exception, exc_info=exc.original_exception)

@@ -9,17 +9,21 @@ from api.schemas import (ChargeOut, ChargeQuery, PaymentIn, PaymentOut, PaymentQ
 from core.errors import ValidationError
 from core.models import Charge, Payment
 from core.services.corrections import reverse_payment
+from core.services.customers import find_contract
 from core.services.payments import record_payment
 
 blp = ApiBlueprint("money", "Payments and charges")
 
 
-def _contract(data: dict):
-    """The contract by id or by number: exactly one of them."""
-    given = [data.pop(name) for name in ("contract_id", "contract_number") if name in data]
+def _contract(session, data: dict) -> int:
+    """The contract's id, given by id or by number (exactly one), refused naming the
+    field the caller used."""
+    given = [(name, data.pop(name)) for name in ("contract_id", "contract_number")
+             if name in data]
     if len(given) != 1:
         raise ValidationError("contract_id", "give contract_id or contract_number (one)")
-    return given[0]
+    name, value = given[0]
+    return find_contract(session, value, name).id
 
 
 @blp.route("/payments", methods=["GET"])
@@ -44,7 +48,7 @@ def list_payments(args):
 def post_payment(data):
     """Take a payment; `payment_received` goes to the plugins, a debt block is lifted."""
     with transaction(write=True) as session:
-        result = record_payment(session, _contract(data), data.pop("amount"), **data)
+        result = record_payment(session, _contract(session, data), data.pop("amount"), **data)
         return dumped(PaymentOut(), result.payment, 201 if result.created else 200)
 
 

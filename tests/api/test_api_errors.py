@@ -26,6 +26,11 @@ def test_refusals_name_the_field(api, factory):
     assert too_fine.status_code == 422 and _errors(too_fine)[0][0] == "amount"
     assert _errors(client.call("POST", "/api/v1/payments", {"amount": "1"}))[0][0] == (
         "contract_id")
+    assert _errors(client.call("POST", "/api/v1/payments", {"amount": "1",
+                                                            "contract_number": "NO-1"})) == [
+        ("contract_number", "no contract numbered NO-1")]
+    assert _errors(client.call("POST", "/api/v1/payments", [1])) == [
+        (None, "Invalid input type.")]
     late = client.call("GET", f"/api/v1/contracts/{contract.id}/statement"
                               "?from=2026-01-01&to=2999-01-01")
     assert _errors(late)[0][0] == "to"
