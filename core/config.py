@@ -141,6 +141,9 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("blocks_per_month", "int", default=2, min=0, max=31,
               help="voluntary blocks a subscriber may switch on in the cabinet within 30 "
                    "days (0: not from the cabinet)"),
+        Field("reset_channels", "list", default=["email"],
+              help="the channels a password-reset code is sent by, tried in order: email "
+                   "is built in, a plugin adds its own (sms)"),
     ),
     "helpdesk": (  # subscribers' requests and connection requests (core.helpdesk)
         Field("categories", "list", default=["internet", "tv", "payments", "other"],
@@ -168,6 +171,9 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
               help="a slot that fell due while no scheduler led (a takeover, a restart) "
                    "runs once when one leads again, if at most this late; older ones are "
                    "skipped (so is any run this late; 0 would skip runs a moment late)"),
+        Field("refresh_seconds", "int", default=60, min=1,
+              help="how often the leading scheduler asks the plugins for their jobs again, "
+                   "so a job that appears (a NAS switched to synchronise) needs no restart"),
     ),
 }
 

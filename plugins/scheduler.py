@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,8 @@ class Scheduler:
                           "misfire_grace_time": self.grace})
         self._scheduler.add_listener(lambda event: _catching_up.discard(event.job_id),
                                      EVENT_JOB_MISSED)
+        #: job id -> its cron fields, as scheduled (what `refresh` compares against)
+        self._crons: dict[str, dict[str, Any]] = {}
 
     def start(self) -> list[str]:
         _current["runtime"] = self.runtime
@@ -217,7 +220,32 @@ class Scheduler:
                                     name=spec.description or job_id, replace_existing=True,
                                     **kept)
         self._scheduler.resume()
+        self._crons = {job_id: spec.cron for job_id, (_, spec) in specs.items()}
         return sorted(specs)
+
+    def refresh(self) -> tuple[list[str], list[str]]:
+        """Take in what the jobs hook registers now: a job that appeared since the start
+        (a NAS switched to "synchronise", a new agent) is scheduled from its next slot, a
+        job that is gone is removed, a job whose times changed is rescheduled. The leader
+        calls this every `[scheduler] refresh_seconds`, so none of it waits for a restart.
+        Returns (added or changed, removed)."""
+        specs = job_specs(self.runtime)
+        removed = sorted(self._crons.keys() - specs.keys())
+        for job_id in removed:
+            self._scheduler.remove_job(job_id)
+            del self._crons[job_id]
+        changed = sorted(job_id for job_id, (_, spec) in specs.items()
+                         if self._crons.get(job_id) != spec.cron)
+        for job_id in changed:
+            spec = specs[job_id][1]
+            self._scheduler.add_job(_scheduled, CronTrigger(timezone=self.timezone, **spec.cron),
+                                    args=[job_id], id=job_id, name=spec.description or job_id,
+                                    replace_existing=True)
+            self._crons[job_id] = spec.cron
+        if changed or removed:
+            log.info("scheduler: jobs scheduled now: %s; removed: %s",
+                     ", ".join(changed) or "none", ", ".join(removed) or "none")
+        return changed, removed
 
     def _note_missed(self, job_id: str, slot: datetime, at: datetime) -> None:
         late = (at - slot).total_seconds()
@@ -260,14 +288,19 @@ def run_as_leader(runtime: Runtime, stop: threading.Event, check_every: float = 
         if not leadership.acquire(stop):
             return
         scheduler = Scheduler(runtime)
+        refresh_every = runtime.settings.section("scheduler")["refresh_seconds"]
         try:
             jobs = scheduler.start()
             log.info("scheduler is the leader; jobs: %s", ", ".join(jobs))
+            refreshed = time.monotonic()
             while not stop.wait(check_every):
                 if not leadership.held():
                     log.warning("scheduler lost its lock (the database stopped answering on "
                                 "its connection); stopping jobs and competing again")
                     break
+                if time.monotonic() - refreshed >= refresh_every:
+                    scheduler.refresh()
+                    refreshed = time.monotonic()
         except Exception as exc:
             if not unavailable(exc):
                 raise

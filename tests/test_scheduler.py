@@ -245,6 +245,25 @@ def test_a_slot_missed_by_more_than_the_grace_is_skipped(runtime, jobs):
         taker.shutdown()
 
 
+def test_a_job_that_appears_changes_or_goes_is_taken_in_without_a_restart(runtime, jobs):
+    _clear_job_store(runtime)
+    leader = Scheduler(runtime)
+    leader.start()
+    try:
+        assert "jobs.daily" not in leader.next_runs() and leader.refresh() == ([], [])
+        jobs.slot = _slot_in(3600)  # a plugin registers a job (a NAS set to synchronise)
+        assert leader.refresh() == (["jobs.daily"], [])
+        assert leader.next_runs()["jobs.daily"] == jobs.slot
+        jobs.slot += timedelta(minutes=5)  # its time changes
+        assert leader.refresh() == (["jobs.daily"], [])
+        assert leader.next_runs()["jobs.daily"] == jobs.slot
+        jobs.slot = None  # and it goes
+        assert leader.refresh() == ([], ["jobs.daily"])
+        assert "jobs.daily" not in leader.next_runs()
+    finally:
+        leader.shutdown()
+
+
 def test_a_catch_up_grace_of_zero_is_refused_by_name(tmp_path):
     """APScheduler's misfire grace is the same number: 0 would skip every run a moment
     late, that is every run."""
