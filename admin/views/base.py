@@ -20,7 +20,7 @@ from flask_admin.contrib.sqla.filters import IntEqualFilter
 from flask_admin.form import BaseForm
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import inspect
+from sqlalchemy import inspect, or_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from admin import search
@@ -153,8 +153,11 @@ class GuardedModelView(Guarded, ModelView):
         return super()._apply_pagination(query, min(max(page or 0, 0), MAX_PAGE), page_size)
 
     def search_filter(self, term: str):
-        """The condition the search box adds for `term` (views with a search box)."""
-        raise NotImplementedError
+        """The condition the search box adds for `term`: by default a fragment of any of
+        `column_searchable_list`, case-insensitive, `%` and `_` taken literally (small
+        tables: tariffs, services, agents). Big lists override it with an indexed lookup."""
+        return or_(*[getattr(self.model, name).icontains(term, autoescape=True)
+                     for name in self.column_searchable_list])
 
     def _apply_search(self, query, count_query, joins, count_joins, term):
         return query.filter(self.search_filter(term.strip())), None, joins, count_joins

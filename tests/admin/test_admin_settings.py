@@ -118,6 +118,10 @@ def test_tariffs_and_services(client, runtime, factory):
     with runtime.session() as s:
         internet, install = s.scalars(select(Service).order_by(Service.id)).all()
         assert internet.price == Decimal("500.00") and install.method is None
+    # the search box of a small list finds a fragment of the name, any case, % literally
+    found = client.get("/admin/service/?search=TERN").get_data(as_text=True)
+    assert "Internet" in found and "Install" not in found
+    assert "Internet" not in client.get("/admin/service/?search=%25").get_data(as_text=True)
     _refused(client.post("/admin/tariff/new/", {"name": "Home", "other_services": [install.id]}),
              "base_services", "at least one base service")
     _saved(client.post("/admin/tariff/new/", {"name": "Home", "base_services": [internet.id],
