@@ -5,7 +5,7 @@ from that document at /api/v1/docs.
 
 A request acts with an API key (api.keys) of a role, exactly as a manager of that role:
 every write goes through core/services (the same checks, events and audit log, the key
-as the actor).
+as the actor). Plugins add resources of their own (abonent_api_resources).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from flask_smorest import Api
 
 from api import reference
-from api.blueprint import PREFIX
+from api.blueprint import PREFIX, guard, plugin_permission
 from api.errors import http_error
 from api.ratelimit import RateLimiter
 from api.schemas import Errors
@@ -25,10 +25,10 @@ RESOURCES = (customers, accounts, money, catalog)
 
 class _Api(Api):
     """flask-smorest's Api without its application-wide error handler: the admin's pages
-    keep theirs, the API's blueprints carry their own (api.errors), documented as Errors."""
+    keep theirs, the API's blueprints carry their own (api.errors), documented as Errors
+    (every operation's default answer)."""
 
     ERROR_SCHEMA = Errors
-    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         pass
@@ -51,6 +51,13 @@ def init_api(app: Flask, csrf: CSRFProtect) -> None:
     for module in RESOURCES:
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp)
+    runtime = app.extensions["abonent"]
+    for resources in runtime.hook.abonent_api_resources(runtime=runtime):
+        for blueprint in resources or []:
+            guard(blueprint)
+            blueprint.before_request(plugin_permission)
+            csrf.exempt(blueprint)
+            api.register_blueprint(blueprint, url_prefix=PREFIX + (blueprint.url_prefix or ""))
     app.register_blueprint(reference.blueprint(api))
 
 

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, Iterator
 
 import flask_smorest
-from flask import abort, current_app, jsonify
+from flask import abort, current_app, jsonify, request
 from marshmallow import Schema
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -22,20 +22,33 @@ from core.errors import ValidationError
 from core.services.inputs import MAX_KEY
 
 PREFIX = "/api/v1"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 ERRORS = {401: "no key, or an unknown or revoked one", 403: "the key's role lacks the permission",
           404: "no such record", 422: "refused input: each error names its field",
           429: "over the key's rate limit: see Retry-After"}
 
 
+def guard(blueprint: flask_smorest.Blueprint) -> None:
+    """Make every request of `blueprint` need a live key within its rate limit, and
+    answer its errors in the API's JSON."""
+    blueprint.before_request(identify)
+    blueprint.register_error_handler(HTTPException, http_error)
+    # by its code too: Flask prefers the application's 500 handler to a blueprint's
+    # handler of a base class
+    blueprint.register_error_handler(InternalServerError, http_error)
+    blueprint.register_error_handler(ValidationError, validation_error)
+
+
+def plugin_permission():
+    """A plugin's resource (abonent_api_resources): reading needs plugins:view, any
+    other method plugins:edit, as a plugin's admin pages do."""
+    return refused("plugins:view" if request.method in SAFE_METHODS else "plugins:edit")
+
+
 class ApiBlueprint(flask_smorest.Blueprint):
     def __init__(self, name: str, description: str):
         super().__init__(name, __name__, url_prefix=PREFIX, description=description)
-        self.before_request(identify)
-        self.register_error_handler(HTTPException, http_error)
-        # by its code too: Flask prefers the application's 500 handler to a blueprint's
-        # handler of a base class
-        self.register_error_handler(InternalServerError, http_error)
-        self.register_error_handler(ValidationError, validation_error)
+        guard(self)
 
     def operation(self, permission: str, *errors: int):
         """The key's role must have `permission` (403 before the body is even read);

@@ -95,6 +95,17 @@ def abonent_blueprints(runtime):
 
 
 @hookspec
+def abonent_api_resources(runtime):
+    """Called once when the web application is built. Return a list of the plugin's own
+    REST resources as flask-smorest Blueprints (e.g. a platform's user of an account), or
+    None. They are served under /api/v1/ (before the blueprint's own url_prefix) and
+    listed in the OpenAPI document; a request needs an API key, GET needs `plugins:view`
+    and any other method `plugins:edit`; errors are answered in the API's JSON. An
+    exception (or a name taken) stops start-up.
+    """
+
+
+@hookspec
 def abonent_cli_commands():
     """Called when the `abonent` command line is built. Return a list of click commands
     or groups to add (e.g. `abonent tv24 sync`), or None.
