@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core import helpdesk
 from core.billing_day import run_day
 from core.clock import frozen, today
 from core.models import (Account, Agent, NumberPlan, Operator, SensorType, Service, Tariff,
@@ -120,7 +121,22 @@ def load(session: Session, *, subscribers: int = 300, timezone: str = "UTC",
     _replay(session, opened, now_day, payers, rng, timezone, progress)
     runtime_of(session).hook.abonent_demo_data(session=session, runtime=runtime_of(session))
     _cabinet_passwords(session)
+    _helpdesk_requests(session)
     return True
+
+
+def _helpdesk_requests(session: Session) -> None:
+    """A HelpDesk queue that is not empty: two subscribers' requests and a prospect's
+    connection request, as a manager finds them on a Monday morning."""
+    first, second = session.scalars(select(Account.id).where(
+        Account.login.in_(CABINET_LOGINS[:2])).order_by(Account.login))
+    helpdesk.open_ticket(session, first, "internet", "Slow in the evenings",
+                         "Since Friday the speed drops to 5 Mbit/s after 20:00.")
+    helpdesk.open_ticket(session, second, "payments", "Payment not on the balance",
+                         "I paid 500 at a terminal yesterday and the balance did not change.")
+    helpdesk.open_connection_request(session, name="Olga Demidova", phone="+7 916 555-01-02",
+                                     address="Demo-city, Lenina st. 7, apt 12",
+                                     text="Internet and TV, please", source_address="demo")
 
 
 def _cabinet_passwords(session: Session) -> None:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import migrate
-from core.models import Account, Contract, Payment, Subscriber, Subscription
+from core.models import Account, Contract, Payment, Subscriber, Subscription, Ticket
 from support import cli_runner
 
 
@@ -38,6 +38,9 @@ def test_demo_load_once(cli):
         assert (count(Subscriber), count(Contract), count(Account)) == (40, 40, 40)
         # one payment on the 5th of each month replayed (last month's and, after the 5th, this one's)
         assert count(Subscription) == 40 and 20 < count(Payment) <= 80
+        # the HelpDesk queue has two subscribers' requests and a connection request
+        assert sorted(c.execute(select(Ticket.kind, Ticket.status))) == [
+            ("connection", "new"), ("request", "new"), ("request", "new")]
     engine.dispose()
 
 
