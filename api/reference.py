@@ -37,6 +37,14 @@ def _body(operation: dict[str, Any]) -> str | None:
     return None if schema is None else _type(schema)
 
 
+def _answer(spec: dict[str, Any], status: str, answer: dict[str, Any]) -> dict[str, str]:
+    if "$ref" in answer:  # a shared answer (the default error) of components/responses
+        answer = spec["components"]["responses"][answer["$ref"].rsplit("/", 1)[-1]]
+    content = answer.get("content", {}).get("application/json")
+    return {"status": status, "description": answer.get("description", ""),
+            "type": _type(content["schema"]) if content else ""}
+
+
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for path, item in spec["paths"].items():
@@ -53,9 +61,7 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                                 "description": p.get("description", "")}
                                for p in [*item.get("parameters", []), *op.get("parameters", [])]],
                 "body": _body(op),
-                "responses": [{"status": status, "description": answer.get("description", ""),
-                               "type": _type(answer["content"]["application/json"]["schema"])
-                               if "content" in answer else ""}
+                "responses": [_answer(spec, status, answer)
                               for status, answer in sorted(op["responses"].items())],
             })
     return found

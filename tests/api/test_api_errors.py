@@ -63,6 +63,7 @@ def test_reference_page(app):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "POST</span> <code>/api/v1/payments</code>" in html
+    assert "Default error response</td>" in html  # a shared answer, looked up
     assert "<script>" not in html and "style=" not in html
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     for asset in ("reference.js", "reference.css"):
