@@ -78,9 +78,11 @@ def _stale(row: LoginThrottle, limits: Limits, at: datetime) -> bool:
     return row.last_failed_at + timedelta(seconds=limits.lockout_seconds) <= at
 
 
-def failed(session: Session, keys_: tuple[str, ...], limits: Limits, at: datetime,
-           manager_id: int | None, detail: dict[str, Any]) -> datetime | None:
-    """Count a failed attempt against every key; returns the end of a lockout it started."""
+def count(session: Session, keys_: tuple[str, ...], limits: Limits,
+          at: datetime) -> datetime | None:
+    """Count one attempt against every key (a key whose kind ends in "addr" is held to the
+    address limit); returns the end of a lockout it started. Not audited: the caller
+    says what was attempted (`failed`, the cabinet's password-reset requests)."""
     insert = pg_insert if is_postgres(session.get_bind()) else sqlite_insert
     _forget_stale(session, limits, at)
     locked = None
@@ -92,12 +94,22 @@ def failed(session: Session, keys_: tuple[str, ...], limits: Limits, at: datetim
             row.failures, row.locked_until = 0, None
         row.failures += 1
         row.last_failed_at = at
-        limit = limits.address_lockout_after if key.startswith("addr:") else limits.login_lockout_after
+        by_address = key.partition(":")[0].endswith("addr")
+        limit = limits.address_lockout_after if by_address else limits.login_lockout_after
         if row.failures >= limit and row.locked_until is None:
             row.locked_until = locked = at + timedelta(seconds=limits.lockout_seconds)
             audit(session, "login_locked", "login_throttle", key,
                   {"failures": row.failures, "locked_until": row.locked_until})
-    audit(session, "login_failed", "manager", manager_id, detail)
+    return locked
+
+
+def failed(session: Session, keys_: tuple[str, ...], limits: Limits, at: datetime,
+           object_id: Any, detail: dict[str, Any], kind: str = "manager") -> datetime | None:
+    """Count a failed login against every key and audit it on the object whose login
+    failed (`kind`: "manager" for the admin, "account" for the cabinet; `object_id`
+    None when the login names none); returns the end of a lockout it started."""
+    locked = count(session, keys_, limits, at)
+    audit(session, "login_failed", kind, object_id, detail)
     return locked
 
 

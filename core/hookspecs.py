@@ -210,6 +210,20 @@ def abonent_cabinet_panel(session, account):
     """
 
 
+@hookspec(firstresult=True)
+def abonent_notify_subscriber(session, contract_id, channel, subject, body):
+    """Called inside the caller's transaction to tell the subscriber of contract
+    `contract_id` something by `channel` ("email" is built in; a plugin adds its own,
+    e.g. "sms"): a password-reset code of the cabinet, whose channels are tried in the
+    order of `[cabinet] reset_channels`. Queue the message in this transaction (never
+    send it here: the transaction may still roll back) and return where it goes (an
+    address or a phone, as text), or None when this plugin has no such channel or the
+    subscriber has nothing to reach by it. The first non-None wins. Raise
+    `ValidationError` when the channel cannot be used now (not configured): the caller
+    logs it and tries the next channel.
+    """
+
+
 @hookspec
 def abonent_reconcile(ctx, account_id, fix):
     """Called by "synchronise now" on the account card, `abonent <plugin> sync` and the

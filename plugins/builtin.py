@@ -22,6 +22,7 @@ from core.invoicing import invoice_period
 from core.jobs import job_outcome
 from core.mailer import deliver as send_mail
 from core.models import Account, Contract, Phone, Subscriber
+from core.notify import by_email
 
 GENERIC = AgentType(
     code="generic",
@@ -50,6 +51,12 @@ def abonent_find_subscriber(session, phone):
         select(Subscriber).join(Contract).join(Account)
         .where(Account.login == phone, Account.trashed_at.is_(None)).order_by(Subscriber.id)
     ).first()
+
+
+@hookimpl(trylast=True)
+def abonent_notify_subscriber(session, contract_id, channel, subject, body):
+    """E-mail, the channel every billing has (a plugin may serve "email" its own way)."""
+    return by_email(session, contract_id, channel, subject, body)
 
 
 def abonent_mail_queued(event, ctx):

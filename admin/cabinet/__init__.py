@@ -37,11 +37,12 @@ class SessionCookies(SecureCookieSessionInterface):
 
 
 def blueprint() -> Blueprint:
-    from admin.cabinet import login, pages, tickets
+    from admin.cabinet import login, pages, reset, tickets
     bp = Blueprint("cabinet", __name__, url_prefix=URL, static_folder="static",
                    static_url_path="/static")
     login.register(bp)
     pages.register(bp)
+    reset.register(bp)
     tickets.register(bp)
     return bp
 

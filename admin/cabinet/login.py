@@ -25,7 +25,8 @@ from core.clock import now
 from core.services import cabinet
 
 TOKEN_KEY = "cabinet_session"
-PUBLIC = ("cabinet.login", "cabinet.static", "cabinet.join")
+PUBLIC = ("cabinet.login", "cabinet.static", "cabinet.join", "cabinet.reset",
+          "cabinet.reset_code")
 
 
 class LoginForm(FlaskForm):
@@ -83,8 +84,9 @@ def login():
     if attempt.account_id is None:
         address = request.remote_addr
         with runtime().session(actor=f"address:{address}") as db:
-            throttle.failed(db, keys, limits, now(), None,
-                            {"cabinet": True, "login": typed[:100], "address": address})
+            throttle.failed(db, keys, limits, now(), attempt.named,
+                            {"cabinet": True, "login": typed[:100], "address": address},
+                            kind="account")
         current_app.logger.warning("failed cabinet login for %r from %s", typed[:100], address)
         form.password.errors.append(_("Wrong login or password."))
         return render_template("cabinet/login.html", form=form), 401

@@ -3,7 +3,7 @@ from core.models.account import Account, Agent, Block, Subscription, TariffChang
 from core.models.apikey import ApiKey
 from core.models.audit import AuditEntry, ExternalLink, JobRun
 from core.models.base import Base
-from core.models.cabinet import CabinetSession
+from core.models.cabinet import CabinetReset, CabinetSession
 from core.models.catalog import SensorType, Service, Tariff, TariffService, Unit
 from core.models.corrections import Instalment, PromisedPayment
 from core.models.documents import DocumentTemplate, MailMessage, ProviderDetails
@@ -16,7 +16,7 @@ from core.models.staff import LoginThrottle, Manager, Role, SetupToken, StaffSes
 from core.models.usage import CdrFile, UsageRecord
 
 __all__ = [
-    "Account", "Agent", "ApiKey", "AuditEntry", "Base", "Block", "CabinetSession", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
+    "Account", "Agent", "ApiKey", "AuditEntry", "Base", "Block", "CabinetReset", "CabinetSession", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
     "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "MailMessage", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
     "Phone", "PromisedPayment", "ProviderDetails", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
     "TariffService", "Ticket", "TicketAttachment", "TicketComment", "TicketHistory", "Unit",

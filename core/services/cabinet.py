@@ -61,7 +61,7 @@ def actor(login: str) -> str:
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     """Checked when no account matches, so the answer time does not tell logins apart."""
     return _hasher.hash(secrets.token_hex(16))
 
@@ -71,17 +71,27 @@ def _dummy_hash() -> str:
 def set_password(session: Session, account_id: Any, password: Any) -> Account:
     """Set (or reset) the account's cabinet password; its cabinet sessions end."""
     account = inputs.fetch(session, Account, account_id, "account_id")
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise ValidationError("password", f"must be at least {MIN_PASSWORD} characters long")
-    if password.strip().lower() == account.login.lower():
-        raise ValidationError("password", "must not be the same as the login")
+    check_password(account.login, password)
     had = account.cabinet_password is not None
-    account.cabinet_password = _hasher.hash(password)
+    account.cabinet_password = hash_secret(password)
     end_all(session, account.id)
     session.flush()
     audit(session, "set_cabinet_password", "account", account.id,
           {"cabinet_password": {"old": "set" if had else "not set", "new": "set"}})
     return account
+
+
+def check_password(login: str, password: Any) -> None:
+    """Refuse (on "password") a password too short or the same as the login."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError("password", f"must be at least {MIN_PASSWORD} characters long")
+    if password.strip().lower() == login.strip().lower():
+        raise ValidationError("password", "must not be the same as the login")
+
+
+def hash_secret(secret: str) -> str:
+    """The argon2 hash kept of a password or a reset code."""
+    return _hasher.hash(secret)
 
 
 def phone_numbers(login: str) -> set[str]:
@@ -93,7 +103,7 @@ def phone_numbers(login: str) -> set[str]:
     return {digits, "7" + digits[1:], "8" + digits[1:]} if len(digits) == 11 else {digits}
 
 
-def _named(session: Session, login: str) -> list[tuple[int, str, str | None]]:
+def named(session: Session, login: str) -> list[tuple[int, str, str | None]]:
     """(id, login, hash) of the live accounts the login names: by their own login, or
     by a phone of their contract's subscriber."""
     named = select(Account.id, Account.login, Account.cabinet_password).where(
@@ -110,10 +120,13 @@ def _named(session: Session, login: str) -> list[tuple[int, str, str | None]]:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A login's verdict: the account it opens (None: refused) and its login."""
+    """A login's verdict: the account it opens (None: refused) and its login; when
+    refused, `named` is the one account the login names (None: none or several), for
+    the audit log."""
 
     account_id: int | None
     login: str | None
+    named: int | None = None
 
 
 def authenticate(runtime: Runtime, login: Any, password: Any) -> Attempt:
@@ -122,17 +135,17 @@ def authenticate(runtime: Runtime, login: Any, password: Any) -> Attempt:
     opens the first whose password matches."""
     login = str(login or "").strip()[:100]
     with runtime.session(actor="cabinet") as session:
-        named = _named(session, login) if login else []
+        found = named(session, login) if login else []
     password = str(password or "")
-    for account_id, account_login, stored in named:
-        if stored and _verified(stored, password):
+    for account_id, account_login, stored in found:
+        if stored and verified(stored, password):
             return Attempt(account_id, account_login)
-    if not any(stored for _, _, stored in named):
-        _verified(_dummy_hash(), password)
-    return Attempt(None, None)
+    if not any(stored for _, _, stored in found):
+        verified(dummy_hash(), password)
+    return Attempt(None, None, found[0][0] if len(found) == 1 else None)
 
 
-def _verified(stored: str, password: str) -> bool:
+def verified(stored: str, password: str) -> bool:
     try:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):

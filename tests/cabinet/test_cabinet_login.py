@@ -27,12 +27,18 @@ def test_login_by_phone_own_cookie_and_final_logout(new_client, world, runtime):
             AuditEntry.action == "cabinet_login")).all() == ["subscriber:ivan"]
 
 
-def test_wrong_passwords_are_throttled_and_the_manager_cookie_opens_nothing(new_client, world):
+def test_wrong_passwords_are_throttled_and_the_manager_cookie_opens_nothing(new_client, world,
+                                                                            runtime):
     client = new_client()
     russian = client.http.get("/my/login", headers={"Accept-Language": "ru"})
     assert "Логин или телефон" in russian.get_data(as_text=True)
-    for _ in range(3):
+    for _ in range(2):
         assert client.login("ivan", "wrong password").status_code == 401
+    assert client.login("nobody", "wrong password").status_code == 401
+    with runtime.session() as s:  # audited on the account the login names, if one
+        assert s.execute(select(AuditEntry.object_type, AuditEntry.object_id).where(
+            AuditEntry.action == "login_failed").order_by(AuditEntry.id)).all() == [
+            ("account", str(world.account.id))] * 2 + [("account", None)]
     held = client.login("ivan")  # the right password, but the login must wait now
     assert held.status_code == 429 and "Try again in" in held.get_data(as_text=True)
     admin_cookie = new_client()  # a cookie signed for the admin is no cabinet login
