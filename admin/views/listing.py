@@ -3,9 +3,17 @@ its page count, a CSV export streamed from the database, and the filters on debt
 and agent.
 
 Totals: Flask-Admin counts a list's rows with one query (`get_count_query`, filtered and
-searched like the list; only a narrowed list is counted) and reads it with `.scalar()`; `TotalsQuery` keeps that filtered
+searched like the list) and reads it with `.scalar()`; `TotalsQuery` keeps that filtered
 query, so the view sums its money columns over exactly the same rows (`totals`) with one
-more aggregate query. The export iterates the list's own query in batches (`yield_per`)
+more aggregate query.
+
+An unfiltered list is a million rows: on PostgreSQL its count is the planner's estimate
+(pg_class.reltuples, kept by ANALYZE and autovacuum), shown as "about", instead of a
+COUNT(*) that reads the whole table; its money totals, an aggregate of every row that
+does not fit the 300 ms budget at that size (bench/README.md, admin), are computed once a
+minute per process and shown with the time they were computed (`EVERYTHING_SECONDS`). On
+SQLite (small databases) and on a table never analyzed, the unfiltered list is counted
+and totalled exactly, like a filtered one. The export iterates the list's own query in batches (`yield_per`)
 and writes each row through core.csvout (no formula runs in a spreadsheet), so a
 million rows never sit in memory.
 """
@@ -18,7 +26,7 @@ from itertools import islice
 from flask import Response, g, has_request_context, stream_with_context
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.orm import Query
 from werkzeug.utils import secure_filename
 
@@ -29,6 +37,8 @@ from core.models import Account, Block, Contract
 from core.state import PRECEDENCE, is_open
 
 EXPORT_BATCH = 1000
+EVERYTHING_SECONDS = 60
+_everything: dict[tuple[str, str], tuple[object, list]] = {}  # (database, list) -> (at, totals)
 
 
 class TotalsQuery(Query):
@@ -36,6 +46,25 @@ class TotalsQuery(Query):
 
     def scalar(self):
         g.list_filtered = self
+        return super().scalar()
+
+
+class EstimatedCount(TotalsQuery):
+    """An unfiltered list's count query: the planner's estimate of the table's rows on
+    PostgreSQL once the table has been analyzed (reltuples ≥ 0), else the exact count.
+    An estimate is marked on `g` (`list_estimated`) for the template and the totals."""
+
+    table = ""
+
+    def scalar(self):
+        if self.session.get_bind().dialect.name == "postgresql":
+            estimate = self.session.execute(
+                text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                {"t": self.table}).scalar()
+            if estimate is not None and estimate >= 0:
+                g.list_filtered = self
+                g.list_estimated = True
+                return int(estimate)
         return super().scalar()
 
 
@@ -52,13 +81,13 @@ class ListTotals:
         return []
 
     def get_count_query(self):
-        """The filtered set's count and totals, only when a filter or a search narrows the
-        list: an unfiltered list of a million rows keeps its pager without a count (the
-        dashboard and the reports have the totals of everything)."""
+        """The list's count (and its totals): exact for a filtered or searched list, an
+        estimate for the unfiltered one on PostgreSQL (`EstimatedCount`)."""
         args = self._get_list_extra_args()
-        if not (args.search or args.filters):
-            return None
-        return TotalsQuery([func.count()], self.session()).select_from(self.model)
+        kind = TotalsQuery if args.search or args.filters else EstimatedCount
+        query = kind([func.count()], self.session()).select_from(self.model)
+        query.table = self.model.__table__.name
+        return query
 
     def _apply_search(self, query, count_query, joins, count_joins, term):
         condition = self.search_filter(term.strip())
@@ -67,8 +96,24 @@ class ListTotals:
 
     def render(self, template, **kwargs):
         if template == self.list_template and "list_filtered" in g:
-            kwargs["list_totals"] = self.totals(g.pop("list_filtered"))
+            filtered = g.pop("list_filtered")
+            kwargs["count_estimated"] = g.pop("list_estimated", False)
+            if kwargs["count_estimated"]:
+                kwargs["totals_at"], kwargs["list_totals"] = self.totals_of_everything(filtered)
+            else:
+                kwargs["list_totals"] = self.totals(filtered)
         return super().render(template, **kwargs)
+
+    def totals_of_everything(self, unfiltered: Query) -> tuple[object, list]:
+        """The unfiltered list's totals, computed at most once a minute per process and
+        database (the aggregate of a million rows is over the page's budget) with the
+        time they were computed."""
+        key = (str(self.session.get_bind().url), self.endpoint)
+        at, totals = _everything.get(key, (None, None))
+        if at is None or (now() - at).total_seconds() >= EVERYTHING_SECONDS:
+            at, totals = now(), self.totals(unfiltered)
+            _everything[key] = at, totals
+        return at, totals
 
     def prepare_rows(self, session, rows: list) -> None:
         """Read what the formatters of these rows need: one query for a page of the list
