@@ -23,6 +23,7 @@ Authenticator within `dedup_seconds`): it gets the reply cached for the first.
 from __future__ import annotations
 
 import logging
+import queue
 import select
 import socket
 import struct
@@ -69,6 +70,9 @@ class RadiusServer:
         self.dedup_seconds, self.batch = dedup_seconds, batch
         self.counters: Counter = Counter()
         self._replies: OrderedDict = OrderedDict()  # key -> (time, raw reply)
+        self._in_progress: set = set()  # keys read and not answered yet
+        self._lock = threading.Lock()  # the two above and the counters: two threads use them
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # accounting for the writer
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.auth = self._bind(host, auth_port)
@@ -105,18 +109,27 @@ class RadiusServer:
         self.stop()
 
     def serve(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.auth, self.acct], [], [], 0.2)
-            for sock in ready:
-                try:
-                    self._round(sock)
-                except Exception:  # never let one round stop the server
-                    self.counters["errors"] += 1
-                    log.exception("RADIUS round failed")
+        writer = threading.Thread(target=self._write, name="radius-accounting", daemon=True)
+        writer.start()
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([self.auth, self.acct], [], [], 0.2)
+                for sock in ready:
+                    try:
+                        self._round(sock)
+                    except Exception:  # never let one round stop the server
+                        self._count("errors")
+                        log.exception("RADIUS round failed")
+        finally:
+            self._queue.put(None)
+            writer.join(10)
 
     # --- one round: what is waiting on a socket -----------------------------------------
 
     def _round(self, sock: socket.socket) -> None:
+        """Take what is waiting (up to `batch` datagrams). Access-Requests are answered
+        here and now (from memory); Accounting-Requests go to the writer thread, so the
+        next ones are read and decoded while the database commits the last ones."""
         pending: list[tuple[tuple, Request, tuple]] = []
         for _ in range(self.batch):
             try:
@@ -125,31 +138,58 @@ class RadiusServer:
                 break
             except OSError:  # e.g. an ICMP error reported for an earlier reply
                 continue
-            self.counters["received"] += 1
+            self._count("received")
             taken = self._take(sock, data, source)
             if taken is not None:
                 pending.append(taken)
         if not pending:
             return
-        first: dict[tuple, Request] = {}
-        for key, request, _ in pending:
-            first.setdefault(key, request)
-        unique = list(first.values())
-        replies = dict(zip(first, self.logic.answer(unique)))
-        answered = set()
-        for key, request, source in pending:
-            reply = replies[key]
+        if sock is self.acct:
+            self._queue.put(pending)
+        else:
+            self._answer(sock, pending)
+
+    def _write(self) -> None:
+        """The writer thread: what queued up meanwhile is answered together (one
+        transaction), until serve() ends and queues None."""
+        while (pending := self._queue.get()) is not None:
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                pending += more
+            try:
+                self._answer(self.acct, pending)
+            except Exception:  # never let one batch stop the writer
+                self._count("errors")
+                log.exception("RADIUS accounting batch failed")
+
+    def _answer(self, sock: socket.socket, pending: list[tuple[tuple, Request, tuple]]) -> None:
+        """Answer requests (each key once: _take keeps a copy of one in progress out),
+        cache and send the replies; a request the logic drops (None: e.g. a failed commit)
+        is forgotten, so its retransmission is handled anew."""
+        try:
+            replies = self.logic.answer([request for _, request, _ in pending])
+        finally:
+            with self._lock:
+                self._in_progress.difference_update(key for key, _, _ in pending)
+        now = time.monotonic()
+        for (key, _, source), reply in zip(pending, replies):
             if reply is None:
                 continue
-            if key in answered:
-                self.counters["duplicate"] += 1
-                raw = self._replies[key][1]
-            else:
-                answered.add(key)
-                raw = reply.ReplyPacket()
-                self._replies[key] = (time.monotonic(), raw)
+            raw = reply.ReplyPacket()
+            with self._lock:
+                self._replies[key] = (now, raw)
                 self.counters[_REPLY_NAMES.get(reply.code, "replied")] += 1
             sock.sendto(raw, source)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counters[name] += 1
 
     def _take(self, sock: socket.socket, data: bytes, source: tuple):
         """(dedup key, request, source) for a datagram worth answering, else None
@@ -166,24 +206,29 @@ class RadiusServer:
         if secret is None:
             return self._drop("unknown_client", source)
         key = (source, data[0], data[1], data[4:20])
-        cached = self._cached(key)
-        if cached is not None:
-            self.counters["duplicate"] += 1
-            sock.sendto(cached, source)
+        with self._lock:
+            cached = self._cached(key)
+            in_progress = key in self._in_progress
+        if cached is not None or in_progress:  # a copy: the cached reply, or none yet
+            self._count("duplicate")
+            if cached is not None:
+                sock.sendto(cached, source)
             return None
         auth = sock is self.auth
         try:
             cls = rp.AuthPacket if auth else rp.AcctPacket
             pkt = cls(packet=data, secret=secret, dict=self.dictionary)
         except Exception:  # anything a hostile datagram makes the decoder raise
-            return self._drop("malformed", source)
-        problem = _auth_problem(pkt) if auth else _acct_problem(pkt)
+            pkt = None
+        problem = "malformed" if pkt is None else _auth_problem(pkt) if auth else _acct_problem(pkt)
         if problem:
             return self._drop(problem, source)
+        with self._lock:
+            self._in_progress.add(key)
         return key, Request(pkt, _plain(source[0])), source
 
     def _drop(self, reason: str, source: tuple) -> None:
-        self.counters[reason] += 1
+        self._count(reason)
         log.debug("dropped a packet from %s: %s", source[0], reason)
         return None
 

@@ -19,6 +19,7 @@ could have missed.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -54,13 +55,17 @@ class Directory:
         self._by_field: dict[tuple[int, str, str], Entry] = {}
         self._since = EPOCH
         self._read_at = self._full_at = float("-inf")
+        #: Held to refresh and to look up: the server's reading thread and its accounting
+        #: writer both answer from here, and a refresh rebuilds the maps in place.
+        self.lock = threading.RLock()
 
     # --- reading --------------------------------------------------------------------------
 
     def fresh(self) -> "Directory":
         """Refreshed when `refresh` seconds have passed since the last read."""
-        if time.monotonic() - self._read_at >= self.refresh:
-            self.read()
+        with self.lock:
+            if time.monotonic() - self._read_at >= self.refresh:
+                self.read()
         return self
 
     def read(self, full: bool | None = None) -> None:

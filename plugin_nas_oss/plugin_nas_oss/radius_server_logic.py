@@ -53,11 +53,22 @@ class BillingLogic:
         self.directory = Directory(runtime, refresh=refresh, actor=PLUGIN_ACTOR)
 
     def secret(self, address: str) -> bytes | None:
-        nas = self.directory.fresh().nases.get(address)
+        with self.directory.lock:
+            nas = self.directory.fresh().nases.get(address)
         return nas.radius_secret.encode() if nas else None
 
     def answer(self, requests: list[Request]) -> list[rp.Packet | None]:
-        directory = self.directory.fresh()
+        """Called from two threads (Access-Requests, the accounting writer): the
+        directory is read under its lock, the database written outside it."""
+        with self.directory.lock:
+            replies, accounting = self._decide(self.directory.fresh(), requests)
+        if accounting and not self._record(accounting):
+            for index, _, _ in accounting:  # not recorded: not acknowledged (RFC 2866)
+                replies[index] = None
+        return replies
+
+    def _decide(self, directory: Directory, requests: list[Request]):
+        """The replies, and the accounting to record before they may go."""
         replies: list[rp.Packet | None] = []
         accounting: list[tuple[int, NasSettings, Accounting]] = []
         for request in requests:
@@ -71,10 +82,7 @@ class BillingLogic:
                 if acct is not None:
                     accounting.append((len(replies), nas, acct))
                 replies.append(request.packet.CreateReply())
-        if accounting and not self._record(accounting):
-            for index, _, _ in accounting:  # not recorded: not acknowledged (RFC 2866)
-                replies[index] = None
-        return replies
+        return replies, accounting
 
     def _record(self, accounting: list[tuple[int, NasSettings, Accounting]]) -> bool:
         nases = {nas.agent_id: nas for _, nas, _ in accounting}

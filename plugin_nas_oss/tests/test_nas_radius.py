@@ -364,3 +364,79 @@ def test_abonent_nas_radius_names_a_port_it_cannot_take(nas, abonent):
         stdout, stderr = abonent("nas", "radius", "--auth-port", str(port)).communicate(timeout=60)
     assert "Traceback" not in stderr
     assert f"cannot listen on 127.0.0.1 ports {port}/1813" in stderr
+
+
+# --- Accounting that arrives together: one transaction, replies only once it is in ----
+
+def accounting(session_id: str, status: str, octets: int = 0) -> bytes:
+    return rp.AcctPacket(secret=RADIUS_SECRET.encode(), dict=load(), User_Name="bob",
+                         Acct_Session_Id=session_id, Acct_Status_Type=status,
+                         Acct_Input_Octets=octets).RequestPacket()
+
+
+def burst(raw: Raw, datagrams: list[bytes], wait: float = 0.5) -> list[bytes]:
+    """Send the datagrams back to back, then every reply that comes within `wait`."""
+    for data in datagrams:
+        raw.sock.sendto(data, ("127.0.0.1", raw.server.acct_port))
+    replies, deadline = [], time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            replies.append(raw.sock.recv(8192))
+        except socket.timeout:
+            break
+    return replies
+
+
+def test_a_burst_of_accounting_is_stored_and_answered_one_row_each(radius, nas, raw, session):
+    nas.account("bob")
+    datagrams = [accounting(f"burst{n:02d}", "Start", 1000 * n) for n in range(40)]
+    replies = burst(raw, datagrams)
+    assert sorted(reply[1] for reply in replies) == sorted(data[1] for data in datagrams)
+    assert {reply[0] for reply in replies} == {rp.AccountingResponse}
+    assert {(row.session_id, row.octets_in) for row in sessions(session)} == {
+        (f"burst{n:02d}", 1000 * n) for n in range(40)}
+
+
+_FAIL_WRITES = {  # the database refuses the accounting table's writes, as a full disk would
+    "sqlite": ["CREATE TRIGGER refuse BEFORE INSERT ON nas_session "
+               "BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
+    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+                   "CREATE TRIGGER refuse BEFORE INSERT ON nas_session "
+                   "FOR EACH ROW EXECUTE FUNCTION refuse()"]}
+_HEAL = {"sqlite": ["DROP TRIGGER refuse"],
+         "postgresql": ["DROP TRIGGER refuse ON nas_session", "DROP FUNCTION refuse()"]}
+
+
+def _ddl(runtime, statements: dict[str, list[str]]) -> None:
+    with runtime.engine.begin() as connection:
+        for statement in statements[runtime.engine.dialect.name]:
+            connection.exec_driver_sql(statement)
+
+
+def test_a_batch_whose_commit_fails_answers_none_and_its_retransmission_is_stored_once(
+        radius, nas, raw, runtime, session):
+    nas.account("bob")
+    datagrams = [accounting("lost1", "Start"), accounting("lost2", "Start"),
+                 accounting("lost1", "Stop", 7000)]
+    _ddl(runtime, _FAIL_WRITES)
+    assert burst(raw, datagrams) == []  # not stored: not acknowledged, the NAS sends again
+    assert sessions(session) == [] and radius.counters["accounted"] == 0
+    _ddl(runtime, _HEAL)
+    assert len(burst(raw, datagrams)) == 3
+    assert len(burst(raw, datagrams)) == 3  # a third time: from the duplicate cache
+    rows = {row.session_id: row for row in sessions(session)}
+    assert rows["lost1"].stopped_at is not None and rows["lost1"].octets_in == 7000
+    assert rows["lost2"].stopped_at is None and radius.counters["accounted"] == 3
+    session.rollback()
+    assert [c.target for c in session.scalars(select(NasCommand))] == ["lost1"]  # rad_acc_stop
+
+
+def test_copies_in_one_burst_are_stored_once_and_answered_alike(radius, nas, raw, session):
+    nas.account("bob")
+    data = accounting("twice", "Interim-Update", 5000)
+    replies = burst(raw, [data, data, data])
+    assert replies and len(set(replies)) == 1  # a copy of one in progress gets no reply
+    assert radius.counters["duplicate"] == 2 and radius.counters["accounted"] == 1
+    (row,) = sessions(session)
+    assert (row.session_id, row.octets_in) == ("twice", 5000)
