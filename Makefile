@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugin_*/pyproject.toml))
 PLUGIN_TESTS := $(wildcard $(addsuffix /tests,$(PLUGIN_DIRS)))
 PYTEST_ARGS ?=
+# the suite runs in this many processes (pytest-xdist), one per core of the 2-core CI machine
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench venv clean
 
@@ -25,7 +27,7 @@ run: venv
 test: venv
 	scripts/ensure-chromium.sh
 	scripts/ensure-radclient.sh
-	scripts/with-postgres.sh $(BIN)/python -m pytest -q $(PYTEST_ARGS) tests $(PLUGIN_TESTS)
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS) tests $(PLUGIN_TESTS)
 
 bench: venv
 	scripts/with-postgres.sh $(BIN)/python -m bench $(BENCH_ARGS)

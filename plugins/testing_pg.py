@@ -25,7 +25,7 @@ PG_ENV = "ABONENT_TEST_POSTGRES_URL"
 PG_BIN_ENV = "ABONENT_PG_BIN"
 #: why each setting: a test cluster is thrown away, so durability buys nothing
 FAST = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-        "-c max_connections=200 -c shared_buffers=128MB")
+        "-c max_connections=400 -c shared_buffers=128MB")
 HOW_TO = (f"set {PG_ENV} to a PostgreSQL server where the tests may create databases "
           f"(e.g. postgresql+psycopg://user@127.0.0.1:5432/postgres), or install the "
           f"PostgreSQL server (initdb and pg_ctl, e.g. `apt-get install postgresql`; "

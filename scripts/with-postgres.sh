@@ -29,7 +29,7 @@ trap stop EXIT
 if ! as_owner "$pgbin/initdb" -D "$dir/data" -U abonent --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1; then
     echo "with-postgres: initdb failed:" >&2; cat "$dir/initdb.log" >&2; exit 1
 fi
-opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200"
+opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400"
 opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB"
 if ! as_owner "$pgbin/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/server.log" -w -t 60 start >/dev/null; then
     echo "with-postgres: PostgreSQL did not start:" >&2; cat "$dir/server.log" >&2; exit 1
