@@ -1,6 +1,6 @@
 """The subscriber's cabinet (/my/): its logins held on the server, its password resets.
 
-A cabinet session is a row like a manager's (core.models.staff.StaffSession), but of an
+A cabinet session is a row like a manager's (core.models.staff.SessionRow), but of an
 account: the cookie carries only a random token whose SHA-256 is kept here, so a logout,
 a changed cabinet password or a long idle spell ends it for good.
 """
@@ -13,17 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import now
 from core.models.base import Base
+from core.models.staff import SessionRow
 
 
-class CabinetSession(Base):
+class CabinetSession(SessionRow, Base):
     __tablename__ = "cabinet_session"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=now)
-    last_seen_at: Mapped[datetime] = mapped_column(default=now)
-    ended_at: Mapped[datetime | None] = mapped_column()
 
 
 class CabinetReset(Base):

@@ -56,19 +56,25 @@ class SetupToken(Base):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
-class StaffSession(Base):
-    """A manager's login held on the server: the cookie carries only the token, whose hash
-    is kept here, so a session ends for good when `ended_at` is set (logout, password
-    change, disabled manager) or when it has been idle too long (`last_seen_at`)."""
-
-    __tablename__ = "staff_session"
+class SessionRow:
+    """The columns of a login held on the server (core.server_sessions): the cookie
+    carries only the token, whose hash is kept here, so a session ends for good when
+    `ended_at` is set (logout, password change, owner disabled) or when it has been idle
+    too long (`last_seen_at`). A table of it adds its owner's `<table>_id`."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    manager_id: Mapped[int] = mapped_column(ForeignKey("manager.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     last_seen_at: Mapped[datetime] = mapped_column(default=now)
     ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class StaffSession(SessionRow, Base):
+    """A manager's login held on the server."""
+
+    __tablename__ = "staff_session"
+
+    manager_id: Mapped[int] = mapped_column(ForeignKey("manager.id"), index=True)
 
 
 class LoginThrottle(Base):

@@ -21,7 +21,6 @@ The operator's rules, beyond those every caller meets:
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import blocking
@@ -41,13 +40,11 @@ from core.errors import NotFound, ValidationError
 from core.models import (Account, Block, CabinetSession, Contract, Phone, Service, Subscription,
                          Tariff, TariffChange, TariffService)
 from core.runtime import Runtime, runtime_of
+from core.server_sessions import ServerSessions
 from core.services import accounts, inputs, promises, subscriptions
 from core.services.dates import local_today
 
 MIN_PASSWORD = 8
-#: a session is touched at most this often; unused ones older than KEEP are deleted
-TOUCH_EVERY = timedelta(minutes=1)
-KEEP = timedelta(days=30)
 #: how many accounts one login or phone may name (a phone shared by a family's accounts)
 MAX_NAMED = 10
 BLOCK_WINDOW = timedelta(days=30)
@@ -152,54 +149,20 @@ def verified(stored: str, password: str) -> bool:
         return False
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+#: the cabinet's logins held on the server, as the admin's are (core.server_sessions):
+#: let in while the account is live and still has a cabinet password
+SESSIONS = ServerSessions(CabinetSession, Account, allowed=lambda account: (
+    not account.trashed and account.cabinet_password is not None))
+account_of = SESSIONS.owner_of
+end = SESSIONS.end
+end_all = SESSIONS.end_all
 
 
 def open_session(session: Session, account_id: int) -> str:
     """A new cabinet session for the account (audited as its login); returns the token."""
-    token = secrets.token_urlsafe(32)
-    at = now()
-    session.execute(delete(CabinetSession).where(CabinetSession.account_id == account_id,
-                                                 CabinetSession.last_seen_at < at - KEEP))
-    session.add(CabinetSession(token_hash=_digest(token), account_id=account_id,
-                               created_at=at, last_seen_at=at))
+    token = SESSIONS.open(session, account_id)
     audit(session, "cabinet_login", "account", account_id, {})
-    session.flush()
     return token
-
-
-def account_of(session: Session, token: str, idle: timedelta) -> Account | None:
-    """The live account whose open session the token names, else None (an idle session
-    is ended on the way)."""
-    found = session.execute(select(CabinetSession, Account).join(
-        Account, Account.id == CabinetSession.account_id).where(
-        CabinetSession.token_hash == _digest(token), CabinetSession.ended_at.is_(None))).first()
-    if found is None:
-        return None
-    row, account = found
-    at = now()
-    if row.last_seen_at + idle <= at:
-        row.ended_at = at
-        return None
-    if account.trashed or account.cabinet_password is None:
-        return None
-    if row.last_seen_at + TOUCH_EVERY <= at:
-        row.last_seen_at = at
-    return account
-
-
-def end(session: Session, token: str) -> None:
-    """End one cabinet session (logout)."""
-    session.execute(update(CabinetSession).where(
-        CabinetSession.token_hash == _digest(token), CabinetSession.ended_at.is_(None))
-        .values(ended_at=now()))
-
-
-def end_all(session: Session, account_id: int) -> int:
-    return session.execute(update(CabinetSession).where(
-        CabinetSession.account_id == account_id, CabinetSession.ended_at.is_(None))
-        .values(ended_at=now())).rowcount
 
 
 # --- what the subscriber sees -----------------------------------------------------------
