@@ -1,7 +1,8 @@
 """A forgotten cabinet password: a code by e-mail (the built-in channel of the notifier
 hook, through the mail log and the outbox to a local SMTP sink) that works once and sets
 a new password, ending the sessions open before; wrong, expired and over-tried codes
-refused; the same answer for a login that does not exist; asking throttled."""
+refused; the same answer for a login that does not exist; asking throttled; a plugin's
+channel (SMS) first when the operator puts it first."""
 from __future__ import annotations
 
 import re
@@ -9,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core import Contract, hookimpl
 from core.models import AuditEntry, Subscriber
 from mail_sink import Sink
 
@@ -22,10 +24,42 @@ def sink():
     server.close()
 
 
+class Texting:
+    """What an SMS gateway's plugin adds: the channel "sms" (it keeps the texts it was
+    given to send, with the phone)."""
+
+    def __init__(self):
+        self.texts: list[tuple[str, str]] = []
+
+    @hookimpl
+    def abonent_notify_subscriber(self, session, contract_id, channel, subject, body):
+        if channel != "sms":
+            return None
+        phone = session.get(Contract, contract_id).subscriber.phones[0].number
+        self.texts.append((phone, body))
+        return phone
+
+
 @pytest.fixture
-def abonent_config(sink):
+def texting():
+    return Texting()
+
+
+@pytest.fixture
+def abonent_plugins(texting):
+    return [("texting", texting)]
+
+
+@pytest.fixture
+def channels():
+    return ["email"]
+
+
+@pytest.fixture
+def abonent_config(sink, channels):
     return {"mail": {"host": "127.0.0.1", "port": sink.port,
-                     "from_address": "Billing <billing@isp.example>", "timeout": "5"}}
+                     "from_address": "Billing <billing@isp.example>", "timeout": "5"},
+            "cabinet": {"reset_channels": channels}}
 
 
 @pytest.fixture
@@ -49,7 +83,8 @@ def ask(client, login: str):
 
 
 def code_of(message) -> str:
-    return re.search(r"\b(\d{6})\b", message.get_body().get_content())[1]
+    text = message if isinstance(message, str) else message.get_body().get_content()
+    return re.search(r"\b(\d{6})\b", text)[1]
 
 
 def set_new(client, code: str, login: str = "ivan", password: str = NEW):
@@ -117,3 +152,20 @@ def test_unknown_logins_look_alike_and_bad_codes_are_refused(
     ask(stranger, "ivan")
     held = post(stranger, "/my/reset", {"login": "IVAN"})
     assert held.status_code == 429 and "Try again in" in held.get_data(as_text=True)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("channels", [["sms", "email"]])
+def test_a_plugin_channel_put_first_carries_the_code(new_client, world, mailed, sink, drain,
+                                                     texting, runtime):
+    stranger = new_client()
+    ask(stranger, "ivan")
+    drain()
+    [(phone, text)] = texting.texts
+    assert phone == "79165550011" and sink.received == []  # not mailed as well
+    assert set_new(stranger, code_of(text)).request.path == "/my/login"
+    assert new_client().login("ivan", NEW).status_code == 302
+    with runtime.session() as s:
+        assert s.scalars(select(AuditEntry.changes).where(
+            AuditEntry.action == "cabinet_reset_sent")).one() == {"channel": "sms",
+                                                                  "to": "79165550011"}
