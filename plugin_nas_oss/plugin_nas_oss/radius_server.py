@@ -56,6 +56,9 @@ class Logic(Protocol):
     def answer(self, requests: list[Request]) -> list[rp.Packet | None]:
         """The reply to each request, in order (None drops it), done in one go."""
 
+    def close(self) -> None:
+        """The server has stopped: give back what answering held (connections)."""
+
 
 class RadiusServer:
     """Serve RADIUS authentication and accounting until `stop()`.
@@ -123,6 +126,7 @@ class RadiusServer:
         finally:
             self._queue.put(None)
             writer.join(10)
+            self.logic.close()
 
     # --- one round: what is waiting on a socket -----------------------------------------
 

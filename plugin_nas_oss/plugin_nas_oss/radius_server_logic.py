@@ -24,10 +24,13 @@ facts (once per session, not again for a repeated Stop).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import socket
+import threading
 
 from pyrad import packet as rp
+from sqlalchemy.orm import Session
 
 from core import now
 from plugin_nas_oss import command_log
@@ -51,6 +54,8 @@ class BillingLogic:
     def __init__(self, runtime, refresh: float = 1.0):
         self.runtime = runtime
         self.directory = Directory(runtime, refresh=refresh, actor=PLUGIN_ACTOR)
+        self._connection = None  # the accounting writer's, see _record
+        self._writing = threading.Lock()
 
     def secret(self, address: str) -> bytes | None:
         with self.directory.lock:
@@ -85,17 +90,35 @@ class BillingLogic:
         return replies, accounting
 
     def _record(self, accounting: list[tuple[int, NasSettings, Accounting]]) -> bool:
+        """One transaction on the writer's own connection, kept between batches: a pool
+        checkout pings the server first, a round trip per batch for nothing. A failed
+        batch closes it (the next batch connects afresh)."""
         nases = {nas.agent_id: nas for _, nas, _ in accounting}
-        try:
-            with self.runtime.session(actor=PLUGIN_ACTOR) as session:
-                stopped = record_all(session, [acct for _, _, acct in accounting])
-                if stopped:
-                    command_log.write_all(session, [rad_acc_stop(nases[acct.agent_id], acct)
-                                                    for acct in stopped])
-        except Exception:
-            log.exception("accounting of %d packets not recorded", len(accounting))
-            return False
+        with self._writing:
+            try:
+                if self._connection is None:
+                    self._connection = self.runtime.engine.connect()
+                with Session(bind=self._connection, info={
+                        "runtime": self.runtime, "actor": PLUGIN_ACTOR}) as session:
+                    stopped = record_all(session, [acct for _, _, acct in accounting])
+                    if stopped:
+                        command_log.write_all(session, [
+                            rad_acc_stop(nases[acct.agent_id], acct) for acct in stopped])
+                    session.commit()
+            except Exception:
+                log.exception("accounting of %d packets not recorded", len(accounting))
+                self.close()
+                return False
         return True
+
+    def close(self) -> None:
+        """Give the writer's connection back (the server calls it when it stops)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.close()
+            except Exception:  # a broken connection: nothing left to give back
+                log.debug("closing the accounting connection failed", exc_info=True)
 
 
 def _first(pkt: rp.Packet, name: str):
@@ -146,10 +169,25 @@ def _password_ok(pkt: rp.AuthPacket, password: str | None) -> bool:
         return False
     if 2 in pkt:  # User-Password, hidden with the secret (RFC 2865 section 5.2)
         try:
-            return pkt.PwDecrypt(pkt.get(2)[0]) == password
+            return unhide(pkt.get(2)[0], pkt.secret, pkt.authenticator) == password
         except rp.PacketError:
             return False
     return pkt.VerifyChapPasswd(password)
+
+
+def unhide(hidden: bytes | str, secret: bytes, authenticator: bytes) -> str:
+    """A PAP User-Password in clear (RFC 2865 section 5.2), as pyrad's PwDecrypt finds it
+    but 16 octets at a time (pyrad goes octet by octet: ~15 µs of an Access-Request)."""
+    hidden = hidden.encode() if isinstance(hidden, str) else bytes(hidden)
+    if len(hidden) % 16:
+        raise rp.PacketError(f"Invalid length of encrypted password ({len(hidden)})")
+    plain, last = b"", authenticator
+    for at in range(0, len(hidden), 16):
+        block = hidden[at:at + 16]
+        pad = hashlib.md5(secret + last).digest()
+        plain += (int.from_bytes(block, "big") ^ int.from_bytes(pad, "big")).to_bytes(16, "big")
+        last = block
+    return plain.rstrip(b"\0").decode("utf-8", errors="ignore")
 
 
 def authorize(directory: Directory, nas: NasSettings, pkt: rp.AuthPacket) -> rp.Packet:

@@ -440,3 +440,14 @@ def test_copies_in_one_burst_are_stored_once_and_answered_alike(radius, nas, raw
     assert radius.counters["duplicate"] == 2 and radius.counters["accounted"] == 1
     (row,) = sessions(session)
     assert (row.session_id, row.octets_in) == ("twice", 5000)
+
+
+@pytest.mark.parametrize("password", ["p", "x" * 16, "y" * 17, "пароль, что длиннее 32 октетов"])
+def test_the_pap_password_is_found_as_pyrad_finds_it(password):
+    from plugin_nas_oss.radius_server_logic import unhide
+    pkt = rp.AuthPacket(secret=RADIUS_SECRET.encode(), dict=load(), User_Name="bob")
+    pkt["User-Password"] = pkt.PwCrypt(password)
+    hidden = pkt.get(2)[0]
+    assert unhide(hidden, pkt.secret, pkt.authenticator) == pkt.PwDecrypt(hidden) == password
+    with pytest.raises(rp.PacketError):
+        unhide(hidden[:-1], pkt.secret, pkt.authenticator)
