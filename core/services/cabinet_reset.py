@@ -39,6 +39,10 @@ def _body(logins: list[str], code: str) -> str:
             f"ask for it, ignore this message: your password stays as it is.\n")
 
 
+def _code() -> str:
+    return f"{secrets.randbelow(10 ** 6):06d}"
+
+
 def _accounts(session: Session, login: str) -> list[Account]:
     """The live accounts with a cabinet password that the login or phone names."""
     ids = [row[0] for row in cabinet.named(session, login) if row[2]]
@@ -50,13 +54,15 @@ def request_code(session: Session, login: Any) -> int:
     """Send a new code to the subscriber of every account the login names; returns to
     how many accounts one was sent (not to be shown to the requester)."""
     login = str(login or "").strip()[:100]
-    code = f"{secrets.randbelow(10 ** 6):06d}"
-    code_hash = cabinet.hash_secret(code)  # made for an unknown login too: the same time
     channels = runtime_of(session).settings.section("cabinet")["reset_channels"]
+    named = _accounts(session, login) if login else []
+    if not named:
+        cabinet.hash_secret(_code())  # the work a known login costs: no tell-tale time
     sent = 0
-    for contract_id, group in groupby(_accounts(session, login) if login else [],
-                                      key=lambda account: account.contract_id):
-        accounts = list(group)
+    for contract_id, group in groupby(named, key=lambda account: account.contract_id):
+        accounts = list(group)  # one code a contract: a phone shared by two subscribers
+        code = _code()          # never gives one of them the other's code
+        code_hash = cabinet.hash_secret(code)
         notice = notify_subscriber(session, contract_id, SUBJECT,
                                    _body([a.login for a in accounts], code), channels)
         for account in accounts:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core import Contract, hookimpl
 from core.models import AuditEntry, Subscriber
+from core.services import cabinet
 from mail_sink import Sink
 
 NEW = "a brand new pass 9"
@@ -169,3 +170,21 @@ def test_a_plugin_channel_put_first_carries_the_code(new_client, world, mailed, 
         assert s.scalars(select(AuditEntry.changes).where(
             AuditEntry.action == "cabinet_reset_sent")).one() == {"channel": "sms",
                                                                   "to": "79165550011"}
+
+
+@pytest.mark.sqlite_only
+def test_a_phone_shared_by_two_subscribers_gives_each_a_code_of_their_own(
+        new_client, world, mailed, sink, drain, factory, runtime):
+    neighbour = factory.contract(subscriber=factory.subscriber(
+        phones=["+7 916 555-00-11"], email="petr@home.example"))
+    petr = factory.account(contract=neighbour, login="petr")
+    with runtime.session() as s:
+        cabinet.set_password(s, petr.id, "petr's pass 11")
+    ask(new_client(), "+7 916 555-00-11")
+    drain()
+    codes = {message["To"]: code_of(message) for message in sink.received}
+    assert set(codes) == {"ivan@home.example", "petr@home.example"}
+    ivans = new_client()  # ivan's code does not open petr's account
+    refused = set_new(ivans, codes["ivan@home.example"], login="petr")
+    assert "no longer works" in refused.get_data(as_text=True)
+    assert set_new(ivans, codes["petr@home.example"], login="petr").request.path == "/my/login"
