@@ -49,6 +49,21 @@ def _idle() -> timedelta:
     return timedelta(minutes=runtime().settings.section("cabinet")["session_idle_minutes"])
 
 
+WAIT_LOGIN = _l("Too many failed attempts. Try again in %(seconds)s s.")
+
+
+def held(keys: tuple[str, ...], limits: throttle.Limits, field, message, template: str,
+         form):
+    """The 429 page to answer at once while one of the keys must still wait (the attempt
+    is not even looked at), else None; `message` names the seconds left."""
+    with runtime().session(actor="cabinet") as db:
+        wait = throttle.wait_seconds(db, keys, limits, now())
+    if not wait:
+        return None
+    field.errors.append(message % {"seconds": wait})
+    return render_template(template, form=form), 429, {"Retry-After": str(wait)}
+
+
 def gate():
     """Load the logged-in account into `g.cabinet` (id, login), or send to the login."""
     token = session.get(TOKEN_KEY)
@@ -74,12 +89,9 @@ def login():
         return render_template("cabinet/login.html", form=form)
     typed = form.login.data.strip()
     keys, limits = _keys(typed), _limits()
-    with runtime().session(actor="cabinet") as db:
-        wait = throttle.wait_seconds(db, keys, limits, now())
-    if wait:
-        form.password.errors.append(_("Too many failed attempts. Try again in %(seconds)s s.",
-                                      seconds=wait))
-        return render_template("cabinet/login.html", form=form), 429, {"Retry-After": str(wait)}
+    answer = held(keys, limits, form.password, WAIT_LOGIN, "cabinet/login.html", form)
+    if answer:
+        return answer
     attempt = cabinet.authenticate(runtime(), typed, form.password.data)
     if attempt.account_id is None:
         address = request.remote_addr

@@ -19,12 +19,14 @@ from wtforms.validators import DataRequired, EqualTo
 
 from admin import throttle
 from admin.db import runtime
+from admin.cabinet.login import held
 from admin.forms import reason
 from core.clock import now
 from core.errors import ValidationError
 from core.services import cabinet, cabinet_reset
 
 LOGIN_KEY = "cabinet_reset_login"
+WAIT = _l("Too many requests. Try again in %(seconds)s s.")
 #: codes one login (or one address) may ask for before it is held back for a lockout
 PER_LOGIN, PER_ADDRESS = 3, 10
 
@@ -60,12 +62,9 @@ def reset():
     address = request.remote_addr or "unknown"
     keys = (f"my-reset:{typed.lower()}", f"reset-addr:{address[:100]}")
     limits = _limits()
-    with runtime().session(actor="cabinet") as db:
-        wait = throttle.wait_seconds(db, keys, limits, now())
-    if wait:
-        form.login.errors.append(_("Too many requests. Try again in %(seconds)s s.",
-                                   seconds=wait))
-        return render_template("cabinet/reset.html", form=form), 429, {"Retry-After": str(wait)}
+    answer = held(keys, limits, form.login, WAIT, "cabinet/reset.html", form)
+    if answer:
+        return answer
     with runtime().session(actor=f"address:{address}") as db:
         throttle.count(db, keys, limits, now())
         cabinet_reset.request_code(db, typed)  # how many were sent is not told
