@@ -42,10 +42,21 @@ _everything: dict[tuple[str, str], tuple[object, list]] = {}  # (database, list)
 
 
 class TotalsQuery(Query):
-    """The list's count query; reading its count keeps it on `g` for the totals."""
+    """The list's count query; reading its count keeps it on `g` for the totals. The
+    queries the totals derive from it (clones made once it is `counted`) read as a plain
+    Query's: a sum is never taken for the count."""
+
+    counted = False
+    table = ""
 
     def scalar(self):
+        if self.counted:
+            return super().scalar()
+        self.counted = True
         g.list_filtered = self
+        return self.rows()
+
+    def rows(self) -> int:
         return super().scalar()
 
 
@@ -54,18 +65,15 @@ class EstimatedCount(TotalsQuery):
     PostgreSQL once the table has been analyzed (reltuples ≥ 0), else the exact count.
     An estimate is marked on `g` (`list_estimated`) for the template and the totals."""
 
-    table = ""
-
-    def scalar(self):
+    def rows(self) -> int:
         if self.session.get_bind().dialect.name == "postgresql":
             estimate = self.session.execute(
                 text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
                 {"t": self.table}).scalar()
             if estimate is not None and estimate >= 0:
-                g.list_filtered = self
                 g.list_estimated = True
                 return int(estimate)
-        return super().scalar()
+        return super().rows()
 
 
 class ListTotals:

@@ -134,6 +134,7 @@ def test_unfiltered_lists_show_the_planners_estimate_and_cached_totals(login_as,
     pay(owing["anna"].contract_id, "5.00", source="bank")
     assert "Balance: <strong data-total=\"1\">-27.50" in totals(client.text("/admin/contract/"))
     assert "-32.50" in totals(client.text("/admin/account/"))  # cached for a minute
+    assert "Amount: <strong data-total=\"1\">12.50" in totals(client.text("/admin/payment/"))
     payments = client.text("/admin/payment/?flt0_2=" + str(owing["anna"].agent_id))
     assert rows_of(payments) == 1 and "5.00" in totals(payments)  # filtered: exact
 
