@@ -34,6 +34,7 @@ def test_filter_bulk_block_and_report_download(page, runtime, factory, set_up, m
     page.click("a.filter:has-text('Balance')")
     page.fill("input.filter-val", "0")
     page.click("button:has-text('Apply')")
+    page.wait_for_url("**flt*")  # the unfiltered list has its row count too
     assert page.inner_text("[data-total='rows']") == "2"
     assert "clara" not in page.inner_text("table.model-list")
     SHOTS.mkdir(parents=True, exist_ok=True)
