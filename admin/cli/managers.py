@@ -140,10 +140,11 @@ def manager_locked(state: State) -> None:
 @click.argument("key")
 @pass_state
 def manager_unlock(state: State, key: str) -> None:
-    """Let a login or an address try again now: KEY is a login, or login:NAME or
-    addr:ADDRESS as `abonent manager locked` shows it."""
+    """Let a login or an address try again now: KEY is a manager's login, or a key as
+    `abonent manager locked` shows it (login:NAME, addr:ADDRESS, and the cabinet's
+    my-login:…, my-reset:…, reset-addr:…; a login never holds a colon)."""
     runtime = state.ready()
-    key = key if key.startswith(("login:", "addr:")) else throttle.keys(key, None)[0]
+    key = key if ":" in key else throttle.keys(key, None)[0]
     with runtime.session(actor="cli") as session:
         throttle.unlock(session, key)
     click.echo(f"{key} unlocked")
