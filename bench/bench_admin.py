@@ -201,7 +201,7 @@ def run(scale: float) -> list[Figure]:
     ip, mac = nas_address(middle + 1)
     name = f"{FIRST[middle % 8]}+{LAST[middle // 8 % 8]}+{middle}"  # populate's name of it
     pages = {
-        "accounts list, first page": "/admin/account/",
+        "accounts list, first page": UNFILTERED["accounts"],
         "accounts list, page 200": "/admin/account/?page=200",
         "contracts list, first page": UNFILTERED["contracts"],
         "payments list, first page": UNFILTERED["payments"],
