@@ -1,6 +1,6 @@
-"""What the big lists (accounts, contracts, payments) share: the row and page count and
-money totals of the listed set, a CSV export streamed from the database, and the filters on debt, state
-and agent.
+"""What the big lists (accounts, contracts, payments) share: the row and page count and money
+totals of the listed set, a CSV export streamed from the database, and the filters on
+debt, state and agent.
 
 Totals: Flask-Admin counts a list's rows with one query (`get_count_query`, filtered and
 searched like the list) and reads it with `.scalar()`; `TotalsQuery` keeps that filtered
@@ -9,11 +9,11 @@ more aggregate query.
 
 An unfiltered list is a million rows: on PostgreSQL its count is the planner's estimate
 (pg_class.reltuples, kept by ANALYZE and autovacuum), shown as "about", instead of a
-COUNT(*) that reads the whole table; its money totals, an aggregate of every row that
-does not fit the 300 ms budget at that size (the accounts' 540 ms: bench/README.md,
-admin), are computed at most once a minute per process and database and shown with the time they were computed (`EVERYTHING_SECONDS`). On
-SQLite (small databases) and on a table never analyzed, the unfiltered list is counted
-and totalled exactly, like a filtered one.
+COUNT(*) that reads the whole table; its money totals, an aggregate of every row that does
+not fit the 300 ms budget at that size (the accounts' 540 ms: bench/README.md, admin), are
+computed at most once a minute per process and database and shown with the time they were
+computed (`EVERYTHING_SECONDS`). On SQLite (small databases) and on a table never
+analyzed, the unfiltered list is counted and totalled exactly, like a filtered one.
 
 The export iterates the list's own query in batches (`yield_per`) and writes each row
 through core.csvout (no formula runs in a spreadsheet), so a million rows never sit in
