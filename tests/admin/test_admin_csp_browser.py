@@ -46,10 +46,11 @@ def test_no_page_breaks_the_content_security_policy(page, runtime, set_up, demo_
     page.goto("/admin/manager/")
     page.locator("button.make-link").first.click()
     page.click("#setup-link")
-    assert page.evaluate("window.getSelection().toString() || "
-                         "document.activeElement.value.substring("
-                         "document.activeElement.selectionStart,"
-                         "document.activeElement.selectionEnd)").startswith("http")
+    # the page's script selects the link on click (waited for: a busy machine is slow)
+    page.wait_for_function("(window.getSelection().toString() || "
+                           "document.activeElement.value.substring("
+                           "document.activeElement.selectionStart,"
+                           "document.activeElement.selectionEnd)).startsWith('http')")
     page.goto("/admin/role/")
     page.locator("tr", has_text="Night shift").locator("form.icon button").click()
     assert page.questions == ["Are you sure you want to delete this record?"]
