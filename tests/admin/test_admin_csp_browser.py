@@ -16,7 +16,9 @@ from tests.admin.test_admin_headers import invoice_id  # noqa: F401
 PAGES = ["/admin/", "/admin/account/", "/admin/subscriber/", "/admin/payment/",
          "/admin/audit/", "/admin/jobs/", "/admin/outbox/", "/admin/plugins/",
          "/admin/role/", "/admin/role/edit/?id=2", "/admin/manager/", "/admin/profile/",
-         "/admin/search/?q=Ivan"]
+         "/admin/search/?q=Ivan", "/admin/reports/", "/admin/provider/", "/admin/templates/",
+         "/admin/mail_log/", "/admin/import/", "/admin/helpdesk/", "/admin/apikeys/",
+         "/admin/invoice/", "/my/login", "/my/join", "/api/v1/docs"]
 
 
 def violations(page) -> list[str]:
