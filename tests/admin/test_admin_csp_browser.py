@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from admin import staff
 from core.models import Account
-from tests.admin.test_admin_browser import demo_data, log_in  # noqa: F401
+from tests.admin.test_admin_browser import demo_data, log_in, log_out  # noqa: F401
 from tests.admin.test_admin_headers import invoice_id  # noqa: F401
 
 PAGES = ["/admin/", "/admin/account/", "/admin/subscriber/", "/admin/payment/",
@@ -48,11 +48,18 @@ def test_no_page_breaks_the_content_security_policy(page, runtime, set_up, demo_
     page.goto("/admin/manager/")
     page.locator("button.make-link").first.click()
     page.click("#setup-link")
-    # the page's script selects the link on click (waited for: a busy machine is slow)
-    page.wait_for_function("(window.getSelection().toString() || "
-                           "document.activeElement.value.substring("
-                           "document.activeElement.selectionStart,"
-                           "document.activeElement.selectionEnd)).startsWith('http')")
+    # the page's script selects the link on click: waited for (a busy machine is slow),
+    # in Python, since Playwright's wait_for_function evaluates a string the CSP refuses
+    selected = ""
+    for _ in range(50):
+        selected = page.evaluate("window.getSelection().toString() || "
+                                 "document.activeElement.value.substring("
+                                 "document.activeElement.selectionStart,"
+                                 "document.activeElement.selectionEnd)")
+        if selected.startswith("http"):
+            break
+        time.sleep(0.1)
+    assert selected.startswith("http")
     page.goto("/admin/role/")
     page.locator("tr", has_text="Night shift").locator("form.icon button").click()
     assert page.questions == ["Are you sure you want to delete this record?"]
@@ -73,8 +80,7 @@ def test_second_factor_in_the_browser(page, set_up, password):
     page.fill("#second-factor-form input[name=code]", pyotp.TOTP(secret).now())
     page.click("#second-factor-form button[type=submit]")
     assert "The second factor is on" in page.inner_text(".flash")
-    page.click("#user-menu")
-    page.click("#logout")
+    log_out(page)
     log_in(page, "admin", password)
     assert page.url.endswith("/login/code")
     totp = pyotp.TOTP(secret)
