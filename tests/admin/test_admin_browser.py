@@ -37,6 +37,16 @@ def log_in(page, login: str, password: str) -> None:
     page.click("#login-submit")
 
 
+def cabinet_log_in(page, login: str, password: str, before=None) -> None:
+    """The subscriber's cabinet login (/my/); `before` runs on the filled form (a screenshot)."""
+    page.goto("/my/")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    if before is not None:
+        before()
+    page.click("button[type=submit]")
+
+
 def log_out(page) -> None:
     """The user menu's Log out. Bootstrap opens the menu once its script has run: on a
     busy machine the first click can come before that, so the menu is opened again

@@ -13,6 +13,7 @@ from admin import staff
 from core.invoicing import invoice_period
 from core.ledger import add_charge
 from core.models import Contract, DocumentTemplate, Invoice, MailMessage, ProviderDetails
+from tests.admin.test_admin_browser import log_in
 from pdf_text import pdf_text
 
 pytestmark = pytest.mark.sqlite_only  # pages over plain rows; the core is tested on both
@@ -110,10 +111,7 @@ def test_an_administrator_edits_the_invoice_with_a_preview(page, runtime, set_up
     account, bill = invoice
     with runtime.session() as s:
         number = s.get(Contract, account.contract_id).number
-    page.goto("/login")
-    page.fill("#login", staff.FIRST_ADMIN)
-    page.fill("#password", password)
-    page.click("#login-submit")
+    log_in(page, staff.FIRST_ADMIN, password)
     page.goto("/admin/templates/")
     page.click("#template-invoice")
     source = page.input_value("#source").replace("Amount due", "К оплате")

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from core.models import Contract
+from tests.admin.test_admin_browser import log_in
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
@@ -25,10 +26,7 @@ def test_filter_bulk_block_and_report_download(page, runtime, factory, set_up, m
         with runtime.session() as s:
             s.get(Contract, made[login].contract_id).balance = Decimal(balance)
     manager("maria", "manager")
-    page.goto("/login")
-    page.fill("#login", "maria")
-    page.fill("#password", password)
-    page.click("#login-submit")
+    log_in(page, "maria", password)
     page.goto("/admin/account/")
     page.click("text=Add Filter")
     page.click("a.filter:has-text('Balance')")

@@ -17,6 +17,7 @@ from core.services import cabinet
 from plugin_nas_oss.command_log import NasCommand
 from plugin_nas_oss.emulator import NasEmulator
 from plugin_tv24.emulator import Tv24Emulator
+from tests.admin.test_admin_browser import cabinet_log_in
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 PASSWORD = "my tv pass 42"
@@ -89,11 +90,7 @@ def test_phone_journey(browser, live_server, runtime, factory, pay, drain, emula
                                   locale="en-US", is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto("/my/")
-        page.fill("#login", "+7 900 123-45-67")
-        page.fill("#password", PASSWORD)
-        shot(page, "1-login")
-        page.click("button[type=submit]")
+        cabinet_log_in(page, "+7 900 123-45-67", PASSWORD, before=lambda: shot(page, "1-login"))
         assert page.inner_text("#balance") == "1,000.00"
         shot(page, "2-home")
 
@@ -113,9 +110,7 @@ def test_phone_journey(browser, live_server, runtime, factory, pay, drain, emula
         page.click("#logout")
 
         nas_emulator.state.open_session("net-4567", "10.0.0.15")  # the router is online
-        page.fill("#login", "net-4567")
-        page.fill("#password", NET_PASSWORD)
-        page.click("button[type=submit]")
+        cabinet_log_in(page, "net-4567", NET_PASSWORD)
         page.click("#block")
         assert "until you switch it off" in page.inner_text(".flash")
         assert page.inner_text("#state") == "voluntary block"

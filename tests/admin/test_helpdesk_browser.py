@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.services import cabinet
+from tests.admin.test_admin_browser import cabinet_log_in, log_in
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 PASSWORD = "my desk pass 42"
@@ -30,10 +31,7 @@ def test_a_request_answered(browser, live_server, page, runtime, factory, set_up
                                 locale="en-US", is_mobile=True, has_touch=True)
     subscriber = phone.new_page()
     try:
-        subscriber.goto("/my/")
-        subscriber.fill("#login", "79001234567")
-        subscriber.fill("#password", PASSWORD)
-        subscriber.click("button[type=submit]")
+        cabinet_log_in(subscriber, "79001234567", PASSWORD)
         subscriber.click("#my-requests")
         subscriber.select_option("#category", "internet")
         subscriber.fill("#subject", "No internet since noon")
@@ -43,10 +41,7 @@ def test_a_request_answered(browser, live_server, page, runtime, factory, set_up
         assert "is sent" in subscriber.inner_text(".flash")
         shot(subscriber, "2-sent")
 
-        page.goto("/login")
-        page.fill("#login", "olga")
-        page.fill("#password", password)
-        page.click("#login-submit")
+        log_in(page, "olga", password)
         page.goto("/admin/helpdesk/")
         page.click("text=No internet since noon")
         page.fill("#text", "We restarted your port; please switch the router off and on.")
