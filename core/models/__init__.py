@@ -14,11 +14,12 @@ from core.models.outbox import Delivery, OutboxEvent
 from core.models.party import Contract, NumberCounter, NumberPlan, Operator, Phone, Subscriber
 from core.models.staff import LoginThrottle, Manager, Role, SetupToken, StaffSession
 from core.models.usage import CdrFile, UsageRecord
+from core.models.webhook import WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "Account", "Agent", "ApiKey", "AuditEntry", "Base", "Block", "CabinetReset", "CabinetSession", "CdrFile", "Charge", "Contract", "Delivery", "DocumentTemplate", "ExternalLink", "Instalment", "OutboxEvent",
     "Invoice", "InvoiceLine", "JobRun", "LoginThrottle", "MailMessage", "Manager", "NumberCounter", "NumberPlan", "Operator", "Payment",
     "Phone", "PromisedPayment", "ProviderDetails", "Role", "SensorType", "Service", "SetupToken", "StaffSession", "Subscriber", "Subscription", "Tariff", "TariffChange",
     "TariffService", "Ticket", "TicketAttachment", "TicketComment", "TicketHistory", "Unit",
-    "UsageRecord",
+    "UsageRecord", "WebhookAttempt", "WebhookEndpoint",
 ]
