@@ -18,9 +18,10 @@ from api.blueprint import PREFIX, guard, plugin_permission
 from api.errors import http_error
 from api.ratelimit import RateLimiter
 from api.schemas import Errors
-from api.resources import accounts, catalog, customers, money
+from api.resources import (accounts, catalog, customers, invoices, money, operations, services,
+                           usage)
 
-RESOURCES = (customers, accounts, money, catalog)
+RESOURCES = (customers, accounts, money, catalog, services, usage, invoices, operations)
 
 
 class _Api(Api):

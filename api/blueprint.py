@@ -24,7 +24,8 @@ from core.services.inputs import MAX_KEY
 PREFIX = "/api/v1"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 ERRORS = {401: "no key, or an unknown or revoked one", 403: "the key's role lacks the permission",
-          404: "no such record", 422: "refused input: each error names its field",
+          404: "no such record", 409: "in conflict with what is recorded (see the message)",
+          422: "refused input: each error names its field",
           429: "over the key's rate limit: see Retry-After"}
 
 
