@@ -55,6 +55,7 @@ class Directory:
         self._by_field: dict[tuple[int, str, str], Entry] = {}
         self._since = EPOCH
         self._read_at = self._full_at = float("-inf")
+        self.version = 0  # one more at every read: what was derived from a read is stale
         #: Held to refresh and to look up: the server's reading thread and its accounting
         #: writer both answer from here, and a refresh rebuilds the maps in place.
         self.lock = threading.RLock()
@@ -97,6 +98,7 @@ class Directory:
         self._index()
         self._since = started
         self._read_at = time.monotonic()
+        self.version += 1
         if full:
             self._full_at = self._read_at
 

@@ -14,6 +14,9 @@ Access-Request:
   admin → b_admin. A blocked state whose command the profile does not send as CoA
   attributes is refused (Access-Reject), and a "disabled" account always is. The
   account's IP goes back as Framed-IP-Address.
+  The reply's attribute octets are encoded once per account and directory read (they
+  depend on the account, its state and the NAS's profile, all fixed until the next read)
+  and signed per request by plugin_nas_oss.radius_codec.
 
 Accounting-Request: a row of `nas_session` per (NAS, Acct-Session-Id) for start /
 interim / stop (plugin_nas_oss.sessions). Accounting-Stop is Carbon's rad_acc_stop: the
@@ -33,8 +36,9 @@ from pyrad import packet as rp
 from sqlalchemy.orm import Session
 
 from core import now
-from plugin_nas_oss import command_log
+from plugin_nas_oss import command_log, radius_codec as codec
 from plugin_nas_oss.agent import NasSettings, normal_mac
+from plugin_nas_oss.dictionary import load
 from plugin_nas_oss.radius_server import Request
 from plugin_nas_oss.radius_server_directory import Directory, Entry
 from plugin_nas_oss.sessions import STATUS_TYPES, Accounting, record_all
@@ -54,6 +58,7 @@ class BillingLogic:
     def __init__(self, runtime, refresh: float = 1.0):
         self.runtime = runtime
         self.directory = Directory(runtime, refresh=refresh, actor=PLUGIN_ACTOR)
+        self._encoded = Encoded()
         self._connection = None  # the accounting writer's, see _record
         self._writing = threading.Lock()
 
@@ -62,11 +67,13 @@ class BillingLogic:
             nas = self.directory.fresh().nases.get(address)
         return nas.radius_secret.encode() if nas else None
 
-    def answer(self, requests: list[Request]) -> list[rp.Packet | None]:
+    def answer(self, requests: list[Request]) -> list[bytes | None]:
         """Called from two threads (Access-Requests, the accounting writer): the
         directory is read under its lock, the database written outside it."""
         with self.directory.lock:
-            replies, accounting = self._decide(self.directory.fresh(), requests)
+            directory = self.directory.fresh()
+            self._encoded.follow(directory.version)
+            replies, accounting = self._decide(directory, requests)
         if accounting and not self._record(accounting):
             for index, _, _ in accounting:  # not recorded: not acknowledged (RFC 2866)
                 replies[index] = None
@@ -74,19 +81,19 @@ class BillingLogic:
 
     def _decide(self, directory: Directory, requests: list[Request]):
         """The replies, and the accounting to record before they may go."""
-        replies: list[rp.Packet | None] = []
+        replies: list[bytes | None] = []
         accounting: list[tuple[int, NasSettings, Accounting]] = []
         for request in requests:
             nas = directory.nases.get(request.client)
             if nas is None:
                 replies.append(None)
-            elif request.packet.code == rp.AccessRequest:
-                replies.append(authorize(directory, nas, request.packet))
+            elif isinstance(request.packet, codec.AccessRequest):
+                replies.append(authorize(directory, nas, request.packet, self._encoded))
             else:
                 acct = accounting_of(directory, nas, request.packet)
                 if acct is not None:
                     accounting.append((len(replies), nas, acct))
-                replies.append(request.packet.CreateReply())
+                replies.append(request.packet.CreateReply().ReplyPacket())
         return replies, accounting
 
     def _record(self, accounting: list[tuple[int, NasSettings, Accounting]]) -> bool:
@@ -164,15 +171,16 @@ def _by_ipoe(directory: Directory, nas: NasSettings, ip: str | None, mac: str | 
     return None
 
 
-def _password_ok(pkt: rp.AuthPacket, password: str | None) -> bool:
+def _password_ok(request: codec.AccessRequest, secret: bytes, password: str | None) -> bool:
     if not password:
         return False
-    if 2 in pkt:  # User-Password, hidden with the secret (RFC 2865 section 5.2)
+    hidden = request.first(codec.USER_PASSWORD)  # hidden with the secret (RFC 2865 5.2)
+    if hidden is not None:
         try:
-            return unhide(pkt.get(2)[0], pkt.secret, pkt.authenticator) == password
+            return unhide(hidden, secret, request.authenticator) == password
         except rp.PacketError:
             return False
-    return pkt.VerifyChapPasswd(password)
+    return codec.chap_ok(request, password)
 
 
 def unhide(hidden: bytes | str, secret: bytes, authenticator: bytes) -> str:
@@ -190,45 +198,78 @@ def unhide(hidden: bytes | str, secret: bytes, authenticator: bytes) -> str:
     return plain.rstrip(b"\0").decode("utf-8", errors="ignore")
 
 
-def authorize(directory: Directory, nas: NasSettings, pkt: rp.AuthPacket) -> rp.Packet:
-    """Access-Accept with the profile's attributes, or Access-Reject."""
-    login = _first(pkt, "User-Name")
-    if 2 in pkt or 3 in pkt:  # User-Password or CHAP-Password: a login
+class Encoded(dict):
+    """Reply attribute octets by (NAS, account, session id when the profile uses it),
+    valid for one read of the directory: `follow` empties it when the directory has been
+    read again (an account, its state or its NAS's profile may have changed)."""
+
+    version = -1
+
+    def follow(self, version: int) -> None:
+        if version != self.version:
+            self.clear()
+            self.version = version
+
+
+def authorize(directory: Directory, nas: NasSettings, request: codec.AccessRequest,
+              encoded: Encoded) -> bytes:
+    """Access-Accept with the profile's attributes, or Access-Reject, signed."""
+    secret = nas.radius_secret.encode()
+    found = _account(directory, nas, request, secret)
+    state = action = key = None
+    if found is not None:
+        state = directory.state(found.id)
+        command = STATE_COMMAND.get(state)
+        action = nas.profile.action(command) if command else None
+        uses_session = action is not None and any(
+            "{session_id" in template for _, template in action.attributes)
+        key = (nas.agent_id, found.id,
+               request.text(codec.ACCT_SESSION_ID) if uses_session else None)
+    hit = encoded.get(key)
+    if hit is None:
+        hit = encoded[key] = _reply_attributes(nas, found, state, action, request)
+    return codec.reply(request, hit[0], hit[1], secret)
+
+
+def _account(directory: Directory, nas: NasSettings, request: codec.AccessRequest,
+             secret: bytes) -> Entry | None:
+    """The account a login with its right password names, or the IPoE account of the
+    request's IP / MAC; None for nobody."""
+    login = request.text(codec.USER_NAME)
+    if codec.USER_PASSWORD in request.attributes or codec.CHAP_PASSWORD in request.attributes:
         found = directory.by_login(nas.agent_id, login) if login else None
-        if found is not None and not _password_ok(pkt, found.fields.get("radius_password")):
-            found = None
-    else:
-        found = _by_ipoe(directory, nas, _first(pkt, "Framed-IP-Address"),
-                         _mac(_first(pkt, "Calling-Station-Id")) or _mac(login))
+        if found is None or not _password_ok(request, secret, found.fields.get("radius_password")):
+            return None
+        return found
+    ip = request.first(codec.FRAMED_IP_ADDRESS)
+    return _by_ipoe(directory, nas, socket.inet_ntoa(ip) if ip and len(ip) == 4 else None,
+                    _mac(request.text(codec.CALLING_STATION_ID)) or _mac(login))
+
+
+def _reply_attributes(nas: NasSettings, found: Entry | None, state: str | None, action,
+                      request: codec.AccessRequest) -> tuple[int, bytes]:
+    """(code, attribute octets) of the reply to a request for `found` in `state`, whose
+    command is `action` on this NAS (None: always refused)."""
     if found is None:
-        return _reject(pkt, "unknown login or wrong password")
-    state = directory.state(found.id)
-    command = STATE_COMMAND.get(state)
-    action = nas.profile.action(command) if command else None
-    attributes = (action.render(_values(found, pkt, nas))
+        return _reject("unknown login or wrong password")
+    attributes = (action.render(_values(found, request, nas))
                   if action and action.transport == "coa" else [])
-    if command is None or (state != "active" and not attributes):
-        return _reject(pkt, f"account is blocked ({state})")
-    reply = pkt.CreateReply()
+    if action is None or (state != "active" and not attributes):
+        return _reject(f"account is blocked ({state})")
     if found.fields.get("ip"):
-        reply.AddAttribute("Framed-IP-Address", found.fields["ip"])
-    for name, value in attributes:
-        reply.AddAttribute(name, value)
-    return reply
+        attributes.insert(0, ("Framed-IP-Address", found.fields["ip"]))
+    return codec.ACCESS_ACCEPT, codec.encode_attributes(load(), attributes)
 
 
-def _reject(pkt: rp.AuthPacket, why: str) -> rp.Packet:
-    reply = pkt.CreateReply()
-    reply.code = rp.AccessReject
-    reply.AddAttribute("Reply-Message", why)
-    return reply
+def _reject(why: str) -> tuple[int, bytes]:
+    return codec.ACCESS_REJECT, codec.encode_attributes(load(), [("Reply-Message", why)])
 
 
-def _values(found: Entry, pkt: rp.Packet, nas: NasSettings) -> dict:
+def _values(found: Entry, request: codec.AccessRequest, nas: NasSettings) -> dict:
     fields = found.fields
     return {"login": found.login, "ip": fields.get("ip"), "mac": fields.get("mac"),
             "vlan": fields.get("vlan"), "port": fields.get("port"),
-            "session_id": _first(pkt, "Acct-Session-Id"), "nas_ip": nas.address}
+            "session_id": request.text(codec.ACCT_SESSION_ID), "nas_ip": nas.address}
 
 
 def _counter(pkt: rp.Packet, octets: str, gigawords: str) -> int:
