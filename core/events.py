@@ -59,7 +59,8 @@ def emit(session: Session, name: str, payload: dict[str, Any], *,
                         payload=jsonable(payload), created_at=now())
     session.add(event)
     session.flush()
-    plugins = runtime_of(session).subscribers(f"abonent_{name}", frozenset(agent_types))
+    plugins = runtime_of(session).subscribers(session, f"abonent_{name}",
+                                              frozenset(agent_types))
     if plugins:
         session.execute(insert(Delivery), [
             {"event_id": event.id, "plugin": plugin, "account_id": account_id,
@@ -88,7 +89,8 @@ def emit_many(session: Session, events: Iterable[tuple[str, dict[str, Any], int 
                    "contract_id": contract_id, "next_attempt_at": at, "state": "pending",
                    "attempts": 0}
                   for event_id, (name, _, account_id, contract_id, types) in zip(rows, items)
-                  for plugin in runtime.subscribers(f"abonent_{name}", frozenset(types))]
+                  for plugin in runtime.subscribers(session, f"abonent_{name}",
+                                                    frozenset(types))]
     if deliveries:
         session.execute(insert(Delivery), deliveries)
     return len(rows)

@@ -132,6 +132,18 @@ def abonent_demo_services(runtime):
     """
 
 
+@hookspec
+def abonent_delivery_filter(runtime):
+    """Called once at start-up, for a plugin that wants only some of the notifications it
+    implements (the built-in webhooks: only events an endpoint subscribes to). Return a
+    callable `wants(session, hook_name) -> bool`, or None to get every one. `emit` calls
+    it for each event, in the event's transaction (`session`), and writes no delivery for
+    this plugin when it answers False: keep it to a set look-up (cache what it reads and
+    refresh it every few seconds), as it runs for every event written. An exception
+    fails the operation that emits.
+    """
+
+
 # --- 2. Synchronous contributions ------------------------------------------------------
 
 @hookspec(firstresult=True)

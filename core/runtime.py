@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pluggy
 from sqlalchemy import Engine
@@ -29,6 +29,9 @@ class Runtime:
     plugin_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: notification hook name -> [(plugin name, agent types it owns)], filled by the host
     listeners: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    #: plugin name -> its `wants(session, hook_name)` (abonent_delivery_filter), filled
+    #: by the host for the plugins that want only some of their notifications
+    filters: dict[str, Callable[[Session, str], bool]] = field(default_factory=dict)
 
     @cached_property
     def _sessions(self) -> sessionmaker:
@@ -67,17 +70,21 @@ class Runtime:
                                        f"(installed: {', '.join(sorted(self.agent_types)) or 'none'})"
                            ) from None
 
-    def subscribers(self, hook_name: str, agent_types: frozenset[str] | set[str] = frozenset()
-                    ) -> list[str]:
-        """Plugins that get a delivery of this notification.
+    def subscribers(self, session: Session, hook_name: str,
+                    agent_types: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """Plugins that get a delivery of this notification, written in `session`.
 
         A plugin that declares agent types hears about accounts of its own types only; a
         plugin without agent types (an exporter, a notifier) hears about every account.
-        Events not about an account (no agent types given) go to every listener.
+        Events not about an account (no agent types given) go to every listener. A
+        plugin with a filter (abonent_delivery_filter) gets only the events it wants.
         """
         result = []
         for plugin, owned in self.listeners.get(hook_name, ()):
-            if not owned or not agent_types or owned & set(agent_types):
+            if owned and agent_types and not owned & set(agent_types):
+                continue
+            wants = self.filters.get(plugin)
+            if wants is None or wants(session, hook_name):
                 result.append(plugin)
         return result
 

@@ -133,8 +133,8 @@ def _check_arguments(plugin: Any, name: str) -> None:
 
 
 def builtin_plugins() -> list[tuple[str, ModuleType]]:
-    from plugins import builtin
-    return [("core", builtin)]
+    from plugins import builtin, webhooks
+    return [("core", builtin), ("webhooks", webhooks)]
 
 
 def make_plugin_manager(settings: Settings, extra: Iterable[tuple[str, Any]] = (),
@@ -336,10 +336,14 @@ def build_runtime(settings: Settings, *, extra_plugins: Iterable[tuple[str, Any]
     agent_types = collect_agent_types(pm)
     plugin_configs = validate_plugin_configs(pm, settings)
     listeners = collect_listeners(pm, agent_types)
-    return Runtime(settings=settings, pm=pm, agent_types=agent_types,
-                   engine=engine or make_engine(settings.database_url,
-                                                **_pool_for(settings, listeners)),
-                   plugin_configs=plugin_configs, listeners=listeners)
+    runtime = Runtime(settings=settings, pm=pm, agent_types=agent_types,
+                      engine=engine or make_engine(settings.database_url,
+                                                   **_pool_for(settings, listeners)),
+                      plugin_configs=plugin_configs, listeners=listeners)
+    runtime.filters = {impl.plugin_name: wants for impl in pm.impls("abonent_delivery_filter")
+                       if (wants := pm.call_one("abonent_delivery_filter", impl.plugin_name,
+                                                runtime=runtime)) is not None}
+    return runtime
 
 
 def _pool_for(settings: Settings, listeners: dict[str, list[tuple[str, frozenset[str]]]]

@@ -29,7 +29,7 @@ class WebhookEndpoint(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=now)
     created_by: Mapped[str] = mapped_column(String(100))
-    #: why it was turned off (by a person, or an answer that refused an event)
+    #: why it was turned off, as the person who did it said
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
 
 
@@ -44,7 +44,7 @@ class WebhookAttempt(Base):
     event_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     delivery_id: Mapped[int | None] = mapped_column(BigInteger)
     event_name: Mapped[str] = mapped_column(String(50))
-    #: the outbox's attempt number of the delivery (1 for a test event)
+    #: which try of this event at this endpoint (from 1; 1 for a test event)
     attempt: Mapped[int] = mapped_column(default=1)
     sent_at: Mapped[datetime] = mapped_column(default=now)
     #: the HTTP status answered; None when no answer came (see `error`)
