@@ -36,6 +36,7 @@ from admin.views.settings import (
     UnitView,
 )
 from admin.views.staff import AuditView, ManagerView, RoleView
+from admin.views.webhooks import WebhooksView
 from core.errors import PluginError
 from core.models import (
     Account,
@@ -99,6 +100,8 @@ def build_admin(app, runtime: Runtime) -> Admin:
                        endpoint="sensortype"),
         ApiKeysView(name=_l("API keys"), category=settings, endpoint="apikeys",
                     url="/admin/apikeys"),
+        WebhooksView(name=_l("Webhooks"), category=settings, endpoint="webhooks",
+                     url="/admin/webhooks"),
         OutboxView(name=_l("Event outbox"), category=operations, endpoint="outbox"),
         JobsView(name=_l("Scheduled jobs"), category=operations, endpoint="jobs"),
         PluginsView(name=_l("Plugins"), category=operations, endpoint="plugins"),

@@ -75,7 +75,7 @@ class AttemptQuery(PageQuery):
 
 def blueprint(runtime) -> Blueprint:
     """A new blueprint each call (each web application registers its own)."""
-    blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
+    blp = Blueprint("webhook_endpoints", __name__, url_prefix="/webhooks",
                     description="Webhook endpoints: URLs that get chosen events, signed")
     operation = partial(ApiBlueprint.operation, blp)
 
