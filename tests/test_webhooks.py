@@ -10,20 +10,7 @@ import pytest
 from core.errors import ValidationError
 from core.models import WebhookAttempt
 from core.webhooks import check_url, create_endpoint, update_endpoint
-from webhook_receiver import Receiver
-
-
-@pytest.fixture
-def receivers():
-    """receivers() → a new running Receiver; all are stopped after the test."""
-    made: list[Receiver] = []
-
-    def make() -> Receiver:
-        made.append(Receiver())
-        return made[-1]
-    yield make
-    for receiver in made:
-        receiver.close()
+from webhook_receiver import Receiver, receivers  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -135,3 +122,20 @@ def test_urls_refused_at_creation():
     with pytest.raises(ValidationError, match="private or local"):
         check_url("http://10.1.2.3/", allow_private=False)
     assert check_url("http://127.0.0.1:9/") == "http://127.0.0.1:9/"  # allowed by default
+
+
+@pytest.mark.sqlite_only
+def test_an_endpoint_made_in_another_process_counts_within_the_refresh_window(
+        runtime, factory, block, deliveries, monkeypatch):
+    from core import webhooks
+    from plugins.host import build_runtime
+    other = build_runtime(runtime.settings, load_entrypoints=False, engine=runtime.engine)
+    account = factory.account()  # this process has read the endpoints: none
+    with other.session(actor="test") as session:
+        create_endpoint(session, "http://127.0.0.1:9/", ["block_set"])
+    block(account)
+    assert deliveries("webhooks") == []  # within the window: not seen here yet
+    later = webhooks.time.monotonic() + runtime.plugin_configs["webhooks"]["refresh_seconds"]
+    monkeypatch.setattr(webhooks.time, "monotonic", lambda: later)
+    block(factory.account())
+    assert [d.event for d in deliveries("webhooks")] == ["block_set"]

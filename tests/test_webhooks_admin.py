@@ -9,20 +9,14 @@ from click.testing import CliRunner
 
 from admin.cli import cli
 from core.models import AuditEntry
-from webhook_receiver import Receiver
+from webhook_receiver import receivers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.sqlite_only
 
 
-@pytest.fixture
-def receiver():
-    made = Receiver()
-    yield made
-    made.close()
-
-
-def test_the_admin_makes_an_endpoint_and_shows_its_secret_once(admin_client, receiver,
+def test_the_admin_makes_an_endpoint_and_shows_its_secret_once(admin_client, receivers,
                                                                runtime):
+    receiver = receivers()
     admin = admin_client()
     refused = admin.post("/admin/webhooks/create", {"url": "ftp://x", "events": ["block_set"]})
     assert "http:// or https://" in refused.get_data(as_text=True)
@@ -46,13 +40,23 @@ def test_the_admin_makes_an_endpoint_and_shows_its_secret_once(admin_client, rec
 
     assert admin_client("read-only").post("/admin/webhooks/create", {
         "url": receiver.url, "events": ["*"]}).status_code == 403
+    assert 'name="events"' in admin.text(f"/admin/webhooks/{endpoint_id}/edit")
+    admin.post(f"/admin/webhooks/{endpoint_id}/update", {
+        "url": receiver.url, "events": ["*"], "disabled_reason": "moving"})  # unchecked
+    assert "*</td>" in admin.text("/admin/webhooks/") and "no: moving" in admin.text(
+        "/admin/webhooks/")
+    rotated = admin.post(f"/admin/webhooks/{endpoint_id}/rotate").get_data(as_text=True)
+    assert "whsec_" in rotated and secret not in rotated
+    admin.post(f"/admin/webhooks/{endpoint_id}/delete")
+    assert "No webhook endpoints yet." in admin.text("/admin/webhooks/")
     with runtime.session() as session:
         actions = [e.action for e in session.query(AuditEntry).filter_by(
-            object_type="webhook_endpoint")]
-    assert actions == ["create"]
+            object_type="webhook_endpoint").order_by(AuditEntry.id)]
+    assert actions == ["create", "update", "rotate_secret", "delete"]
 
 
-def test_the_command_line(runtime, receiver, settle):
+def test_the_command_line(runtime, receivers, settle):
+    receiver = receivers()
     settle()
     env = {"ABONENT_DATABASE_URL": runtime.settings.database_url,
            "ABONENT_VAR_DIR": str(runtime.settings.var_dir), "ABONENT_CONFIG": "",

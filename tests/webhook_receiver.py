@@ -5,6 +5,7 @@ tolerance), answers 400 to a bad one, and records what came in order.
 
 `script(...)` gives the answers of the next requests, in turn: an HTTP status, or "drop"
 (read the request, then close the connection without answering); then 200 again.
+A test module takes the `receivers` fixture with `from webhook_receiver import receivers`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 TOLERANCE = 300  # seconds, as Stripe's libraries default to
 
@@ -92,3 +95,16 @@ class Receiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@pytest.fixture
+def receivers():
+    """receivers() → a new running Receiver; all are stopped after the test."""
+    made: list[Receiver] = []
+
+    def make() -> Receiver:
+        made.append(Receiver())
+        return made[-1]
+    yield make
+    for receiver in made:
+        receiver.close()

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from webhook_receiver import Receiver
+from webhook_receiver import receivers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.sqlite_only
 
 
-@pytest.fixture
-def receiver():
-    made = Receiver()
-    yield made
-    made.close()
-
-
-def test_an_integrator_keeps_its_endpoint_through_the_api(api, factory, drain, receiver):
+def test_an_integrator_keeps_its_endpoint_through_the_api(api, factory, drain,
+                                                          receivers):
+    receiver = receivers()
     admin = api("administrator")
     made = admin.call("POST", "/api/v1/webhooks", {"url": receiver.url, "events": ["block_set"]})
     assert made.status_code == 201
