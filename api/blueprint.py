@@ -10,9 +10,10 @@ from typing import Any, Iterator
 
 import flask_smorest
 from flask import abort, current_app, jsonify, request
-from marshmallow import Schema
+from marshmallow import RAISE, Schema
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from api.auth import caller, identify, refused
@@ -46,7 +47,17 @@ def plugin_permission():
     return refused("plugins:view" if request.method in SAFE_METHODS else "plugins:edit")
 
 
+class _Parser(FlaskParser):
+    """A query parameter the operation does not know is refused (422 naming it), as an
+    unknown field of a body is: a misspelt filter must not answer the whole list."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": RAISE, "querystring": RAISE}
+
+
 class ApiBlueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()
+
     def __init__(self, name: str, description: str):
         super().__init__(name, __name__, url_prefix=PREFIX, description=description)
         guard(self)

@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from core.services.inputs import MAX_KEY
 from core.state import MANUAL_SOURCES
 
 MONEY_PATTERN = r"^-?\d+(\.\d+)?$"
@@ -42,6 +43,22 @@ def Moment(description: str = "", **kwargs: Any) -> fields.String:
 def Day(description: str = "", **kwargs: Any) -> fields.String:
     """A day in a request, YYYY-MM-DD; parsed by core/services."""
     return fields.String(metadata={"format": "date", "description": description}, **kwargs)
+
+
+def Id(**kwargs: Any) -> fields.Integer:
+    """A record's id to filter by: one no key column holds is refused (422), not sent
+    to the database."""
+    return fields.Integer(validate=validate.Range(1, MAX_KEY), **kwargs)
+
+
+class Flag(fields.Boolean):
+    """true or false in a body: not 0, 1, "yes" or "on", which marshmallow's Boolean
+    takes (and 0.0, which equals 0)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def _nullable(field_class, **kwargs):
@@ -116,7 +133,7 @@ class ContractIn(Schema):
     subscriber_id = fields.Integer(required=True)
     number = fields.String(metadata={"description": "default: the operator's number plan"})
     credit_limit = Money()
-    do_not_block = fields.Boolean()
+    do_not_block = Flag()
     grace_days = _nullable(fields.Integer)
     grace_amount = _nullable(Money)
 
@@ -135,7 +152,7 @@ class ContractOut(Schema):
 
 
 class ContractQuery(PageQuery):
-    subscriber_id = fields.Integer()
+    subscriber_id = Id()
     number = fields.String()
 
 
@@ -196,10 +213,10 @@ class AccountOut(Schema):
 
 
 class AccountQuery(PageQuery):
-    contract_id = fields.Integer()
+    contract_id = Id()
     login = fields.String()
-    agent_id = fields.Integer()
-    tariff_id = fields.Integer()
+    agent_id = Id()
+    tariff_id = Id()
 
 
 class BlockIn(Schema):
@@ -275,7 +292,7 @@ class PaymentOut(Schema):
 
 
 class PaymentQuery(PageQuery):
-    contract_id = fields.Integer()
+    contract_id = Id()
     source = fields.String()
     external_id = fields.String()
 
@@ -296,5 +313,5 @@ class ChargeOut(Schema):
 
 
 class ChargeQuery(PageQuery):
-    contract_id = fields.Integer()
-    account_id = fields.Integer()
+    contract_id = Id()
+    account_id = Id()

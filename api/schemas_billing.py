@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import Day, Money, PageQuery
+from api.schemas import Day, Flag, Id, Money, PageQuery
 from core.models.account import SUBSCRIPTION_STATES
 from core.models.catalog import SERVICE_KINDS
 
@@ -47,15 +47,15 @@ class SubscriptionIn(Schema):
     service_id = fields.Integer(required=True)
     start_on = Day("the first day (default: today)")
     end_on = Day("the last day, inclusive (default: until removed)")
-    active = fields.Boolean(metadata={"description": "false: assigned, not yet active"})
-    purchase = fields.Boolean(metadata={
+    active = Flag(metadata={"description": "false: assigned, not yet active"})
+    purchase = Flag(metadata={
         "description": "charge the current period at once, as the cabinet's Connect does "
                        "(refused if the contract cannot pay it; start_on, end_on and active "
                        "do not apply)"})
 
 
 class SubscriptionChange(Schema):
-    active = fields.Boolean(required=True, metadata={"description": "activate or deactivate"})
+    active = Flag(required=True, metadata={"description": "activate or deactivate"})
 
 
 class SubscriptionOut(Schema):
@@ -110,9 +110,9 @@ class UsageOut(Schema):
 
 
 class UsageQuery(PageQuery):
-    account_id = fields.Integer()
+    account_id = Id()
     ext_id = fields.String()
-    service_id = fields.Integer(metadata={"description": "rated on a subscription to it"})
+    service_id = Id(metadata={"description": "rated on a subscription to it"})
     state = fields.String(validate=validate.OneOf(USAGE_STATES))
     source = fields.String()
     first = Day("from this day", data_key="from")
@@ -149,7 +149,7 @@ class InvoiceOut(Schema):
 
 
 class InvoiceQuery(PageQuery):
-    contract_id = fields.Integer()
+    contract_id = Id()
     period = fields.String(metadata={"description": "the month, YYYY-MM"})
     number = fields.String()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import PageQuery
+from api.schemas import Id, PageQuery
 from core.jobs import OUTCOMES, summary_of
 from core.models.outbox import DELIVERY_STATES
 
@@ -31,7 +31,7 @@ class DeliveryQuery(PageQuery):
     state = fields.String(validate=validate.OneOf([*DELIVERY_STATES, "failing"]), metadata={
         "description": "failing: pending with at least one failed attempt"})
     plugin = fields.String()
-    account_id = fields.Integer()
+    account_id = Id()
 
 
 class PluginCounts(Schema):
@@ -47,7 +47,7 @@ class PluginCounts(Schema):
 
 
 class RetryIn(Schema):
-    delivery_ids = fields.List(fields.Integer(), validate=validate.Length(1, 500), metadata={
+    delivery_ids = fields.List(Id(), validate=validate.Length(1, 500), metadata={
         "description": "these deliveries, whatever their state but done; else every one "
                        "in `state` (of `plugin`)"})
     state = fields.String(load_default="dead", validate=validate.OneOf(["dead", "failing"]),

@@ -97,6 +97,7 @@ def test_usage_is_written_once_per_key(api, meter, runtime):
     listed = client.call("GET", f"/api/v1/usage?account_id={account.id}"
                                 f"&service_id={service.id}").json
     assert [r["key"] for r in listed["items"]] == ["meter-1:0001"]
+    assert _error(client.call("GET", f"/api/v1/usage?account_id={2**70}")) == (422, "account_id")
     with runtime.session() as session:
         assert session.scalars(select(UsageRecord.key)).all() == ["meter-1:0001"]
 
