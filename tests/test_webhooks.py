@@ -91,23 +91,26 @@ def test_faults_are_retried_or_dead_lettered(runtime, factory, receivers, endpoi
     assert dropped.headers["Idempotency-Key"].endswith(f":webhooks:{flaky_id}")
     assert dropped.headers["Abonent-Event-Id"] == retried.headers["Abonent-Event-Id"]
 
-    flaky.script(410)  # refused for good: a dead letter with the answer; steady has it
-    block(factory.account())
+    flaky.script(410, 302)  # refused for good: dead letters with the answers; steady has them
+    contract = factory.contract()  # one contract: its events go out one after the other
+    block(factory.account(contract=contract))
+    block(factory.account(contract=contract))
     drain()
-    assert [r.answer for r in flaky.received[4:]] == [410]
-    assert len(steady.received) == 3
-    [dead] = dead_letters("webhooks")
-    assert f"endpoint {flaky_id}" in dead.last_error
-    assert "answered 410: gone for good" in dead.last_error
+    assert [r.answer for r in flaky.received[4:]] == [410, 302]  # the redirect not followed
+    assert len(steady.received) == 4
+    gone, moved = dead_letters("webhooks")
+    assert f"endpoint {flaky_id}" in gone.last_error
+    assert "answered 410: gone for good" in gone.last_error
+    assert "answered 302" in moved.last_error
 
     with runtime.session() as session:
         log = session.query(WebhookAttempt).order_by(WebhookAttempt.id).all()
     flaky_log = [a for a in log if a.endpoint_id == flaky_id]
     assert [(a.attempt, a.status) for a in flaky_log] == [
-        (1, 500), (2, 200), (1, None), (2, 200), (1, 410)]
+        (1, 500), (2, 200), (1, None), (2, 200), (1, 410), (1, 302)]
     assert "RemoteDisconnected" in flaky_log[2].error
-    assert flaky_log[-1].response == "gone for good"
-    assert [(a.attempt, a.status) for a in log if a.endpoint_id == steady_id] == [(1, 200)] * 3
+    assert flaky_log[-2].response == "gone for good"
+    assert [(a.attempt, a.status) for a in log if a.endpoint_id == steady_id] == [(1, 200)] * 4
 
 
 def test_urls_refused_at_creation():

@@ -3,8 +3,9 @@ thread that checks every request's `Abonent-Signature` as docs/webhooks.md tells
 integrator to (HMAC-SHA256 of "<t>.<body>" with the endpoint's secret, `t` within the
 tolerance), answers 400 to a bad one, and records what came in order.
 
-`script(...)` gives the answers of the next requests, in turn: an HTTP status, or "drop"
-(read the request, then close the connection without answering); then 200 again.
+`script(...)` gives the answers of the next requests, in turn: an HTTP status (a 3xx
+points back at the receiver), or "drop" (read the request, then close the connection
+without answering); then 200 again.
 A test module takes the `receivers` fixture with `from webhook_receiver import receivers`.
 """
 from __future__ import annotations
@@ -69,6 +70,8 @@ class Receiver:
                     return
                 text = b"gone for good" if answer == 410 else b"ok"
                 self.send_response(answer)
+                if 300 <= answer < 400:  # to itself: a client that follows comes back
+                    self.send_header("Location", receiver.url)
                 self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
                 self.wfile.write(text)
