@@ -95,14 +95,37 @@ class Runtime:
 @dataclass(frozen=True)
 class PluginContext:
     """What a plugin's hook receives as `ctx`: its name, its validated configuration, a
-    way to open its own transactions (audited as `plugin:<name>`) and to run a job."""
+    way to open its own transactions (audited as `plugin:<name>`) and to run a job.
+
+    In a delivery, `deferred` collects the writes `write` leaves to the outbox (see
+    `write`); elsewhere it is None and `write` writes at once."""
 
     name: str
     config: dict[str, Any]
     runtime: Runtime
+    deferred: list[Callable[[Session], None]] | None = None
 
     def session(self):
         return self.runtime.session(actor=f"plugin:{self.name}")
+
+    def write(self, change: Callable[[Session], None]) -> None:
+        """Write `change(session)`: in a delivery, in the transaction that records the
+        delivery as done (the outbox's one transaction for a batch), else now in a
+        transaction of its own.
+
+        Why: a delivery that remembers what the platform answered (a link to the user it
+        created) would otherwise open a transaction after every call; recorded with the
+        outcome it costs one statement, and it becomes visible exactly when the delivery
+        is done, so the contract's next delivery (claimed only after that) reads it. If
+        the worker dies before recording, the delivery runs again, as for a lost answer.
+        A failing change makes the delivery a failed attempt (retried), never half done.
+        Deferred changes run in the order given, after the hook returned: a delivery that
+        defers one should defer every write it makes, and not read back what it wrote."""
+        if self.deferred is None:
+            with self.session() as session:
+                change(session)
+        else:
+            self.deferred.append(change)
 
     def run_job(self, job_id: str, trigger: str = "manual") -> dict[str, Any]:
         """Run a registered job now, recorded like a scheduled run (see core.jobs);

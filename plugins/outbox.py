@@ -150,12 +150,14 @@ class Outbox:
     # --- delivering ---------------------------------------------------------------------
 
     def deliver(self, item: Claimed) -> tuple[str, Any]:
-        """Call the plugin; returns ("done", None), ("retry", RetryLater), ("reject", text)
-        or ("fail", text). A plugin that fails because our database is away is retried
+        """Call the plugin; returns ("done", the writes it left to the record — see
+        `PluginContext.write` — or None), ("retry", RetryLater), ("reject", text) or
+        ("fail", text). A plugin that fails because our database is away is retried
         later without losing an attempt: the outage is not the delivery's fault."""
+        ctx = replace(self.runtime.context(item.plugin), deferred=[])
         try:
             self.runtime.pm.call_one(f"abonent_{item.event.name}", item.plugin, event=item.event,
-                                     ctx=self.runtime.context(item.plugin))
+                                     ctx=ctx)
         except RetryLater as exc:
             return "retry", exc
         except Rejected as exc:
@@ -166,7 +168,7 @@ class Outbox:
             log.warning("delivery %s of %s to %s failed: %s", item.delivery_id, item.event.name,
                         item.plugin, exc)
             return "fail", f"{type(exc).__name__}: {exc}"[:2000]
-        return "done", None
+        return "done", ctx.deferred or None
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential back-off with jitter: base·2^(n−1), capped, times 0.5–1.0."""
@@ -186,11 +188,13 @@ class Outbox:
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
     def record(self, outcomes: list[tuple[Claimed, str, Any]]) -> None:
-        """Write the outcomes of delivered items in one transaction."""
+        """Write the outcomes of delivered items in one transaction, with the writes the
+        plugins left to it (a delivery whose writes fail is a failed attempt instead)."""
         if not outcomes:
             return
         with self.runtime.session(actor="outbox") as session:
             at = now()
+            outcomes = self._write_deferred(session, outcomes)
             done = [item.delivery_id for item, status, _ in outcomes if status == "done"]
             if done:
                 connection = session.connection()
@@ -201,6 +205,44 @@ class Outbox:
                     self._retry_later(session, item, detail, at)
                 elif status in ("fail", "reject"):
                     self._failed(session, item, detail, at, dead=status == "reject")
+
+    def _write_deferred(self, session: Session, outcomes: list[tuple[Claimed, str, Any]]
+                        ) -> list[tuple[Claimed, str, Any]]:
+        """Make the writes the done deliveries left to the record, all under one savepoint;
+        if one fails, again one delivery at a time, to fail only its delivery."""
+        writes = [change for _, status, changes in outcomes if status == "done" and changes
+                  for change in changes]
+        if not writes:
+            return outcomes
+        try:
+            with session.begin_nested():
+                for change in writes:
+                    change(session)
+            return outcomes
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+        return [self._written(session, outcome) for outcome in outcomes]
+
+    @staticmethod
+    def _written(session: Session, outcome: tuple[Claimed, str, Any]
+                 ) -> tuple[Claimed, str, Any]:
+        """A done delivery's deferred writes, made under a savepoint: the outcome as it
+        stands, or "fail" with the error (an outage of the database fails the record)."""
+        item, status, writes = outcome
+        if status != "done" or not writes:
+            return outcome
+        try:
+            with session.begin_nested():
+                for change in writes:
+                    change(session)
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            log.warning("delivery %s of %s to %s: its writes failed: %s", item.delivery_id,
+                        item.event.name, item.plugin, exc)
+            return item, "fail", f"writing after the call: {type(exc).__name__}: {exc}"[:2000]
+        return outcome
 
     def _retry_later(self, session: Session, item: Claimed, exc: RetryLater, at: datetime):
         ceiling = self.config["retry_later_max_seconds"]
@@ -292,7 +334,7 @@ class Outbox:
         with self._arrived:
             lane.outstanding.pop(item.delivery_id, None)
             self._arrivals.append((item, *outcome))
-            if len(lane.outstanding) * 2 <= lane.capacity:
+            if lane.wants_more():
                 self._wake = True
                 self._arrived.notify_all()
 
@@ -366,9 +408,9 @@ class Outbox:
 
     def stream(self, heartbeat: "Heartbeat") -> int:
         """One step of a running worker: write what was delivered, then claim for each
-        plugin whose lane has room (at most twice its concurrency queued or in a call, so
-        a hanging platform holds back only that many of its contracts, and no other
-        plugin's); returns how many deliveries are under way."""
+        plugin whose lane wants more (at most three times its concurrency queued or in a
+        call, so a hanging platform holds back only that many of its contracts, and no
+        other plugin's); returns how many deliveries are under way."""
         self.flush()
         if not heartbeat.holds():
             self._give_back()
@@ -376,8 +418,8 @@ class Outbox:
         for plugin in self.plugins:
             lane = self.lane(plugin)
             with self._arrived:
-                room = lane.capacity - len(lane.outstanding)
-            if room and room * 2 >= lane.capacity:
+                room = lane.capacity - len(lane.outstanding) if lane.wants_more() else 0
+            if room:
                 self._dispatch(self.claim(room, [plugin]))
         under_way = self._outstanding()
         if under_way:
@@ -463,7 +505,10 @@ class Lane:
     def __init__(self, outbox: Outbox, plugin: str, concurrency: int,
                  rate_limit: Any = None):
         self.outbox, self.plugin, self.concurrency = outbox, plugin, concurrency
-        self.capacity = min(2 * concurrency, int(outbox.config["batch_size"]))
+        #: queued or in a call at most: its runners busy, and as many again queued twice
+        #: over, so while the worker writes outcomes and claims more (a transaction or two)
+        #: the runners still find work (with only one round queued they ran dry then)
+        self.capacity = max(1, min(3 * concurrency, int(outbox.config["batch_size"])))
         self.spacing = 1 / float(rate_limit) if rate_limit else 0.0
         self._next_call = 0.0
         self._pace_lock = threading.Lock()
@@ -481,6 +526,10 @@ class Lane:
             for _ in range(min(self.concurrency - self._runners, len(self._queue))):
                 self._runners += 1
                 self._pool.submit(self._run)
+
+    def wants_more(self) -> bool:
+        """Is a third of the lane free, worth a claim? (The caller holds outbox._arrived.)"""
+        return len(self.outstanding) * 3 <= 2 * self.capacity
 
     def withdraw(self) -> list[Claimed]:
         """Take back the items no runner has started (the caller holds outbox._arrived)."""

@@ -81,7 +81,7 @@ def test_a_batch_is_delivered_at_once_within_the_pool(runtime, factory, tv, drai
 
 
 def test_a_hanging_plugin_holds_back_no_other(runtime, factory, tv, stuck):
-    """A running worker: the stuck plugin's lane fills (2 × concurrency 2 = 4 accounts
+    """A running worker: the stuck plugin's lane fills (3 × concurrency 2 = 6 accounts
     held) while the tv plugin's deliveries all go through."""
     tv.barrier = threading.Barrier(1)
     tv_agent, stuck_agent = factory.agent(type="tv"), factory.agent(type="stuck")
@@ -93,11 +93,11 @@ def test_a_hanging_plugin_holds_back_no_other(runtime, factory, tv, stuck):
     worker.start()
     try:
         wait_for(lambda: _states(runtime, "tv") == ["done"] * 16, 30, "the tv deliveries")
-        assert len(stuck.entered) == 2  # its pool: two calls hang, two more wait queued
+        assert len(stuck.entered) == 2  # its pool: two calls hang, four more wait queued
         with runtime.session() as s:
             leased = s.scalars(select(Delivery).where(Delivery.plugin == "stuck",
                                                       Delivery.locked_until.is_not(None))).all()
-        assert len(leased) == 4
+        assert len(leased) == 6
     finally:
         stuck.released.set()
         wait_for(lambda: _states(runtime, "stuck") == ["done"] * 16, 30, "the stuck plugin")

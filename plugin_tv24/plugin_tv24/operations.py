@@ -13,11 +13,13 @@ what the billing is about to create (a packet bought in the app):
   "already paused" (an earlier attempt applied, its answer lost) mean done.
 
 No database transaction is held while the platform is called: facts are read in one
-short transaction, links written in another (SQLite takes its write lock up front).
+short transaction (or come with the delivery, read with the outbox's claim), links are
+written after the call (`ctx.write`: in a delivery, with the outbox's record of it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -157,8 +159,8 @@ class AccountOnPlatform:
                 device_limit=self.facts.device_limit)
         except Tv24DuplicateUser as exc:
             user = self._adopt(person, exc)
-        with self.ctx.session() as session:
-            store.link_user(session, self.facts.id, user["id"])
+        self.ctx.write(partial(store.link_user, account_id=self.facts.id,
+                               platform_user_id=user["id"]))
         self.user_id = user["id"]
         return self.user_id
 
@@ -257,8 +259,8 @@ class AccountOnPlatform:
                 raise
         if instant(created["start_at"]) <= at and bool(created.get("is_paused")) != self.facts.paused:
             self.set_paused(created, self.facts.paused)  # a linked one may be paused already
-        with self.ctx.session() as session:
-            store.link_subscription(session, subscription["id"], created["id"], packet)
+        self.ctx.write(partial(store.link_subscription, subscription_id=subscription["id"],
+                               platform_id=created["id"], packet=packet))
         return created["id"]
 
     def _resume(self, subscription_id: int, packet: int, renew: bool) -> str | None:
@@ -282,10 +284,10 @@ class AccountOnPlatform:
             if refusal.status != 404:
                 raise
             platform_id = None  # gone meanwhile: a new one will be created
-        with self.ctx.session() as session:
-            store.unlink_subscription(session, old_id)
-            if platform_id is not None:
-                store.link_subscription(session, subscription_id, platform_id, packet)
+        self.ctx.write(partial(store.unlink_subscription, subscription_id=old_id))
+        if platform_id is not None:
+            self.ctx.write(partial(store.link_subscription, subscription_id=subscription_id,
+                                   platform_id=platform_id, packet=packet))
         return platform_id
 
     def _existing(self, user: int, packet: int, subscription_id: int) -> dict[str, Any] | None:

@@ -30,7 +30,7 @@ while the platform is called.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -336,7 +336,11 @@ def _matcher(users: list[dict[str, Any]], members: list[Expected]
 def reconcile(ctx, account_id: int | None = None, fix: bool = False,
               agent_id: int | None = None) -> ReconcileReport | None:
     """Compare one account (or those of one agent, or all) with the platform; None when
-    `account_id` is not a 24h TV account (another plugin's business)."""
+    `account_id` is not a 24h TV account (another plugin's business).
+
+    It writes at once even when a delivery runs it (an account moved to another agent):
+    it reads back the links it writes, which `ctx.write` would leave to the outbox."""
+    ctx = replace(ctx, deferred=None)
     with ctx.session() as session:
         agents, accounts = _billing(session, account_id, agent_id)
     if account_id is not None and not accounts:
