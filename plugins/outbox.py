@@ -83,7 +83,9 @@ class Outbox:
         #: guards the lanes' bookkeeping and the outcomes the lanes' threads hand over
         self._arrived = threading.Condition()
         self._arrivals: list[tuple[Claimed, str, Any]] = []
-        self._wake = False  # a lane is half empty: time to write and claim more
+        self._wake = False  # a lane wants more: time to write and claim more
+        #: plugin -> when (time.monotonic) to ask again for the deliveries due to it
+        self._quiet_until: dict[str, float] = {}
 
     @property
     def lease(self) -> timedelta:
@@ -410,17 +412,27 @@ class Outbox:
         """One step of a running worker: write what was delivered, then claim for each
         plugin whose lane wants more (at most three times its concurrency queued or in a
         call, so a hanging platform holds back only that many of its contracts, and no
-        other plugin's); returns how many deliveries are under way."""
+        other plugin's); returns how many deliveries are under way.
+
+        A plugin that had nothing due is asked again only after `outbox.poll_interval`,
+        as an idle worker would ask it, not at every step of a busy worker (each ask is a
+        transaction: the busy plugin's deliveries would pay for the idle ones' polls)."""
         self.flush()
         if not heartbeat.holds():
             self._give_back()
             return 0
+        clock = time.monotonic()
         for plugin in self.plugins:
+            if self._quiet_until.get(plugin, 0.0) > clock:
+                continue
             lane = self.lane(plugin)
             with self._arrived:
                 room = lane.capacity - len(lane.outstanding) if lane.wants_more() else 0
             if room:
-                self._dispatch(self.claim(room, [plugin]))
+                claimed = self.claim(room, [plugin])
+                if not claimed:
+                    self._quiet_until[plugin] = clock + float(self.config["poll_interval"])
+                self._dispatch(claimed)
         under_way = self._outstanding()
         if under_way:
             self._collect(0.2)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core import RetryLater
 from core.clock import frozen, now
@@ -204,3 +205,35 @@ def test_a_stopped_worker_writes_the_calls_under_way_and_gives_back_the_rest(
     assert sorted(d.account_id for d in heads) == sorted(stuck.entered)
     assert [d.state for d in heads] == ["done", "done"]
     assert all(d.state == "pending" and d.locked_until is None for d in given_back)
+
+
+def test_a_busy_worker_asks_for_an_idle_plugins_deliveries_once_a_poll(runtime, factory, tv):
+    """Forty tv deliveries take several steps of the worker (it claims whenever a third
+    of the lane is free); the stuck plugin, with nothing due, is asked (a claim: a
+    transaction) once per `poll_interval` (1 s here), not at every step."""
+    tv.barrier = threading.Barrier(1)
+    agent = factory.agent(type="tv")
+    for _ in range(20):
+        factory.account(agent=agent)
+    asked = {"tv": 0, "stuck": 0}
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE delivery SET attempts=(delivery.attempts + "):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            for plugin in asked:
+                asked[plugin] += plugin in values
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    outbox, stop = Outbox(runtime, "w"), threading.Event()
+    outbox.config = {**outbox.config, "poll_interval": 1}
+    worker = threading.Thread(target=outbox.run_forever, args=(stop,))
+    started = time.monotonic()
+    worker.start()
+    try:
+        wait_for(lambda: _states(runtime, "tv") == ["done"] * 40, 30, "the tv deliveries")
+        seconds = time.monotonic() - started
+    finally:
+        stop.set()
+        worker.join()
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert asked["tv"] >= 4  # steps: 40 deliveries, at most 12 (3 × concurrency) a claim…
+    assert asked["stuck"] <= 1 + int(seconds)  # …the idle plugin asked once a second
