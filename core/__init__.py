@@ -25,7 +25,7 @@ from core.jobs import job_outcome, job_specs, last_runs
 from core.http import (Answer, Exchange, PlatformHTTP, PlatformTimeout, PlatformUnreachable,
                        platform_session)
 from core.mail import queue_mail
-from core.links import delete_link, find_link, get_link, links_of, set_link
+from core.links import LinkWrite, delete_link, find_link, get_link, links_of, set_link
 from core.models import (Account, Agent, Base, Block, Charge, Contract, ExternalLink, Operator,
                          Payment, SensorType, Service, Subscriber, Subscription, Tariff,
                          TariffService, UsageRecord)
@@ -83,7 +83,7 @@ __all__ = [
     "AccountState", "account_state", "effective_state", "is_open", "now", "operator_today",
     "today",
     # a plugin's own links to platform ids (kind, our id -> external id and data)
-    "delete_link", "find_link", "get_link", "links_of", "set_link",
+    "LinkWrite", "delete_link", "find_link", "get_link", "links_of", "set_link",
     # the largest id a row can have (bounds for a plugin's command-line options)
     "MAX_KEY",
     # the CDR spool

@@ -6,6 +6,7 @@ and no audit entries, because they record what the platform said, not a billing 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, inspect, select
@@ -37,15 +38,49 @@ def set_link(session: Session, plugin: str, kind: str, local_id: int, external_i
     One prepared statement (an upsert: a delivery writes a link after every platform
     call), run on the session's connection (the ORM has nothing to do with it); a copy of
     the link the session already holds is expired, so it is read again."""
+    set_links(session, [LinkWrite(plugin, kind, local_id, external_id, data)])
+
+
+@dataclass(frozen=True)
+class LinkWrite:
+    """`set_link` as a value: what a delivery hands to `ctx.write`, so that the outbox
+    writes the links of a whole batch of deliveries with one statement (`set_links`)."""
+
+    plugin: str
+    kind: str
+    local_id: int
+    external_id: Any
+    data: dict[str, Any] | None = None
+
+    def __call__(self, session: Session) -> None:
+        set_links(session, [self])
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.plugin, self.kind, self.local_id
+
+
+def set_links(session: Session, writes: list[LinkWrite]) -> None:
+    """`set_link` for each of `writes`, in one executemany per statement shape (with and
+    without data); writes that touch one link twice are made one by one, in order (an
+    upsert of many rows may not change a row twice, and their order matters)."""
+    if len({write.key for write in writes}) < len(writes):
+        for write in writes:
+            set_links(session, [write])
+        return
     connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name, data is not None), {
-        "plugin": plugin, "kind": kind, "local_id": local_id,
-        "external_id": str(external_id), "data": data or {}, "at": now()})
+    at = now()
+    for with_data in (False, True):
+        rows = [{"plugin": w.plugin, "kind": w.kind, "local_id": w.local_id,
+                 "external_id": str(w.external_id), "data": w.data or {}, "at": at}
+                for w in writes if (w.data is not None) == with_data]
+        if rows:
+            connection.execute(_upsert(connection.dialect.name, with_data), rows)
+    keys = {write.key for write in writes}
     for held in list(session.identity_map.values()):
         loaded = inspect(held).dict
         if isinstance(held, ExternalLink) and (
-                loaded.get("plugin"), loaded.get("kind"), loaded.get("local_id")) == (
-                plugin, kind, local_id):
+                loaded.get("plugin"), loaded.get("kind"), loaded.get("local_id")) in keys:
             session.expire(held)
 
 

@@ -50,6 +50,7 @@ from core.clock import now
 from core.db import Reconnect, unavailable
 from core.errors import Rejected, RetryLater
 from core.events import Event
+from core.links import LinkWrite, set_links
 from core.models import Delivery, OutboxEvent
 from core.runtime import Runtime
 from core.sqlfuncs import among, inline_ids
@@ -218,8 +219,7 @@ class Outbox:
             return outcomes
         try:
             with session.begin_nested():
-                for change in writes:
-                    change(session)
+                _make(session, writes)
             return outcomes
         except Exception as exc:
             if unavailable(exc):
@@ -236,8 +236,7 @@ class Outbox:
             return outcome
         try:
             with session.begin_nested():
-                for change in writes:
-                    change(session)
+                _make(session, writes)
         except Exception as exc:
             if unavailable(exc):
                 raise
@@ -500,6 +499,21 @@ class _Statements:
         self.done = update(table).where(
             among(dialect, table.c.id, "done"), table.c.state == "pending"
         ).values(state="done", delivered_at=at, locked_until=None, last_error=None)
+
+
+def _make(session: Session, changes: list) -> None:
+    """Make deferred writes in order, each run of links (`LinkWrite`) as one statement."""
+    links: list[LinkWrite] = []
+    for change in changes:
+        if isinstance(change, LinkWrite):
+            links.append(change)
+            continue
+        if links:
+            set_links(session, links)
+            links = []
+        change(session)
+    if links:
+        set_links(session, links)
 
 
 @functools.cache

@@ -6,9 +6,10 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from core import get_link, set_link
+from core import LinkWrite, get_link, set_link
+from core.links import set_links
 from core.models import Delivery
 from plugins.testing import RecordingPlugin
 
@@ -86,3 +87,19 @@ def test_outside_a_delivery_it_writes_at_once(runtime):
                                                local_id=7, external_id="now"))
     with runtime.session() as s:
         assert get_link(s, "remembers", "user", 7).external_id == "now"
+
+
+def test_links_are_written_in_one_statement_and_in_order_when_one_repeats(runtime):
+    statements = []
+    writes = [LinkWrite("remembers", "user", n, f"u{n}") for n in (1, 2, 3)]
+    with runtime.session() as s:
+        event.listen(s.connection(), "before_cursor_execute",
+                     lambda *args: statements.append(args[2]))
+        set_links(s, writes)
+        assert len(statements) == 1
+        set_links(s, [LinkWrite("remembers", "user", 4, "a", {"n": 1}),
+                      LinkWrite("remembers", "user", 4, "b")])  # data kept, id changed
+    with runtime.session() as s:
+        assert [(get_link(s, "remembers", "user", n).external_id,
+                 get_link(s, "remembers", "user", n).data) for n in (1, 2, 3, 4)] == [
+            ("u1", {}), ("u2", {}), ("u3", {}), ("b", {"n": 1})]

@@ -159,8 +159,7 @@ class AccountOnPlatform:
                 device_limit=self.facts.device_limit)
         except Tv24DuplicateUser as exc:
             user = self._adopt(person, exc)
-        self.ctx.write(partial(store.link_user, account_id=self.facts.id,
-                               platform_user_id=user["id"]))
+        self.ctx.write(store.user_link(self.facts.id, user["id"]))
         self.user_id = user["id"]
         return self.user_id
 
@@ -259,8 +258,7 @@ class AccountOnPlatform:
                 raise
         if instant(created["start_at"]) <= at and bool(created.get("is_paused")) != self.facts.paused:
             self.set_paused(created, self.facts.paused)  # a linked one may be paused already
-        self.ctx.write(partial(store.link_subscription, subscription_id=subscription["id"],
-                               platform_id=created["id"], packet=packet))
+        self.ctx.write(store.packet_link(subscription["id"], created["id"], packet))
         return created["id"]
 
     def _resume(self, subscription_id: int, packet: int, renew: bool) -> str | None:
@@ -286,8 +284,7 @@ class AccountOnPlatform:
             platform_id = None  # gone meanwhile: a new one will be created
         self.ctx.write(partial(store.unlink_subscription, subscription_id=old_id))
         if platform_id is not None:
-            self.ctx.write(partial(store.link_subscription, subscription_id=subscription_id,
-                                   platform_id=platform_id, packet=packet))
+            self.ctx.write(store.packet_link(subscription_id, platform_id, packet))
         return platform_id
 
     def _existing(self, user: int, packet: int, subscription_id: int) -> dict[str, Any] | None:

@@ -19,8 +19,8 @@ from typing import Any, Iterable, NamedTuple
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from core import (Agent, Contract, ExternalLink, Operator, Subscription, among, delete_link,
-                  find_link, get_link, set_link)
+from core import (Agent, Contract, ExternalLink, LinkWrite, Operator, Subscription, among,
+                  delete_link, find_link, get_link)
 
 PLUGIN = "tv24"
 USER = "user"
@@ -146,9 +146,13 @@ def user(session: Session, account_id: int) -> tuple[int | None, dict[str, Any]]
     return (int(link.external_id), dict(link.data or {})) if link is not None else (None, {})
 
 
+def user_link(account_id: int, platform_user_id: int) -> LinkWrite:
+    """The account's platform user, to remember (its data is kept if the link existed)."""
+    return LinkWrite(PLUGIN, USER, account_id, platform_user_id)
+
+
 def link_user(session: Session, account_id: int, platform_user_id: int) -> None:
-    """Remember the account's platform user (its data is kept if the link existed)."""
-    set_link(session, PLUGIN, USER, account_id, platform_user_id)
+    user_link(account_id, platform_user_id)(session)
 
 
 def update_user_data(session: Session, account_id: int, **values: Any) -> None:
@@ -177,12 +181,18 @@ def subscription_link(session: Session, subscription_id: int) -> ExternalLink | 
     return get_link(session, PLUGIN, SUBSCRIPTION, subscription_id)
 
 
-def link_subscription(session: Session, subscription_id: int, platform_id: str,
-                      packet: int, winding_down: bool = False) -> None:
+def packet_link(subscription_id: int, platform_id: str, packet: int,
+                winding_down: bool = False) -> LinkWrite:
+    """Our subscription's platform subscription (of `packet`), to remember."""
     data: dict[str, Any] = {"packet_id": packet}
     if winding_down:
         data["winding_down"] = True
-    set_link(session, PLUGIN, SUBSCRIPTION, subscription_id, platform_id, data)
+    return LinkWrite(PLUGIN, SUBSCRIPTION, subscription_id, platform_id, data)
+
+
+def link_subscription(session: Session, subscription_id: int, platform_id: str,
+                      packet: int, winding_down: bool = False) -> None:
+    packet_link(subscription_id, platform_id, packet, winding_down)(session)
 
 
 def unlink_subscription(session: Session, subscription_id: int) -> None:
