@@ -9,14 +9,14 @@ from functools import wraps
 from typing import Any, Iterator
 
 import flask_smorest
-from flask import abort, current_app, jsonify, request
+from flask import abort, jsonify, request
 from marshmallow import RAISE, Schema
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from api.auth import caller, identify, refused
+from api.auth import end_request, identify, refused, request_session
 from api.errors import http_error, validation_error
 from api.schemas import Errors
 from core.errors import ValidationError
@@ -34,6 +34,7 @@ def guard(blueprint: flask_smorest.Blueprint) -> None:
     """Make every request of `blueprint` need a live key within its rate limit, and
     answer its errors in the API's JSON."""
     blueprint.before_request(identify)
+    blueprint.teardown_request(end_request)
     blueprint.register_error_handler(HTTPException, http_error)
     # by its code too: Flask prefers the application's 500 handler to a blueprint's
     # handler of a base class
@@ -77,14 +78,26 @@ class ApiBlueprint(flask_smorest.Blueprint):
 
 @contextmanager
 def transaction(write: bool = False) -> Iterator[Session]:
-    """The caller's transaction: the audit log names the key ("api:<name>"); a read
-    is rolled back at the end, a write committed unless it raised."""
-    with current_app.extensions["abonent"].session(actor=caller().actor, commit=write) as session:
+    """The caller's transaction, in the request's session (api.auth.identify looked the
+    key up in it): the audit log names the key ("api:<name>"); a read is rolled back at
+    the end, a write committed unless it raised."""
+    session = request_session()
+    try:
         yield session
+    except BaseException:
+        session.rollback()
+        raise
+    if write:
+        session.commit()
+    else:
+        session.rollback()
 
 
-def found(session: Session, model: type, key: int, what: str, lock: bool = False):
-    row = session.get(model, key, with_for_update=lock or None) if key <= MAX_KEY else None
+def found(session: Session, model: type, key: int, what: str, lock: bool = False,
+          options: tuple = ()):
+    """The row of `model` with id `key` (loaded with `options`), or 404."""
+    row = (session.get(model, key, with_for_update=lock or None, options=options)
+           if key <= MAX_KEY else None)
     if row is None:
         abort(404, description=f"no {what} {key}")
     return row

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from api.blueprint import ApiBlueprint, dumped, found, page, transaction
 from api.schemas import AccountIn, AccountOut, AccountQuery, BlockIn, BlockOut, LiftIn, page_of
@@ -21,8 +22,12 @@ class StatedAccount(AccountOut):
         return state if attr == "state" else super().get_attribute(account, attr, default)
 
 
+#: made once: a schema's construction copies its fields, a cost per request otherwise
+STATED = StatedAccount()
+
+
 def _dump_one(session, account: Account, status: int = 200):
-    return dumped(StatedAccount(), (account, account_state(session, account.id)), status)
+    return dumped(STATED, (account, account_state(session, account.id)), status)
 
 
 def _with_states(session):
@@ -61,7 +66,8 @@ def post_account(data):
 @blp.response(200, AccountOut)
 def get_account(account_id):
     with transaction() as session:
-        return _dump_one(session, found(session, Account, account_id, "account"))
+        return _dump_one(session, found(session, Account, account_id, "account",
+                                        options=(joinedload(Account.agent),)))
 
 
 @blp.route("/accounts/<int:account_id>/blocks", methods=["GET"])

@@ -81,7 +81,7 @@ def test_every_operation_answers_as_documented(app, new_key, records):
         operation = result.ok()
         names = [p.name for p in operation.path_parameters]
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            for fixed in ({}, {name: records[name] for name in names}) if names else ({},):
+            for fixed in ({}, {name: records.get(name, 1) for name in names}) if names else ({},):
                 strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
                 checks = CHECKS + ([negative_data_rejection] if mode == "negative" else [])
                 try:

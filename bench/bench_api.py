@@ -1,0 +1,135 @@
+"""The REST API at 1,000,000 accounts (issue 16): GET /api/v1/accounts/<id> for random
+ids, the accounts list's first page and a page deep in the list by its cursor, each in
+requests a second through the server `abonent serve` runs (werkzeug's threaded WSGI
+server, admin.serve.serve, in a child process without its outbox worker and scheduler)
+with one kept-alive HTTP/1.1 connection, next to the raw query's rate in the same run:
+the same SELECT by id (or the same page) through SQLAlchemy Core on one connection.
+
+Goal: a read by id at least 0.05 of the raw SELECT's rate (and 300 requests a second
+on this machine); the pages likewise. A request is authenticated (the key's hash looked
+up with its role), checked against its rate limit, answered by a view in its own
+transaction with the account's state read, and dumped through its schema: several
+statements and a few milliseconds of Python for the raw query's one.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import subprocess
+import sys
+import time
+from typing import Callable
+
+from sqlalchemy import select
+
+from bench.common import Figure, fresh_database, runtime_for
+from bench.population import populate
+from core.models import Account
+
+#: seconds each figure is measured for (after a warm-up)
+SECONDS = 3.0
+WARM_UP = 30
+PAGE = 50
+RATIO_GOAL = 0.05
+RATE_GOAL = 300
+
+_SERVER = """
+import sys
+from admin.serve import serve
+from bench.common import runtime_for
+serve(runtime_for(sys.argv[1]), "127.0.0.1", 0, worker=False, scheduler=False)
+"""
+
+
+def _rate(action: Callable[[], None], seconds: float = SECONDS) -> float:
+    """Calls of `action` a second, over `seconds` after a warm-up."""
+    for _ in range(WARM_UP):
+        action()
+    done, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        action()
+        done += 1
+    return done / elapsed
+
+
+def _start_server(url: str) -> tuple[subprocess.Popen, int]:
+    """`abonent serve`'s server in a child process on a free port (it prints it)."""
+    child = subprocess.Popen([sys.executable, "-c", _SERVER, url], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    for line in child.stdout:
+        if "serving on http://" in line:
+            port = int(line.split("serving on http://", 1)[1].split("/", 1)[0].rsplit(":")[1])
+            return child, port
+    raise RuntimeError("the server did not start")
+
+
+class Client:
+    """One kept-alive connection sending a key's token; every answer must be 200."""
+
+    def __init__(self, port: int, token: str):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str) -> dict:
+        self.connection.request("GET", path, headers=self.headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        assert response.status == 200, (path, response.status, body[:300])
+        return json.loads(body)
+
+
+def _key(runtime, name: str) -> str:
+    """A fresh administrator's key per figure: each has its own minute of rate limit."""
+    from api import keys
+    with runtime.session(actor="bench") as session:
+        return keys.create_key(session, name, "administrator", rate_limit=keys.MAX_RATE).token
+
+
+def _cases(connection, n: int, rng: random.Random) -> list[tuple[str, Callable, Callable]]:
+    """(what, the request's path, the raw query) of each figure."""
+    table = Account.__table__
+    deep = n // 2  # the cursor of a page in the middle of the list
+
+    def raw_page(after: int | None):
+        query = select(table).order_by(table.c.id).limit(PAGE + 1)
+        if after is not None:
+            query = query.where(table.c.id > after)
+        return lambda: connection.execute(query).all()
+    return [
+        ("GET /api/v1/accounts/<random id>",
+         lambda: f"/api/v1/accounts/{rng.randint(1, n)}",
+         lambda: connection.execute(select(table).where(table.c.id == rng.randint(1, n))).one()),
+        (f"GET /api/v1/accounts?limit={PAGE} (the first page)",
+         lambda: f"/api/v1/accounts?limit={PAGE}", raw_page(None)),
+        (f"GET /api/v1/accounts?limit={PAGE}&after={deep:,} (a page in the middle)",
+         lambda: f"/api/v1/accounts?limit={PAGE}&after={deep}", raw_page(deep)),
+    ]
+
+
+def run(scale: float) -> list[Figure]:
+    n = max(1000, int(1_000_000 * scale))
+    url = fresh_database("api")
+    started = time.perf_counter()
+    populate(url, n)
+    print(f"  (population of {n:,} accounts: {time.perf_counter() - started:.0f} s)",
+          flush=True)
+    runtime = runtime_for(url)
+    server, port = _start_server(url)
+    figures = []
+    try:
+        with runtime.engine.connect() as connection:
+            for number, (what, path, query) in enumerate(_cases(connection, n,
+                                                                 random.Random(16))):
+                client = Client(port, _key(runtime, f"bench-{number}"))
+                served = _rate(lambda: client.get(path()))
+                client.connection.close()
+                figures.append(Figure(
+                    name=f"{what} ({n:,} accounts)", value=served, unit="requests/s",
+                    goal=f"ratio ≥ {RATIO_GOAL} and ≥ {RATE_GOAL}/s", limit=_rate(query),
+                    limit_name="the same SELECT, SQLAlchemy Core"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        runtime.engine.dispose()
+    return figures
