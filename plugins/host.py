@@ -205,13 +205,18 @@ def _delivery_problems(settings: Settings, plugin: str
                                             if k in DELIVERY_KEYS}, prefix=f"plugins.{plugin}.")
 
 
+def config_schemas(pm: PluginManager) -> dict[str, list[Field]]:
+    """Each plugin's declared settings (`abonent_config_schema`), by plugin name."""
+    return {impl.plugin_name: list(impl.function() or [])
+            for impl in pm.impls("abonent_config_schema")}
+
+
 def config_problems(pm: PluginManager, settings: Settings
                     ) -> tuple[dict[str, dict[str, Any]], dict[str, list[ValidationError]]]:
     """Every `[plugins.<name>]` section checked against what its plugin declares: the
     configurations of the plugins whose section is fine, and every problem of each of the
     others (by plugin name), each naming `plugins.<name>.<key>`."""
-    schemas = {impl.plugin_name: list(impl.function() or [])
-               for impl in pm.impls("abonent_config_schema")}
+    schemas = config_schemas(pm)
     loaded = {name for name, plugin in pm.list_name_plugin() if plugin is not None}
     problems: dict[str, list[ValidationError]] = {}
     for name, section in settings.plugin_sections.items():

@@ -1,10 +1,13 @@
 """What is installed: each plugin with its distribution, version, hooks, agent types and
-configuration (or what is wrong with it)."""
+configuration (or what is wrong with it). The configuration is shown with the fields its
+plugin declares secret masked, so `abonent plugins --json` and the admin's Plugins page can
+be pasted into a ticket without leaking a token."""
 from __future__ import annotations
 
 from typing import Any
 
 from core.config import Settings
+from core.fields import mask_secrets
 from core.runtime import Runtime
 
 CORE_DISTRIBUTION = "abonent"
@@ -30,6 +33,8 @@ def inspect_installed(settings: Settings) -> tuple[list[dict[str, Any]], list[st
 
 
 def _rows(pm, agent_types, configs, problems) -> list[dict[str, Any]]:
+    from plugins.host import config_schemas
+    schemas = config_schemas(pm)
     rows = []
     # a plugin disabled in the configuration is listed by pluggy with None for its object
     loaded = [(name, plugin) for name, plugin in pm.list_name_plugin() if plugin is not None]
@@ -39,7 +44,7 @@ def _rows(pm, agent_types, configs, problems) -> list[dict[str, Any]]:
         rows.append({
             "name": name, "distribution": distribution, "version": version, "hooks": hooks,
             "agent_types": sorted(code for code, t in agent_types.items() if t.plugin == name),
-            "config": configs.get(name, {}),
+            "config": mask_secrets(schemas.get(name, ()), configs.get(name, {})),
             "config_errors": [str(problem) for problem in problems.get(name, [])],
         })
     return rows

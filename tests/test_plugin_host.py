@@ -141,6 +141,29 @@ def test_abonent_plugins_lists_installed_plugin_with_hooks(tmp_path):
     assert "example  abonent-example 0.1.0" in text and "abonent_payment_received" in text
 
 
+VAULT = '''from core import Field, hookimpl
+
+@hookimpl
+def abonent_config_schema():
+    return [Field("url", "url"), Field("token", secret=True)]
+'''
+
+
+def test_abonent_plugins_masks_the_settings_a_plugin_declares_secret(tmp_path):
+    site = fake_distribution(tmp_path / "site", "abonent-vault", {"vault": "abonent_vault"})
+    (site / "abonent_vault.py").write_text(VAULT)
+    (tmp_path / "abonent.toml").write_text(
+        f'var_dir = "{tmp_path}"\n[plugins.vault]\nurl = "https://vault.example"\n'
+        'token = "very-secret"\n')
+    env = {**os.environ, "ABONENT_CONFIG": str(tmp_path / "abonent.toml"), "PYTHONPATH": str(site)}
+    result = subprocess.run([str(ABONENT), "plugins", "--json"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert rows["vault"]["config"] == {"url": "https://vault.example", "token": "••••••"}
+    assert "very-secret" not in result.stdout
+
+
 def test_plugin_cli_command_is_added(tmp_path):
     result = _cli(tmp_path, "example-export")
     assert result.returncode == 0, result.stderr

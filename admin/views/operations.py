@@ -12,7 +12,6 @@ from sqlalchemy import select
 from admin.db import manager_session, runtime
 from admin.views.base import GuardedView, key, needs, page_number
 from core.audit import audit
-from core.fields import mask_secrets
 from core.jobs import job_specs, last_runs, run_job, summary_of
 from core.models import Account
 from plugins import outbox
@@ -103,12 +102,9 @@ class PluginsView(GuardedView):
     @expose("/")
     def index(self):
         rt = runtime()
-        schemas = {impl.plugin_name: list(impl.function() or [])
-                   for impl in rt.pm.impls("abonent_config_schema")}
         rows = describe(rt)
         views = current_app.extensions["abonent_admin"]["plugin_views"]
         for row in rows:
-            row["config"] = mask_secrets(schemas.get(row["name"], ()), row["config"])
             row["views"] = views.get(row["name"], [])
         return self.render("abonent/plugins.html", rows=rows,
                            disabled=rt.settings.disabled_plugins)
