@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 import api
 from admin import pay, staff
@@ -52,6 +52,8 @@ def create_app(runtime: Runtime) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         # a token lives as long as the login session: operators keep pages open all day
         WTF_CSRF_TIME_LIMIT=None,
+        # a larger body is refused (413) by its Content-Length before any of it is spooled
+        MAX_CONTENT_LENGTH=runtime.settings.section("server")["max_upload_mb"] * 2**20,
     )
     init_headers(app, runtime.settings.section("server"))
     app.extensions["abonent"] = runtime
@@ -111,13 +113,22 @@ def _for_people() -> bool:
 
 def _error_pages(app: Flask) -> None:
     titles = {400: _l("Request refused"), 403: _l("Not allowed"), 404: _l("Not found"),
-              405: _l("Not allowed here")}
+              405: _l("Not allowed here"), 413: _l("Too large")}
     messages = {
         400: _l("The request could not be understood. Go back and try again."),
         403: _l("Your role does not allow this page or action."),
         404: _l("There is no such page or record."),
         405: _l("This address does not take that kind of request."),
+        413: _l("What was sent is larger than the server takes. Send a smaller file or ask "
+                "the administrator to raise [server] max_upload_mb."),
     }
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        """Said with the limit, as a page, as the API's JSON or to a plugin's callback."""
+        exc.description = _("The request is larger than %(mb)s MB, the most this server takes.",
+                            mb=app.config["MAX_CONTENT_LENGTH"] // 2**20)
+        return http_error(exc)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

@@ -56,6 +56,9 @@ SCHEMA: dict[str, tuple[Field, ...]] = {
         Field("trusted_proxies", "int", default=0, min=0, max=5,
               help="reverse proxies in front of the server whose X-Forwarded-For/-Proto/"
                    "-Host headers are believed (0: none, the server faces clients itself)"),
+        Field("max_upload_mb", "int", default=64, min=1, max=4096,
+              help="the largest request body taken, in MiB (an import file, a request's "
+                   "attachments); a larger one is answered 413 before it is read"),
     ),
     "outbox": (
         Field("max_attempts", "int", default=8, min=1, max=1000,
