@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import flask_smorest
 from flask import abort, jsonify, request
 from marshmallow import RAISE, Schema
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -101,6 +101,15 @@ def found(session: Session, model: type, key: int, what: str, lock: bool = False
     if row is None:
         abort(404, description=f"no {what} {key}")
     return row
+
+
+def select_given(model: type, args: dict[str, Any], *names: str) -> Select:
+    """SELECT `model` rows whose columns `names` equal the filters given in `args`."""
+    query = select(model)
+    for name in names:
+        if name in args:
+            query = query.where(getattr(model, name) == args[name])
+    return query
 
 
 def dumped(schema: Schema, obj: Any, status: int = 200):

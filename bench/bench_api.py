@@ -7,9 +7,11 @@ the same SELECT by id (or the same page) through SQLAlchemy Core on one connecti
 
 Goal: a read by id at least 0.05 of the raw SELECT's rate (and 300 requests a second
 on this machine); the pages likewise. A request is authenticated (the key's hash looked
-up with its role), checked against its rate limit, answered by a view in its own
-transaction with the account's state read, and dumped through its schema: several
-statements and a few milliseconds of Python for the raw query's one.
+up with its role), checked against its rate limit, answered by a view in the same
+transaction with the account's state read, and dumped through its schema: three
+statements and a few milliseconds of Python for the raw query's one. A last figure is
+the floor: a request refused for want of a key (401) touches no database, so it is what
+werkzeug, Flask and the API's guard alone allow; no read can be faster.
 """
 from __future__ import annotations
 
@@ -65,17 +67,19 @@ def _start_server(url: str) -> tuple[subprocess.Popen, int]:
 
 
 class Client:
-    """One kept-alive connection sending a key's token; every answer must be 200."""
+    """One kept-alive connection sending a key's token (none: every answer is 401);
+    every answer must have the status expected."""
 
-    def __init__(self, port: int, token: str):
+    def __init__(self, port: int, token: str | None):
         self.connection = http.client.HTTPConnection("127.0.0.1", port)
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.status = 200 if token else 401
 
     def get(self, path: str) -> dict:
         self.connection.request("GET", path, headers=self.headers)
         response = self.connection.getresponse()
         body = response.read()
-        assert response.status == 200, (path, response.status, body[:300])
+        assert response.status == self.status, (path, response.status, body[:300])
         return json.loads(body)
 
 
@@ -107,6 +111,17 @@ def _cases(connection, n: int, rng: random.Random) -> list[tuple[str, Callable, 
     ]
 
 
+def _floor(port: int, raw_by_id: float) -> Figure:
+    """A request without a key (401 before any database work): what the server, Flask
+    and the API's guard alone allow, the most any read could reach."""
+    client = Client(port, None)
+    served = _rate(lambda: client.get("/api/v1/accounts/1"))
+    client.connection.close()
+    return Figure(name="GET /api/v1/accounts/1 without a key (401, no database: the floor)",
+                  value=served, unit="requests/s", goal="(informative)", limit=raw_by_id,
+                  limit_name="the SELECT by id above")
+
+
 def run(scale: float) -> list[Figure]:
     n = max(1000, int(1_000_000 * scale))
     url = fresh_database("api")
@@ -128,6 +143,7 @@ def run(scale: float) -> list[Figure]:
                     name=f"{what} ({n:,} accounts)", value=served, unit="requests/s",
                     goal=f"ratio ≥ {RATIO_GOAL} and ≥ {RATE_GOAL}/s", limit=_rate(query),
                     limit_name="the same SELECT, SQLAlchemy Core"))
+            figures.append(_floor(port, figures[0].limit))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from api.blueprint import ApiBlueprint, dumped, found, page, transaction
+from api.blueprint import ApiBlueprint, dumped, found, page, select_given, transaction
 from api.schemas import AccountIn, AccountOut, AccountQuery, BlockIn, BlockOut, LiftIn, page_of
 from core.blocking import lift_block, set_block
 from core.models import Account, Block
@@ -42,10 +42,7 @@ def _with_states(session):
 @blp.arguments(AccountQuery, location="query")
 @blp.response(200, page_of(AccountOut, "AccountPage"))
 def list_accounts(args):
-    query = select(Account)
-    for name in ("contract_id", "login", "agent_id", "tariff_id"):
-        if name in args:
-            query = query.where(getattr(Account, name) == args[name])
+    query = select_given(Account, args, "contract_id", "login", "agent_id", "tariff_id")
     with transaction() as session:
         return page(session, query, Account.id, args, StatedAccount(), _with_states(session))
 

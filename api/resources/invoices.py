@@ -4,11 +4,10 @@ admin's Print and PDF links and the mailed attachments (core.documents, core.pdf
 from __future__ import annotations
 
 from flask import Response
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin.headers import document_policy
-from api.blueprint import ApiBlueprint, dumped, found, page, transaction
+from api.blueprint import ApiBlueprint, dumped, found, page, select_given, transaction
 from api.schemas import page_of
 from api.schemas_billing import DocumentQuery, InvoiceOut, InvoiceQuery
 from core import documents, pdf
@@ -25,10 +24,8 @@ DOCUMENT = {"type": "string", "format": "binary"}
 @blp.arguments(InvoiceQuery, location="query")
 @blp.response(200, page_of(InvoiceOut, "InvoicePage"))
 def list_invoices(args):
-    query = select(Invoice).options(selectinload(Invoice.lines))
-    for name in ("contract_id", "number"):
-        if name in args:
-            query = query.where(getattr(Invoice, name) == args[name])
+    query = select_given(Invoice, args, "contract_id", "number").options(
+        selectinload(Invoice.lines))
     if "period" in args:
         query = query.where(Invoice.period_start == parse_period(args["period"]))
     with transaction() as session:

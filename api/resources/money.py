@@ -1,9 +1,7 @@
 """Payments (taken once per external id, reversed) and charges (read)."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from api.blueprint import ApiBlueprint, dumped, found, page, transaction
+from api.blueprint import ApiBlueprint, dumped, found, page, select_given, transaction
 from api.schemas import (ChargeOut, ChargeQuery, PaymentIn, PaymentOut, PaymentQuery, ReverseIn,
                          page_of)
 from core.errors import ValidationError
@@ -31,10 +29,7 @@ def _contract(session, data: dict) -> int:
 @blp.arguments(PaymentQuery, location="query")
 @blp.response(200, page_of(PaymentOut, "PaymentPage"))
 def list_payments(args):
-    query = select(Payment)
-    for name in ("contract_id", "source", "external_id"):
-        if name in args:
-            query = query.where(getattr(Payment, name) == args[name])
+    query = select_given(Payment, args, "contract_id", "source", "external_id")
     with transaction() as session:
         return page(session, query, Payment.id, args, PaymentOut())
 
@@ -76,9 +71,6 @@ def post_reversal(data, payment_id):
 @blp.arguments(ChargeQuery, location="query")
 @blp.response(200, page_of(ChargeOut, "ChargePage"))
 def list_charges(args):
-    query = select(Charge)
-    for name in ("contract_id", "account_id"):
-        if name in args:
-            query = query.where(getattr(Charge, name) == args[name])
+    query = select_given(Charge, args, "contract_id", "account_id")
     with transaction() as session:
         return page(session, query, Charge.id, args, ChargeOut())

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 
 from flask import abort, current_app
-from sqlalchemy import and_, select
+from sqlalchemy import and_
 from sqlalchemy.orm import joinedload
 
-from api.blueprint import ApiBlueprint, dumped, found, page, transaction
+from api.blueprint import ApiBlueprint, dumped, found, page, select_given, transaction
 from api.schemas import page_of
 from api.schemas_operations import (DeliveryOut, DeliveryQuery, JobOut, JobRunOut, PluginCounts,
                                     RetryIn, RetryOut, RunQuery)
@@ -39,15 +39,13 @@ def _runtime():
 @blp.arguments(DeliveryQuery, location="query")
 @blp.response(200, page_of(DeliveryOut, "DeliveryPage"))
 def list_deliveries(args):
-    query = select(Delivery).options(joinedload(Delivery.event))
+    query = select_given(Delivery, args, "plugin", "account_id").options(
+        joinedload(Delivery.event))
     state = args.get("state")
     if state == "failing":
         query = query.where(and_(Delivery.state == "pending", Delivery.last_error.is_not(None)))
     elif state:
         query = query.where(Delivery.state == state)
-    for name in ("plugin", "account_id"):
-        if name in args:
-            query = query.where(getattr(Delivery, name) == args[name])
     with transaction() as session:
         return page(session, query, Delivery.id, args, DeliveryOut())
 
@@ -104,10 +102,7 @@ def list_jobs():
 @blp.arguments(RunQuery, location="query")
 @blp.response(200, page_of(JobRunOut, "JobRunPage"))
 def list_runs(args):
-    query = select(JobRun)
-    for name in ("job_id", "status"):
-        if name in args:
-            query = query.where(getattr(JobRun, name) == args[name])
+    query = select_given(JobRun, args, "job_id", "status")
     with transaction() as session:
         return page(session, query, JobRun.id, args, JobRunOut())
 

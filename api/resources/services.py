@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import select
 
-from api.blueprint import ApiBlueprint, dumped, found, page, transaction
+from api.blueprint import ApiBlueprint, dumped, found, page, select_given, transaction
 from api.schemas import page_of
 from api.schemas_billing import (ServiceOut, ServiceQuery, SubscriptionChange, SubscriptionIn,
                                  SubscriptionOut, SubscriptionQuery)
@@ -22,10 +22,7 @@ blp = ApiBlueprint("services", "Services of the catalog and the accounts' subscr
 @blp.arguments(ServiceQuery, location="query")
 @blp.response(200, page_of(ServiceOut, "ServicePage"))
 def list_services(args):
-    query = select(Service)
-    for name in ("kind", "archived"):
-        if name in args:
-            query = query.where(getattr(Service, name) == args[name])
+    query = select_given(Service, args, "kind", "archived")
     with transaction() as session:
         return page(session, query, Service.id, args, ServiceOut())
 

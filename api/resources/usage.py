@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.blueprint import ApiBlueprint, dumped, found, page, transaction
+from api.blueprint import ApiBlueprint, dumped, found, page, select_given, transaction
 from api.errors import answer
 from api.schemas import page_of
 from api.schemas_billing import UsageIn, UsageOut, UsageQuery
@@ -37,10 +37,7 @@ _DRAFT_FIELD = "drafts[0]."
 @blp.arguments(UsageQuery, location="query")
 @blp.response(200, page_of(UsageOut, "UsagePage"))
 def list_usage(args):
-    query = select(UsageRecord)
-    for name in ("account_id", "ext_id", "state", "source"):
-        if name in args:
-            query = query.where(getattr(UsageRecord, name) == args[name])
+    query = select_given(UsageRecord, args, "account_id", "ext_id", "state", "source")
     if "service_id" in args:
         query = query.where(UsageRecord.subscription_id.in_(
             select(Subscription.id).where(Subscription.service_id == args["service_id"])))
