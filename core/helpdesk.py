@@ -20,6 +20,11 @@ ticket's history. The rules:
   visible answer and of a change of status; the assignee of a subscriber's answer. A
   notice that cannot be sent (no address, mail not configured) is left out and logged;
   it never refuses the change itself.
+- Opening is idempotent per request: the same category, subject and text sent again for
+  the same account by the same author within REPEAT_WINDOW, while the first is not
+  closed, is that first ticket (a double click, a browser sending the form again after a
+  slow answer or from its history) — the form lands on it instead of making a second.
+  The account's row is locked first, so two copies arriving at once make one ticket.
 - A connection request comes from a public form: at most `[helpdesk] requests_per_hour`
   from one client address; a manager turns it into a subscriber, which closes it.
 """
@@ -55,6 +60,7 @@ FLOW = {"new": ("in_work", "waiting", "closed"), "in_work": ("waiting", "closed"
 STATUS_WORDS = {"new": "new", "in_work": "in work", "waiting": "waiting for your answer",
                 "closed": "closed"}
 QUEUE_LIMIT = 200
+REPEAT_WINDOW = timedelta(hours=1)
 
 
 class TooManyRequests(ValidationError):
@@ -122,12 +128,21 @@ def _category(session: Session, value: Any) -> str:
 
 def open_ticket(session: Session, account_id: Any, category: Any, subject: Any, text: Any,
                 files: Iterable[tuple[Any, bytes]] = ()) -> Ticket:
-    """A request about an account (from the cabinet, or a manager on the account card)."""
-    account = inputs.fetch(session, Account, account_id, "account_id")
+    """A request about an account (from the cabinet, or a manager on the account card);
+    the same request sent again is the ticket it made (see the module's rules)."""
+    account = inputs.fetch(session, Account, account_id, "account_id", lock=True)
     values = {"category": _category(session, category),
               "subject": inputs.text(subject, "subject", max_len=200),
               "text": inputs.text(text, "text", max_len=MAX_TEXT)}
     checked = check_files(session, files)
+    repeated = session.scalars(select(Ticket).where(
+        Ticket.contract_id == account.contract_id, Ticket.account_id == account.id,
+        Ticket.kind == "request", Ticket.status != "closed",
+        Ticket.opened_by == actor_of(session), Ticket.created_at >= now() - REPEAT_WINDOW,
+        *(getattr(Ticket, k) == v for k, v in values.items()))
+        .order_by(Ticket.id.desc()).limit(1)).first()
+    if repeated is not None:
+        return repeated
     ticket = Ticket(kind="request", account_id=account.id, contract_id=account.contract_id,
                     subscriber_id=account.contract.subscriber_id, opened_by=actor_of(session),
                     **values)
