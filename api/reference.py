@@ -40,9 +40,12 @@ def _body(operation: dict[str, Any]) -> str | None:
 def _answer(spec: dict[str, Any], status: str, answer: dict[str, Any]) -> dict[str, str]:
     if "$ref" in answer:  # a shared answer (the default error) of components/responses
         answer = spec["components"]["responses"][answer["$ref"].rsplit("/", 1)[-1]]
-    content = answer.get("content", {}).get("application/json")
+    content = answer.get("content", {})
+    body = content.get("application/json")
     return {"status": status, "description": answer.get("description", ""),
-            "type": _type(content["schema"]) if content else ""}
+            "type": _type(body["schema"]) if body else "",
+            # a document (an invoice's PDF) is named by its media type
+            "media": "" if body else ", ".join(content)}
 
 
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:

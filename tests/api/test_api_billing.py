@@ -103,7 +103,7 @@ def test_usage_is_written_once_per_key(api, meter, runtime):
 
 
 @pytest.mark.sqlite_only
-def test_invoices_and_their_documents(api, factory, runtime):
+def test_invoices_and_their_documents(api, factory, runtime, app):
     contract = factory.contract()
     with runtime.session() as session:
         add_charge(session, key="api-invoice", contract_id=contract.id, amount=Decimal("120.00"),
@@ -125,3 +125,5 @@ def test_invoices_and_their_documents(api, factory, runtime):
     assert document.content_type == "application/pdf" and document.data.startswith(b"%PDF")
     refused = client.call("GET", f"/api/v1/invoices/{invoice['id']}/document.pdf?kind=x")
     assert _error(refused) == (422, "kind")
+    reference = app.test_client().get("/api/v1/docs").get_data(as_text=True)
+    assert "<td>application/pdf</td>" in reference  # the answer's media type is shown
