@@ -1,15 +1,16 @@
-"""The Access-Request's hot path on the wire, without pyrad's packet classes: decode a
-request into its raw attributes, check its Message-Authenticator, and sign a reply made of
-attribute octets encoded beforehand.
+"""The RADIUS server's requests and replies on the wire, without pyrad's packet classes:
+decode a request into its raw attributes, check its authenticators, and sign a reply made
+of attribute octets encoded beforehand.
 
 Why our own: a server answering tens of thousands of Access-Requests a second spent most of
 its time in pyrad building and encoding packet objects (an OrderedDict of lists, a
 dictionary lookup and an `ipaddress` parse per attribute, the packet encoded twice for the
-Message-Authenticator). A reply depends on the account's state and its vendor profile only,
+Message-Authenticator), and a third of an Accounting-Request's CPU went to pyrad's decoding
+and its reply. An Access reply depends on the account's state and its vendor profile only,
 so its attributes are encoded once (by pyrad, `encode_attributes`: the reference for
 vendor attributes, tags and types) and a reply is then a header, those octets and two MD5
 sums. pyrad stays the reference: the tests decode and verify what this module writes with
-pyrad, and pyrad decodes everything else (accounting, CoA, the emulator).
+pyrad, and pyrad builds everything else (CoA, the emulator, the benchmark's requests).
 
 What the decoder refuses (`Malformed`): a header that does not fit, and an attribute whose
 Length is under 2 or runs past the packet (RFC 2865 section 5). Vendor-Specific attributes
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pyrad import packet as rp
 
 ACCESS_REQUEST, ACCESS_ACCEPT, ACCESS_REJECT = rp.AccessRequest, rp.AccessAccept, rp.AccessReject
+ACCOUNTING_REQUEST, ACCOUNTING_RESPONSE = rp.AccountingRequest, rp.AccountingResponse
 USER_NAME, USER_PASSWORD, CHAP_PASSWORD, FRAMED_IP_ADDRESS = 1, 2, 3, 8
 CALLING_STATION_ID, PROXY_STATE, ACCT_SESSION_ID, CHAP_CHALLENGE = 31, 33, 44, 60
 MESSAGE_AUTHENTICATOR = 80
@@ -38,7 +40,7 @@ class Malformed(ValueError):
 
 
 @dataclass(slots=True)
-class AccessRequest:
+class Packet:
     """A received request: its header, raw attribute values by type (in the order they
     came) and where the first Message-Authenticator's value starts (0: none)."""
 
@@ -59,14 +61,14 @@ class AccessRequest:
         return None if value is None else value.decode("utf-8", errors="replace")
 
 
-def decode(data: bytes) -> AccessRequest:
+def decode(data: bytes) -> Packet:
     """The packet in `data` (its Length already checked and the padding cut off)."""
     if len(data) < 20:
         raise Malformed("shorter than a header")
     code, ident, length = _HEADER.unpack_from(data)
     if length != len(data):
         raise Malformed("Length does not match the datagram")
-    request = AccessRequest(code, ident, data[4:20], data)
+    request = Packet(code, ident, data[4:20], data)
     attributes, at = request.attributes, 20
     while at < length:
         if at + 2 > length:
@@ -85,16 +87,28 @@ def decode(data: bytes) -> AccessRequest:
     return request
 
 
-def message_authenticator_problem(request: AccessRequest, secret: bytes) -> str | None:
-    """Why the request's Message-Authenticator is not good enough (RFC 2869 section 5.14:
-    HMAC-MD5 of the packet with its value zeroed), None when it is valid."""
-    at = request.message_authenticator_at
-    if not at:
+def authenticator_problem(request: Packet, secret: bytes) -> str | None:
+    """Why a request's authenticators do not prove it comes from a holder of `secret`
+    (None: they do). An Access-Request must carry a Message-Authenticator (the
+    BlastRADIUS countermeasure); an Accounting-Request's Request Authenticator must be
+    the MD5 of the packet with it zeroed (RFC 2866 section 3), and a Message-Authenticator
+    it carries must be valid too. The Message-Authenticator is the HMAC-MD5 of the packet
+    with its value zeroed, and the Request Authenticator zeroed as well in accounting
+    (RFC 2869 section 5.14)."""
+    raw, at = request.raw, request.message_authenticator_at
+    vector = request.authenticator
+    if request.code == ACCOUNTING_REQUEST:
+        vector = bytes(16)
+        expected = hashlib.md5(raw[:4] + vector + raw[20:] + secret).digest()
+        if not hmac.compare_digest(expected, request.authenticator):
+            return "bad_authenticator"
+        if not at:
+            return None
+    elif not at:
         return "missing_message_authenticator"
-    raw = request.raw
     if raw[at - 1] != 18:  # the attribute's Length: a 16-octet value
         return "bad_authenticator"
-    expected = hmac_md5(secret, raw[:at] + bytes(16) + raw[at + 16:])
+    expected = hmac_md5(secret, raw[:4] + vector + raw[20:at] + bytes(16) + raw[at + 16:])
     return None if hmac.compare_digest(expected, raw[at:at + 16]) else "bad_authenticator"
 
 
@@ -108,21 +122,24 @@ def encode_attributes(dictionary, pairs) -> bytes:
     return reply.ReplyPacket()[20:]
 
 
-def reply(request: AccessRequest, code: int, attributes: bytes, secret: bytes) -> bytes:
+def reply(request: Packet, code: int, attributes: bytes, secret: bytes) -> bytes:
     """The reply `code` to `request`, as pyrad's `CreateReply().ReplyPacket()` writes it:
-    a Message-Authenticator first, the request's Proxy-States (RFC 2865 section 5.33),
-    then `attributes`; the Response Authenticator over it all."""
+    for an Access-Request a Message-Authenticator first, then the request's Proxy-States
+    (RFC 2865 section 5.33) and `attributes`; the Response Authenticator over it all."""
     proxy_states = request.attributes.get(PROXY_STATE)
     if proxy_states:
         attributes = b"".join(bytes((PROXY_STATE, len(v) + 2)) + v
                               for v in proxy_states) + attributes
-    header = _HEADER.pack(code, request.id, 38 + len(attributes))
-    signed = hmac_md5(secret, header + request.authenticator + _ZERO_MA + attributes)
-    body = _ZERO_MA[:2] + signed + attributes
+    if request.code == ACCESS_REQUEST:
+        header = _HEADER.pack(code, request.id, 38 + len(attributes))
+        signed = hmac_md5(secret, header + request.authenticator + _ZERO_MA + attributes)
+        body = _ZERO_MA[:2] + signed + attributes
+    else:
+        header, body = _HEADER.pack(code, request.id, 20 + len(attributes)), attributes
     return header + hashlib.md5(header + request.authenticator + body + secret).digest() + body
 
 
-def chap_ok(request: AccessRequest, password: str) -> bool:
+def chap_ok(request: Packet, password: str) -> bool:
     """CHAP-Password checked as pyrad's `VerifyChapPasswd` does (RFC 2865 section 2.2:
     MD5 of its identifier, the password and the CHAP-Challenge or else the Request
     Authenticator)."""

@@ -7,7 +7,6 @@ import time
 
 import click
 
-from plugin_nas_oss.dictionary import load
 from plugin_nas_oss.radius_server import RadiusServer
 from plugin_nas_oss.radius_server_logic import BillingLogic
 
@@ -16,7 +15,7 @@ def start(runtime, host: str = "127.0.0.1", auth_port: int = 1812, acct_port: in
           refresh: float = 1.0, **options) -> RadiusServer:
     """A started server answering from `runtime`'s database (port 0: a free one); what
     the billing changes reaches its answers within `refresh` seconds."""
-    return RadiusServer(BillingLogic(runtime, refresh), load(), host=host, auth_port=auth_port,
+    return RadiusServer(BillingLogic(runtime, refresh), host=host, auth_port=auth_port,
                         acct_port=acct_port, **options).start()
 
 

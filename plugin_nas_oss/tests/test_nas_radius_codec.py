@@ -1,6 +1,6 @@
-"""The RADIUS server's own Access codec (plugin_nas_oss.radius_codec) against pyrad, the
-reference: it reads what pyrad writes, and pyrad reads and verifies what it writes, octet
-for octet what pyrad itself would have sent."""
+"""The RADIUS server's own codec (plugin_nas_oss.radius_codec) against pyrad, the
+reference: it reads and checks the requests pyrad writes, and pyrad reads and verifies the
+replies it writes, octet for octet what pyrad itself would have sent."""
 from __future__ import annotations
 
 import hashlib
@@ -37,9 +37,9 @@ def test_a_request_pyrad_wrote_reads_alike_and_its_message_authenticator_checks(
     assert {code: values for code, values in ours.attributes.items() if code != 26} == {
         code: values for code, values in theirs.items() if not isinstance(code, tuple)}
     assert ours.text(codec.USER_NAME) == "bob" and ours.text(codec.ACCT_SESSION_ID) == "81a0001"
-    assert codec.message_authenticator_problem(ours, secret) is None
+    assert codec.authenticator_problem(ours, secret) is None
     assert theirs.verify_message_authenticator()
-    assert codec.message_authenticator_problem(ours, b"another secret") == "bad_authenticator"
+    assert codec.authenticator_problem(ours, b"another secret") == "bad_authenticator"
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -59,6 +59,32 @@ def test_a_reply_is_what_pyrad_would_send_and_pyrad_verifies_it(secret, code):
     assert pkt.VerifyReply(decoded, ours, enforce_ma=True)  # Message-Authenticator included
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_an_accounting_request_checks_as_pyrad_checks_it_and_its_response_is_pyrads(signed):
+    secret = SECRETS[0]
+    pkt = rp.AcctPacket(secret=secret, dict=load(), User_Name="bob", Acct_Session_Id="s1",
+                        Acct_Status_Type="Stop", Acct_Input_Octets=7000)
+    pkt["Proxy-State"] = [b"hop"]
+    if signed:
+        pkt.add_message_authenticator()
+    data = pkt.RequestPacket()
+    theirs = rp.AcctPacket(packet=data, secret=secret, dict=load())
+    ours = codec.decode(data)
+    assert theirs.VerifyAcctRequest() and (not signed or theirs.verify_message_authenticator())
+    assert codec.authenticator_problem(ours, secret) is None
+    assert codec.authenticator_problem(ours, b"another secret") == "bad_authenticator"
+    if signed:  # a Message-Authenticator spoilt under a good Request Authenticator
+        at = ours.message_authenticator_at
+        spoilt = bytearray(data[:at] + bytes(16) + data[at + 16:])
+        spoilt[4:20] = hashlib.md5(bytes(spoilt[:4]) + bytes(16) + bytes(spoilt[20:])
+                                   + secret).digest()
+        assert codec.authenticator_problem(codec.decode(bytes(spoilt)), secret) == (
+            "bad_authenticator")
+    response = codec.reply(ours, rp.AccountingResponse, b"", secret)
+    assert response == theirs.CreateReply().ReplyPacket()
+    assert pkt.VerifyReply(rp.AcctPacket(packet=response, secret=secret, dict=load()), response)
+
+
 @pytest.mark.parametrize("challenge", [None, b"0123456789abcdef"])
 def test_chap_is_checked_as_pyrad_checks_it(challenge):
     pkt = rp.AuthPacket(secret=SECRETS[0], dict=load(), User_Name="bob")
@@ -76,10 +102,10 @@ def test_chap_is_checked_as_pyrad_checks_it(challenge):
 def test_a_missing_or_misshapen_message_authenticator_is_named():
     pkt = rp.AuthPacket(secret=SECRETS[0], dict=load(), User_Name="bob")
     data = pkt.RequestPacket()
-    assert codec.message_authenticator_problem(codec.decode(data), SECRETS[0]) == (
+    assert codec.authenticator_problem(codec.decode(data), SECRETS[0]) == (
         "missing_message_authenticator")
     short = data[:2] + (len(data) + 3).to_bytes(2, "big") + data[4:] + b"\x50\x03x"
-    assert codec.message_authenticator_problem(codec.decode(short), SECRETS[0]) == (
+    assert codec.authenticator_problem(codec.decode(short), SECRETS[0]) == (
         "bad_authenticator")
 
 
