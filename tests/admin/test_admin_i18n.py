@@ -23,16 +23,23 @@ def _code_strings() -> set[str]:
     return found
 
 
+def _entries(catalog) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """{ids: translations} of a catalog, each a tuple: (one,) or a plural's (one, many)."""
+    def forms(value) -> tuple[str, ...]:
+        return (value,) if isinstance(value, str) else tuple(value)
+    return {forms(m.id): forms(m.string) for m in catalog if m.id}
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_catalog_translates_every_string_and_mo_matches_po(language):
     folder = CATALOGS / language / "LC_MESSAGES"
     with open(folder / "messages.po", "rb") as f:
-        po = {m.id: m.string for m in read_po(f) if m.id}
-    missing = sorted(_code_strings() - set(po))
+        po = _entries(read_po(f))
+    missing = sorted(_code_strings() - {key[0] for key in po})
     assert not missing, f"not in {language} catalog (see admin/translations/README.md): {missing}"
-    assert not [k for k, v in po.items() if not v], "untranslated entries"
+    assert not [k for k, v in po.items() if not all(v)], "untranslated entries"
     with open(folder / "messages.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+        mo = _entries(read_mo(f))
     assert mo == po, "the .mo file is not compiled from the current .po file"
 
 
