@@ -125,7 +125,7 @@ def test_the_example_installs_and_passes_its_own_tests_in_a_fresh_virtualenv(tmp
            "ABONENT_VAR_DIR": str(tmp_path / "var"),
            "ABONENT_PLUGINS__SMS__GATEWAY_URL": "http://127.0.0.1:9"}
     assert "sms  abonent-sms 0.1.0" in _run(abonent, "plugins", cwd=tmp_path, env=cli)
-    assert "sms: sms_0001  head: sms_0001" in _run(abonent, "db", "upgrade", cwd=tmp_path, env=cli)
+    assert "sms: sms_0002  head: sms_0002" in _run(abonent, "db", "upgrade", cwd=tmp_path, env=cli)
     assert "agree" in _run(abonent, "db", "check", cwd=tmp_path, env=cli)
 
     backends = request.config.getoption("--db")

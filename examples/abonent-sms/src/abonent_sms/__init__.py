@@ -1,5 +1,6 @@
 """abonent-sms: text a subscriber when the service is suspended, when it is back, and
-when a payment arrives (docs/writing-plugins.md builds it step by step).
+when a payment arrives, and be the channel "sms" of the core's notices (the cabinet's
+password-reset code) (docs/writing-plugins.md builds it step by step).
 
 The plugin implements hooks as module functions; the entry point `sms` names this module.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from core import Contract, Field, Panel, hookimpl
+from abonent_sms import notices
 from abonent_sms.gateway import send
 from abonent_sms.messages import text_for
 from abonent_sms.store import SmsMessage
@@ -75,11 +77,26 @@ def abonent_payment_received(event, ctx):
 
 
 @hookimpl
+def abonent_notify_subscriber(session, contract_id, channel, subject, body):
+    return notices.queue(session, contract_id, channel, body)
+
+
+@hookimpl
+def abonent_jobs(runtime):
+    return [notices.JOB]
+
+
+def _row(message: SmsMessage) -> list[str]:
+    """A text as the card shows it: a notice (a password-reset code) masked."""
+    sent = f"{message.sent_at:%Y-%m-%d %H:%M} UTC" if message.sent_at else "queued"
+    notice = message.ref.startswith(notices.NOTICE)
+    return [sent, message.phone, "(notice, not shown)" if notice else message.text]
+
+
+@hookimpl
 def abonent_account_panel(session, account):
     sent = select(SmsMessage).where(SmsMessage.contract_id == account.contract_id)
     count = session.scalar(select(func.count()).select_from(sent.subquery()))
     last = session.scalars(sent.order_by(SmsMessage.id.desc()).limit(5))
     return Panel("SMS", rows=[("Texts sent to this contract", count)],
-                 tables=[("Last texts", ["Sent", "To", "Text"],
-                          [[f"{m.sent_at:%Y-%m-%d %H:%M} UTC", m.phone, m.text]
-                           for m in last])])
+                 tables=[("Last texts", ["Sent", "To", "Text"], [_row(m) for m in last])])

@@ -1,4 +1,5 @@
-"""The plugin's own table: every text sent, for the account card and to send each once.
+"""The plugin's own table: every text sent, for the account card and to send each once,
+and the notices queued to be sent (no gateway id nor time sent yet: abonent_sms.notices).
 
 `core.links` keeps one platform id per billing object (a platform's user id for an
 account); a log of many rows per contract needs a table, declared on the core's `Base`
@@ -23,5 +24,5 @@ class SmsMessage(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id"), index=True)
     phone: Mapped[str] = mapped_column(String(15))
     text: Mapped[str] = mapped_column(Text)
-    gateway_id: Mapped[str] = mapped_column(String(100))
-    sent_at: Mapped[datetime] = mapped_column(default=now)
+    gateway_id: Mapped[str | None] = mapped_column(String(100))  # None: queued
+    sent_at: Mapped[datetime | None] = mapped_column(default=now)
