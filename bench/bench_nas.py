@@ -6,7 +6,11 @@ The load generator is the same for both servers: one process sending requests pr
 beforehand (PAP Access-Requests with Message-Authenticator for `ACCOUNTS` logins,
 Accounting Start / Interim / Stop of as many sessions), keeping `WINDOW` requests in
 flight on one UDP socket and counting the answers; what is timed is from the first
-request sent to the last answer received.
+request sent to the last answer received. Both servers run at once and take turns for
+`PASSES` passes (who goes first alternating; each pass its own accounting sessions); a
+server's figure is its best pass. Measured once each, one after the other, the ratio
+swung 0.15-1.8 between runs of the same code on the shared machine: a burst of other
+work falling on one server's only pass decided it.
 
 Our server runs in its own process on a fresh PostgreSQL database (core and the
 plugin's branch) with one NAS agent and `ACCOUNTS` accounts. FreeRADIUS is Debian's
@@ -55,6 +59,7 @@ from plugins.testing import Factory
 ACCOUNTS = 1_000
 REQUESTS = 20_000  # of each kind, at scale 1
 WINDOW = 64
+PASSES = 3
 SECRET = "bench-radius-secret"
 COA_SECRET = "bench-coa-secret"
 CONCURRENCY = 32  # [plugins.nas_oss] concurrency of the worker, threads of the raw CoA
@@ -186,12 +191,13 @@ def _start_freeradius(folder: Path) -> tuple[subprocess.Popen, int, int]:
 
 # --- the load -------------------------------------------------------------------------------
 
-def _requests(count: int) -> tuple[list[bytes], list[bytes]]:
-    """`count` Access-Requests and `count` Accounting-Requests, encoded once; ids cycle
-    through 0..255 (with WINDOW in flight, never two alike at once)."""
+def _requests(count: int) -> tuple[list[bytes], list[list[bytes]]]:
+    """`count` Access-Requests, and `count` Accounting-Requests for each pass (sessions of
+    its own), encoded once; ids cycle through 0..255 (with WINDOW in flight, never two
+    alike at once)."""
     from plugin_nas_oss.dictionary import load
     dictionary, secret = load(), SECRET.encode()
-    access, accounting = [], []
+    access, accounting = [], [[] for _ in range(PASSES)]
     for i in range(count):
         n = i % ACCOUNTS
         pkt = rp.AuthPacket(id=i % 256, secret=secret, dict=dictionary, User_Name=f"user{n}")
@@ -199,17 +205,18 @@ def _requests(count: int) -> tuple[list[bytes], list[bytes]]:
         pkt.add_message_authenticator()
         access.append(pkt.RequestPacket())
         status = ("Start", "Interim-Update", "Stop")[i % 3]
-        acct = rp.AcctPacket(id=i % 256, secret=secret, dict=dictionary, User_Name=f"user{n}",
-                             Acct_Session_Id=f"s{i // 3:08d}", Acct_Status_Type=status,
-                             Framed_IP_Address=f"10.{n // 65536}.{n // 256 % 256}.{n % 256}",
-                             Acct_Input_Octets=i * 1000, Acct_Output_Octets=i * 3000)
-        accounting.append(acct.RequestPacket())
+        for each, requests in enumerate(accounting):
+            requests.append(rp.AcctPacket(
+                id=i % 256, secret=secret, dict=dictionary, User_Name=f"user{n}",
+                Acct_Session_Id=f"p{each}s{i // 3:08d}", Acct_Status_Type=status,
+                Framed_IP_Address=_ip(n), Acct_Input_Octets=i * 1000,
+                Acct_Output_Octets=i * 3000).RequestPacket())
     return access, accounting
 
 
-def load(port: int, requests: list[bytes], timeout: float = 2.0) -> tuple[float, int]:
-    """Send `requests` keeping WINDOW in flight; (answers per second, answers). A lost
-    answer ends the run after `timeout`: the rate is taken up to the last answer."""
+def load(port: int, requests: list[bytes], timeout: float = 2.0) -> tuple[int, float]:
+    """Send `requests` keeping WINDOW in flight; (answers, seconds). A lost answer ends
+    the run after `timeout`: the time is taken up to the last answer."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.connect(("127.0.0.1", port))
@@ -230,16 +237,25 @@ def load(port: int, requests: list[bytes], timeout: float = 2.0) -> tuple[float,
             sock.send(requests[sent])
             sent += 1
     sock.close()
-    return answered / max(last - started, 1e-9), answered
+    return answered, max(last - started, 1e-9)
 
 
-def _measure(name: str, auth: int, acct: int, access, accounting) -> dict[str, float]:
-    load(auth, access[:200])  # warm up (connections, caches)
-    auth_rate, auth_answers = load(auth, access)
-    acct_rate, acct_answers = load(acct, accounting)
-    print(f"    {name}: {auth_answers}/{len(access)} Access, {acct_answers}/{len(accounting)} "
-          f"Accounting answered", flush=True)
-    return {"access": auth_rate, "accounting": acct_rate}
+def _measure(servers: dict[str, tuple[int, int]], access: list[bytes],
+             accountings: list[list[bytes]]) -> dict[str, dict[str, float]]:
+    """Requests per second of each server (name -> its auth and accounting ports), the
+    best of its passes; the servers take turns, which goes first alternating."""
+    for auth, _ in servers.values():
+        load(auth, access[:200])  # warm up (connections, caches)
+    best = {name: {"access": 0.0, "accounting": 0.0} for name in servers}
+    for n, accounting in enumerate(accountings):
+        for name in list(servers)[::-1 if n % 2 else 1]:
+            for kind, port, requests in (("access", servers[name][0], access),
+                                         ("accounting", servers[name][1], accounting)):
+                answers, seconds = load(port, requests)
+                print(f"    {name}, pass {n + 1}: {kind} {answers}/{len(requests)} answered, "
+                      f"{answers / seconds:,.0f}/s", flush=True)
+                best[name][kind] = max(best[name][kind], answers / seconds)
+    return best
 
 
 # --- CoA commands delivered through the outbox ---------------------------------------------
@@ -347,25 +363,33 @@ def run(scale: float) -> list[Figure]:
                       f"CoA round trips, {CONCURRENCY} threads"),
                Figure("worker CPU per command delivered", cpu, "ms", "—",
                       higher_is_better=False)]
-    access, accounting = _requests(count)
+    return figures + radius_figures(url, count)
+
+
+def radius_figures(url: str, count: int) -> list[Figure]:
+    """Access and Accounting per second of our server on `url`'s billing next to
+    FreeRADIUS, `count` requests of each kind a pass."""
+    access, accountings = _requests(count)
     process, auth, acct = _start_ours(url)
     try:
-        ours = _measure("ours", auth, acct, access, accounting)
+        servers = {"ours": (auth, acct)}
+        peer_name = "FreeRADIUS"
+        if subprocess.run([str(ENSURE_FREERADIUS)]).returncode != 0:
+            peer_name = "FreeRADIUS missing (apt-get install freeradius)"
+            rates = _measure(servers, access, accountings)
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-freeradius-") as folder:
+                os.chmod(folder, 0o755)
+                server, *ports = _start_freeradius(Path(folder))
+                try:
+                    rates = _measure({**servers, peer_name: tuple(ports)}, access, accountings)
+                finally:
+                    server.terminate()
+                    server.wait(10)
     finally:
         _end(process)
-    peer: dict[str, float] = {}
-    peer_name = "FreeRADIUS"
-    if subprocess.run([str(ENSURE_FREERADIUS)]).returncode != 0:
-        peer_name = "FreeRADIUS missing (apt-get install freeradius)"
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-freeradius-") as folder:
-            os.chmod(folder, 0o755)
-            server, auth, acct = _start_freeradius(Path(folder))
-            try:
-                peer = _measure("FreeRADIUS", auth, acct, access, accounting)
-            finally:
-                server.terminate()
-                server.wait(10)
-    return figures + [Figure(f"RADIUS {kind} ({count:,} requests, {WINDOW} in flight)",
-                             ours[kind], "requests/s", "≥ 0.3 × FreeRADIUS", peer.get(kind),
-                             peer_name) for kind in ("access", "accounting")]
+    ours, peer = rates["ours"], rates.get(peer_name, {})
+    return [Figure(f"RADIUS {kind} ({count:,} requests, {WINDOW} in flight, "
+                   f"best of {PASSES} passes)", ours[kind], "requests/s",
+                   "≥ 0.3 × FreeRADIUS", peer.get(kind), peer_name)
+            for kind in ("access", "accounting")]
