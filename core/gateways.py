@@ -38,7 +38,7 @@ from sqlalchemy.exc import OperationalError
 from core.audit import audit
 from core.config import GATEWAYS
 from core.errors import ConfigError, Duplicate, PluginError, ValidationError
-from core.fields import Field, field_problems
+from core.fields import Field, field_problems, mask_secrets
 from core.models import Account, Contract, Payment
 from core.money import money
 from core.runtime import Runtime
@@ -182,6 +182,10 @@ class Gateway:
     def source(self) -> str:
         """The source of its payments (their external ids are its transaction ids)."""
         return f"gw:{self.name}"
+
+    def shown(self) -> dict[str, Any]:
+        """Its configuration fit to show (the secret and the protocol's secrets masked)."""
+        return mask_secrets((*COMMON_FIELDS, *self.protocol.fields), self.config)
 
     def allows(self, address: str | None) -> bool:
         allowed = self.config["allowed_ips"]

@@ -8,8 +8,7 @@ import requests
 
 from admin.cli import State, cli, pass_state
 from core.errors import NotFound
-from core.fields import mask_secrets
-from core.gateways import COMMON_FIELDS, configured
+from core.gateways import configured
 from core.money import money
 from plugins.gateway_emulator import TerminalNetwork, Unanswered
 
@@ -28,10 +27,9 @@ def gateway_list(state: State) -> None:
         click.echo("no payment gateways: add a [payment_gateways.<name>] section "
                    "(protocol, secret, …) to the configuration")
     for name, found in sorted(gateways.items()):
-        settings = mask_secrets((*COMMON_FIELDS, *found.protocol.fields), found.config)
         click.echo(f"{name}: /pay/{name}/ ({found.protocol.title}); payments of source "
                    f"{found.source}")
-        for key, value in settings.items():
+        for key, value in found.shown().items():
             click.echo(f"  {key} = {value}")
 
 

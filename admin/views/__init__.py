@@ -19,6 +19,7 @@ from admin.views.card import AccountCard
 from admin.views.customers import ContractView, SubscriberView
 from admin.views.dashboard import DashboardView
 from admin.views.documents import MailLogView, ProviderView, TemplatesView
+from admin.views.gateways import GatewaysView
 from admin.views.helpdesk import HelpDeskView
 from admin.views.imports import ImportView
 from admin.views.ledger import ChargeView, InvoiceView, PaymentView, UsageView
@@ -102,6 +103,8 @@ def build_admin(app, runtime: Runtime) -> Admin:
                     url="/admin/apikeys"),
         WebhooksView(name=_l("Webhooks"), category=settings, endpoint="webhooks",
                      url="/admin/webhooks"),
+        GatewaysView(name=_l("Payment gateways"), category=settings, endpoint="gateways",
+                     url="/admin/gateways"),
         OutboxView(name=_l("Event outbox"), category=operations, endpoint="outbox"),
         JobsView(name=_l("Scheduled jobs"), category=operations, endpoint="jobs"),
         PluginsView(name=_l("Plugins"), category=operations, endpoint="plugins"),
