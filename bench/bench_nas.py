@@ -192,12 +192,12 @@ def _start_freeradius(folder: Path) -> tuple[subprocess.Popen, int, int]:
 # --- the load -------------------------------------------------------------------------------
 
 def _requests(count: int) -> tuple[list[bytes], list[list[bytes]]]:
-    """`count` Access-Requests, and `count` Accounting-Requests for each pass (sessions of
-    its own), encoded once; ids cycle through 0..255 (with WINDOW in flight, never two
-    alike at once)."""
+    """`count` Access-Requests, and `count` Accounting-Requests for each pass and one more
+    set to warm up with (sessions of their own), encoded once; ids cycle through 0..255
+    (with WINDOW in flight, never two alike at once)."""
     from plugin_nas_oss.dictionary import load
     dictionary, secret = load(), SECRET.encode()
-    access, accounting = [], [[] for _ in range(PASSES)]
+    access, accounting = [], [[] for _ in range(PASSES + 1)]
     for i in range(count):
         n = i % ACCOUNTS
         pkt = rp.AuthPacket(id=i % 256, secret=secret, dict=dictionary, User_Name=f"user{n}")
@@ -243,11 +243,14 @@ def load(port: int, requests: list[bytes], timeout: float = 2.0) -> tuple[int, f
 def _measure(servers: dict[str, tuple[int, int]], access: list[bytes],
              accountings: list[list[bytes]]) -> dict[str, dict[str, float]]:
     """Requests per second of each server (name -> its auth and accounting ports), the
-    best of its passes; the servers take turns, which goes first alternating."""
-    for auth, _ in servers.values():
-        load(auth, access[:200])  # warm up (connections, caches)
+    best of its passes; the servers take turns, which goes first alternating. The last
+    accounting set warms up (connections, prepared statements, caches) with a fifth."""
+    *passes, warm_up = accountings
+    for auth, acct in servers.values():
+        load(auth, access[:len(access) // 5])
+        load(acct, warm_up[:len(warm_up) // 5])
     best = {name: {"access": 0.0, "accounting": 0.0} for name in servers}
-    for n, accounting in enumerate(accountings):
+    for n, accounting in enumerate(passes):
         for name in list(servers)[::-1 if n % 2 else 1]:
             for kind, port, requests in (("access", servers[name][0], access),
                                          ("accounting", servers[name][1], accounting)):
