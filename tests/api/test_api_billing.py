@@ -34,6 +34,7 @@ def test_services_and_subscriptions(api, factory, pay):
     listed = client.call("GET", "/api/v1/services?kind=periodic&limit=500").json["items"]
     assert {"TV addon", "Not offered"} <= {s["name"] for s in listed}
     assert client.call("GET", f"/api/v1/services/{addon.id}").json["price"] == "3.00"
+    assert _error(client.call("GET", "/api/v1/services?kind=daily")) == (422, "kind")
     subscriptions = f"/api/v1/accounts/{account.id}/subscriptions"
     opening = _balance(client, account.contract_id)
 

@@ -75,4 +75,5 @@ def test_a_job_run_answers_its_outcome(api):
     assert jobs["api.broken"]["last_run"]["id"] == failed.json["id"]
     runs = client.call("GET", "/api/v1/jobs/runs?job_id=api.broken&status=failed").json
     assert [run["id"] for run in runs["items"]] == [failed.json["id"]]
+    assert _field(client.call("GET", "/api/v1/jobs/runs?status=fine")) == "status"
     assert client.call("GET", f"/api/v1/jobs/runs/{good['id']}").json == good
