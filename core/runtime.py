@@ -88,8 +88,8 @@ class Runtime:
                 result.append(plugin)
         return result
 
-    def context(self, plugin: str) -> "PluginContext":
-        return PluginContext(plugin, self.plugin_configs.get(plugin, {}), self)
+    def context(self, plugin: str, deferred: list | None = None) -> "PluginContext":
+        return PluginContext(plugin, self.plugin_configs.get(plugin, {}), self, deferred)
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ class Outbox:
         `PluginContext.write` — or None), ("retry", RetryLater), ("reject", text) or
         ("fail", text). A plugin that fails because our database is away is retried
         later without losing an attempt: the outage is not the delivery's fault."""
-        ctx = replace(self.runtime.context(item.plugin), deferred=[])
+        ctx = self.runtime.context(item.plugin, deferred=[])
         try:
             self.runtime.pm.call_one(f"abonent_{item.event.name}", item.plugin, event=item.event,
                                      ctx=ctx)
