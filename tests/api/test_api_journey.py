@@ -1,6 +1,8 @@
-"""The integrator's journey through the REST API alone: a subscriber with a contract and
-an account, a payment sent twice, a block and its lift — the money, the events in the
-outbox and the audit log's actor; every answer valid against the OpenAPI document."""
+"""The integrator's journey through the REST API alone (issue 16's "done when"): a webhook
+endpoint, a subscriber with a contract and an account, a payment sent twice, a block and
+its lift — the money, the events in the outbox, the audit log's actor, and the webhooks
+the integrator's endpoint receives signed, once each, in order; every answer valid
+against the OpenAPI document."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -8,12 +10,19 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.models import AuditEntry, OutboxEvent, Payment
+from webhook_receiver import receivers  # noqa: F401 (a fixture)
+
+WANTED = ["payment_received", "block_set", "block_lifted"]
 
 
-def test_integrators_journey(api, factory, runtime):
+def test_integrators_journey(api, factory, runtime, drain, receivers):
     tariff, agent = factory.tariff(), factory.agent()
     factory.operator()
     client = api("manager")
+    receiver = receivers()
+    endpoint = api("administrator").call("POST", "/api/v1/webhooks",
+                                         {"url": receiver.url, "events": WANTED})
+    receiver.secret = endpoint.json["secret"]
 
     made = client.call("POST", "/api/v1/subscribers",
                        {"name": "Vera Petrova", "phones": ["+7 912 345 67 89"]})
@@ -51,9 +60,13 @@ def test_integrators_journey(api, factory, runtime):
         actors = set(session.scalars(select(AuditEntry.actor).where(
             AuditEntry.object_type.in_(("subscriber", "payment", "account")))))
     assert [p.amount for p in payments] == [Decimal("500.00")]
-    assert [e for e in events if e in ("payment_received", "block_set", "block_lifted")] == [
-        "payment_received", "block_set", "block_lifted"]
+    assert [e for e in events if e in WANTED] == WANTED
     assert actors == {f"api:{client.name}"}
+
+    drain()  # the worker delivers the webhooks
+    assert [(r.type, r.signed, r.body["contract_id"]) for r in receiver.received] == [
+        (name, True, contract["id"]) for name in WANTED]
+    assert receiver.received[0].body["data"]["payment"]["amount"] == "500.00"
 
     reversal = client.call("POST", f"/api/v1/payments/{first.json['id']}/reverse",
                            {"reason": "paid twice by the terminal"})
