@@ -133,12 +133,12 @@ def _first(packet: codec.Packet, name: str):
     """The first value of attribute `name` as pyrad decodes it: an enumerated value by
     its name (Acct-Status-Type "Start"), an integer, an IPv4 address, text; None when it
     is absent or of a length its type does not have (the rest of the packet is used)."""
-    code, kind, values = _attribute(name)
+    code, kind, names = _attribute(name)
     value = packet.first(code)
     if value is None:
         return None
-    if values.HasBackward(value):
-        return values.GetBackward(value)
+    if value in names:
+        return names[value]
     if kind == "integer" or kind == "ipaddr":
         if len(value) != 4:
             return None
@@ -147,9 +147,10 @@ def _first(packet: codec.Packet, name: str):
 
 
 @functools.lru_cache(maxsize=64)
-def _attribute(name: str):
+def _attribute(name: str) -> tuple[int, str, dict[bytes, str]]:
+    """The code, type and enumerated values (octets → name) of attribute `name`."""
     attribute = load().attributes[name]
-    return attribute.code, attribute.type, attribute.values
+    return attribute.code, attribute.type, dict(attribute.values.backward)
 
 
 def _mac(value) -> str | None:
