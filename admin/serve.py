@@ -51,7 +51,7 @@ def serve(runtime: Runtime, host: str, port: int, *, worker: bool = True,
     base_url = f"http://{shown}:{server.server_port}"
     click.echo(f"Abonent is serving on {base_url}/admin/ "
                f"(database: {runtime.engine.dialect.name}; Ctrl-C stops)")
-    link = staff.first_start_link(runtime, base_url)
+    link = _first_start_link(runtime, base_url)
     if link:
         hours = staff.LINK_LIFETIME.total_seconds() // 3600
         click.echo("First start: no administrator has a password yet (there is no default one).\n"
@@ -68,6 +68,20 @@ def serve(runtime: Runtime, host: str, port: int, *, worker: bool = True,
             service.stop()
         for thread in threads:
             thread.join(timeout=10)
+
+
+def _first_start_link(runtime: Runtime, base_url: str) -> str | None:
+    """The set-up link to print, or None; None too when the database went away since the
+    start-up waited for it (a restart at that moment): serving goes on, its pages answer
+    503 until the database is back, and the next start prints the link."""
+    try:
+        return staff.first_start_link(runtime, base_url)
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
+        log.warning("the database went away at start-up (%s): no first-start link shown now",
+                    reason_of(exc))
+        return None
 
 
 def answer_503_while_database_away(app: Flask) -> None:

@@ -165,3 +165,17 @@ def test_passwords_are_argon2_hashes(runtime, manager, password):
         olga = s.scalars(select(Manager).where(Manager.login == "olga")).one()
         assert olga.password_hash.startswith("$argon2id$") and password not in olga.password_hash
         assert staff.verify(olga, password) and not staff.verify(olga, "wrong")
+
+
+def test_serve_goes_on_without_the_link_when_the_database_went_away_at_start(caplog):
+    """A restart of the database between serve's wait for it and the set-up link (seen
+    under load in tests/test_failover.py) is not fatal: no link, a warning, serving on."""
+    from admin.serve import _first_start_link
+    from core.config import validate_settings
+    from plugins.host import build_runtime
+    from fleet import free_port
+    away = build_runtime(validate_settings({"database_url": (
+        f"postgresql+psycopg://abonent@127.0.0.1:{free_port()}/gone")}, "test"),
+        load_entrypoints=False)
+    assert _first_start_link(away, "http://127.0.0.1:8000") is None
+    assert "the database went away at start-up" in caplog.text
