@@ -18,7 +18,8 @@ PAGES = ["/admin/", "/admin/account/", "/admin/subscriber/", "/admin/payment/",
          "/admin/role/", "/admin/role/edit/?id=2", "/admin/manager/", "/admin/profile/",
          "/admin/search/?q=Ivan", "/admin/reports/", "/admin/provider/", "/admin/templates/",
          "/admin/mail_log/", "/admin/import/", "/admin/helpdesk/", "/admin/apikeys/",
-         "/admin/invoice/", "/my/login", "/my/join", "/api/v1/docs"]
+         "/admin/invoice/", "/admin/webhooks/", "/admin/webhooks/attempts", "/admin/gateways/",
+         "/my/login", "/my/join", "/api/v1/docs"]
 
 
 def violations(page) -> list[str]:
