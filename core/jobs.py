@@ -15,6 +15,7 @@ the host: a plugin runs a recorded job with `ctx.run_job(job_id)`. The scheduler
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 from typing import Any
 
@@ -30,6 +31,35 @@ log = logging.getLogger("abonent.jobs")
 
 OK, PARTIAL, FAILED = "ok", "partial", "failed"
 OUTCOMES = (OK, PARTIAL, FAILED)
+
+
+class ManualRuns:
+    """The jobs this process is running by hand — the admin's "run now" (in a thread of
+    its own) and the API's (in the request) — one at a time per job, whichever door
+    asked: each door keeping its own list let the two run one job at once."""
+
+    def __init__(self):
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self, job_id: str) -> bool:
+        """Take `job_id`; False when this process is already running it by hand."""
+        with self._lock:
+            if job_id in self._running:
+                return False
+            self._running.add(job_id)
+            return True
+
+    def done(self, job_id: str) -> None:
+        with self._lock:
+            self._running.discard(job_id)
+
+    def running(self) -> set[str]:
+        with self._lock:
+            return set(self._running)
+
+
+MANUAL = ManualRuns()
 
 
 def job_outcome(failed: int, done: int) -> str:

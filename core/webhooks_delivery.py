@@ -142,7 +142,8 @@ def deliver(runtime, sender: Sender, event: Event) -> None:
             if status is not None and 200 <= status < 300:
                 accepted.add(endpoint_id)
         targets = [Target(e.id, e.url, e.secret, tries.get(e.id, 0) + 1)
-                   for e in session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+                   for e in session.scalars(select(WebhookEndpoint).where(
+                       WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id))
                    if wants(e, event.name) and e.id not in accepted]
     body = document(event)
     results = [sender.post(target, body, str(event.id),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from admin.db import manager_session, runtime
 from admin.views.base import GuardedView, key, needs, page_number
 from core.audit import audit
-from core.jobs import job_specs, last_runs, run_job, summary_of
+from core.jobs import MANUAL, job_specs, last_runs, run_job, summary_of
 from core.models import Account
 from plugins import outbox
 from plugins.registry import describe
@@ -117,15 +117,13 @@ class JobsView(GuardedView):
     recorded like a scheduled one)."""
 
     area = "jobs"
-    _running: dict[str, threading.Thread] = {}
-    _lock = threading.Lock()
 
     @expose("/")
     def index(self):
         specs = job_specs(runtime())
         with manager_session() as session:
             runs = last_runs(session)
-            running = {job for job, thread in self._running.items() if thread.is_alive()}
+            running = MANUAL.running()
             return self.render("abonent/jobs.html", specs=specs, runs=runs, running=running,
                                summaries={job: summary_of(run) for job, run in runs.items()})
 
@@ -136,20 +134,23 @@ class JobsView(GuardedView):
         if job_id not in job_specs(rt):
             flash(_("There is no job %(id)s.", id=job_id), "error")
             return redirect(url_for(".index"))
-        with self._lock:
-            if job_id in self._running and self._running[job_id].is_alive():
-                flash(_("%(id)s is already running.", id=job_id), "warning")
-                return redirect(url_for(".index"))
+        if not MANUAL.start(job_id):
+            flash(_("%(id)s is already running.", id=job_id), "warning")
+            return redirect(url_for(".index"))
 
-            def work():
-                try:
-                    run_job(rt, job_id, trigger="manual")
-                except Exception:  # recorded by run_job; the thread must not die loudly
-                    log.exception("manual run of %s failed", job_id)
+        def work():
+            try:
+                run_job(rt, job_id, trigger="manual")
+            except Exception:  # recorded by run_job; the thread must not die loudly
+                log.exception("manual run of %s failed", job_id)
+            finally:
+                MANUAL.done(job_id)
+        try:
             with manager_session() as session:
                 audit(session, "run", "job", job_id, {"trigger": "manual"})
-            thread = threading.Thread(target=work, name=f"job-{job_id}", daemon=True)
-            self._running[job_id] = thread
-            thread.start()
+        except BaseException:
+            MANUAL.done(job_id)
+            raise
+        threading.Thread(target=work, name=f"job-{job_id}", daemon=True).start()
         flash(_("%(id)s started; its result appears below when it ends.", id=job_id), "success")
         return redirect(url_for(".index"))

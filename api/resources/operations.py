@@ -8,8 +8,6 @@ with status "failed" and its error, never a bare "ok".
 """
 from __future__ import annotations
 
-import threading
-
 from flask import abort, current_app
 from sqlalchemy import and_
 from sqlalchemy.orm import joinedload
@@ -19,15 +17,11 @@ from api.schemas import page_of
 from api.schemas_operations import (DeliveryOut, DeliveryQuery, JobOut, JobRunOut, PluginCounts,
                                     RetryIn, RetryOut, RunQuery)
 from core.audit import audit
-from core.jobs import job_specs, last_runs, run_job
+from core.jobs import MANUAL, job_specs, last_runs, run_job
 from core.models import Delivery, JobRun
 from plugins import outbox
 
 blp = ApiBlueprint("operations", "The event outbox and the scheduled jobs")
-
-#: jobs this process is running for the API: a second "run now" of one waits its turn
-_running: set[str] = set()
-_running_lock = threading.Lock()
 
 
 def _runtime():
@@ -123,16 +117,13 @@ def post_run(job_id):
     runtime = _runtime()
     if job_id not in job_specs(runtime):
         abort(404, description=f"no job {job_id}")
-    with _running_lock:
-        if job_id in _running:
-            abort(409, description=f"{job_id} is already running")
-        _running.add(job_id)
+    if not MANUAL.start(job_id):
+        abort(409, description=f"{job_id} is already running")
     try:
         with transaction(write=True) as session:
             audit(session, "run", "job", job_id, {"trigger": "manual"})
         run_id = run_job(runtime, job_id, trigger="manual")["run_id"]
     finally:
-        with _running_lock:
-            _running.discard(job_id)
+        MANUAL.done(job_id)
     with transaction() as session:
         return dumped(JobRunOut(), session.get(JobRun, run_id), 201)

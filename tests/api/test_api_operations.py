@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core.contributions import JobSpec
+from core.jobs import MANUAL
 from core.models import AuditEntry, Delivery
 from plugins.testing import RecordingPlugin
 
@@ -77,3 +78,16 @@ def test_a_job_run_answers_its_outcome(api):
     assert [run["id"] for run in runs["items"]] == [failed.json["id"]]
     assert _field(client.call("GET", "/api/v1/jobs/runs?status=fine")) == "status"
     assert client.call("GET", f"/api/v1/jobs/runs/{good['id']}").json == good
+
+
+def test_a_job_the_admin_is_running_by_hand_is_not_run_again_through_the_api(api):
+    """One guard for every door of this process: the admin's "run now" holds the job
+    (core.jobs.MANUAL, as its thread does while it runs), so the API answers 409."""
+    client = api("administrator")
+    assert MANUAL.start("api.good")  # what the admin's "run now" takes for its thread
+    try:
+        busy = client.call("POST", "/api/v1/jobs/api.good/run")
+        assert busy.status_code == 409 and "already running" in busy.json["errors"][0]["message"]
+    finally:
+        MANUAL.done("api.good")
+    assert client.call("POST", "/api/v1/jobs/api.good/run").json["status"] == "ok"
