@@ -61,7 +61,8 @@ class Flag(fields.Boolean):
         return value
 
 
-def _nullable(field_class, **kwargs):
+def nullable(field_class, **kwargs):
+    """A field that may be null (JSON null, documented as nullable)."""
     return field_class(allow_none=True, **kwargs)
 
 
@@ -102,10 +103,10 @@ class SubscriberIn(Schema):
     name = fields.String(required=True)
     kind = fields.String(validate=validate.OneOf(["person", "company"]))
     phones = fields.List(fields.String())
-    email = _nullable(fields.String)
+    email = nullable(fields.String)
     addresses = fields.List(fields.Nested(Address))
-    tax_id = _nullable(fields.String)
-    comment = _nullable(fields.String)
+    tax_id = nullable(fields.String)
+    comment = nullable(fields.String)
 
 
 class SubscriberChange(SubscriberIn):
@@ -118,10 +119,10 @@ class SubscriberOut(Schema):
     name = fields.String(required=True)
     phones = fields.Function(lambda s: [p.number for p in s.phones],
                              metadata={"type": "array", "items": {"type": "string"}})
-    email = _nullable(fields.String)
+    email = nullable(fields.String)
     addresses = fields.List(fields.Nested(Address))
-    tax_id = _nullable(fields.String)
-    comment = _nullable(fields.String)
+    tax_id = nullable(fields.String)
+    comment = nullable(fields.String)
     created_at = fields.DateTime(required=True)
 
 
@@ -134,8 +135,8 @@ class ContractIn(Schema):
     number = fields.String(metadata={"description": "default: the operator's number plan"})
     credit_limit = Money()
     do_not_block = Flag()
-    grace_days = _nullable(fields.Integer)
-    grace_amount = _nullable(Money)
+    grace_days = nullable(fields.Integer)
+    grace_amount = nullable(Money)
 
 
 class ContractOut(Schema):
@@ -146,8 +147,8 @@ class ContractOut(Schema):
     balance = Money(required=True)
     credit_limit = Money(required=True)
     do_not_block = fields.Boolean(required=True)
-    grace_days = _nullable(fields.Integer)
-    grace_amount = _nullable(Money)
+    grace_days = nullable(fields.Integer)
+    grace_amount = nullable(Money)
     created_at = fields.DateTime(required=True)
 
 
@@ -165,8 +166,8 @@ class StatementEntry(Schema):
     at = fields.DateTime(required=True)
     kind = fields.String(required=True)
     description = fields.String(required=True)
-    charge = _nullable(Money)
-    payment = _nullable(Money)
+    charge = nullable(Money)
+    payment = nullable(Money)
     balance = Money(required=True)
     reference = fields.String(required=True)
 
@@ -203,7 +204,7 @@ class AccountOut(Schema):
     agent_id = fields.Integer(required=True)
     agent_type = fields.String(attribute="agent.type", required=True)
     tariff_id = fields.Integer(required=True)
-    ext_id = _nullable(fields.String)
+    ext_id = nullable(fields.String)
     fields_ = fields.Dict(data_key="fields", attribute="fields", required=True)
     state = fields.String(required=True, metadata={
         "description": "active, or the strongest open block: balance, admin, voluntary, "
@@ -235,10 +236,10 @@ class BlockOut(Schema):
     account_id = fields.Integer(required=True)
     source = fields.String(required=True)
     start_at = fields.DateTime(required=True)
-    end_at = _nullable(fields.DateTime)
-    applied_at = _nullable(fields.DateTime)
-    lifted_at = _nullable(fields.DateTime)
-    reason = _nullable(fields.String)
+    end_at = nullable(fields.DateTime)
+    applied_at = nullable(fields.DateTime)
+    lifted_at = nullable(fields.DateTime)
+    reason = nullable(fields.String)
     created_by = fields.String(required=True)
 
 
@@ -253,7 +254,7 @@ class TariffService(Schema):
 class TariffOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    description = _nullable(fields.String)
+    description = nullable(fields.String)
     self_service = fields.Boolean(required=True)
     archived = fields.Boolean(required=True)
     services = fields.List(fields.Nested(TariffService), attribute="items", required=True)
@@ -285,8 +286,8 @@ class PaymentOut(Schema):
     source = fields.String(required=True)
     external_id = fields.String(required=True)
     received_at = fields.DateTime(required=True)
-    comment = _nullable(fields.String)
-    reverses_id = _nullable(fields.Integer)
+    comment = nullable(fields.String)
+    reverses_id = nullable(fields.Integer)
     created_by = fields.String(required=True)
     created_at = fields.DateTime(required=True)
 
@@ -300,15 +301,15 @@ class PaymentQuery(PageQuery):
 class ChargeOut(Schema):
     id = fields.Integer(required=True)
     contract_id = fields.Integer(required=True)
-    account_id = _nullable(fields.Integer)
-    service_id = _nullable(fields.Integer)
+    account_id = nullable(fields.Integer)
+    service_id = nullable(fields.Integer)
     kind = fields.String(required=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
-    quantity = _nullable(Money)
+    quantity = nullable(Money)
     amount = Money(required=True)
-    comment = _nullable(fields.String)
-    invoice_id = _nullable(fields.Integer)
+    comment = nullable(fields.String)
+    invoice_id = nullable(fields.Integer)
     created_at = fields.DateTime(required=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import Day, Flag, Id, Money, PageQuery
+from api.schemas import Day, Flag, Id, Money, PageQuery, nullable
 from core.models.account import SUBSCRIPTION_STATES
 from core.models.catalog import SERVICE_KINDS
 
@@ -18,23 +18,19 @@ def Quantity(metadata: dict | None = None, **kwargs) -> Money:
                            **(metadata or {})}, **kwargs)
 
 
-def _nullable(field_class, **kwargs):
-    return field_class(allow_none=True, **kwargs)
-
-
 # --- services and subscriptions ------------------------------------------------------------
 
 class ServiceOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     kind = fields.String(required=True, metadata={"enum": list(SERVICE_KINDS)})
-    method = _nullable(fields.String, metadata={"description": "periodic: daily or monthly"})
+    method = nullable(fields.String, metadata={"description": "periodic: daily or monthly"})
     price = Money(required=True)
-    price_per_unit = _nullable(Quantity, metadata={"description": "counter: per unit"})
-    unit_id = _nullable(fields.Integer)
-    sensor_type_id = _nullable(fields.Integer)
-    agent_type = _nullable(fields.String)
-    external_code = _nullable(fields.String)
+    price_per_unit = nullable(Quantity, metadata={"description": "counter: per unit"})
+    unit_id = nullable(fields.Integer)
+    sensor_type_id = nullable(fields.Integer)
+    agent_type = nullable(fields.String)
+    external_code = nullable(fields.String)
     archived = fields.Boolean(required=True)
 
 
@@ -66,9 +62,9 @@ class SubscriptionOut(Schema):
     state = fields.String(required=True, metadata={"enum": list(SUBSCRIPTION_STATES)})
     is_base = fields.Boolean(required=True)
     start_on = fields.Date(required=True)
-    end_on = _nullable(fields.Date)
-    ended_at = _nullable(fields.DateTime)
-    end_reason = _nullable(fields.String)
+    end_on = nullable(fields.Date)
+    ended_at = nullable(fields.DateTime)
+    end_reason = nullable(fields.String)
     created_at = fields.DateTime(required=True)
 
 
@@ -86,7 +82,7 @@ class UsageIn(Schema):
     sensor_type = fields.Raw(required=True, metadata={
         "description": "the sensor type's id or name (sensor_1)",
         "oneOf": [{"type": "integer"}, {"type": "string"}]})
-    unit_id = _nullable(fields.Integer, metadata={"description": "any unit if omitted"})
+    unit_id = nullable(fields.Integer, metadata={"description": "any unit if omitted"})
     value = Quantity(required=True)
     day = Day("the day of the usage (default: the operator's today)")
     source = fields.String(load_default="api", metadata={"description": "who measured it"})
@@ -97,15 +93,15 @@ class UsageOut(Schema):
     key = fields.String(required=True)
     source = fields.String(required=True)
     ext_id = fields.String(required=True)
-    unit_id = _nullable(fields.Integer)
-    sensor_type_id = _nullable(fields.Integer)
+    unit_id = nullable(fields.Integer)
+    sensor_type_id = nullable(fields.Integer)
     value = Quantity(required=True)
     day = fields.Date(required=True)
     state = fields.String(required=True, metadata={"enum": list(USAGE_STATES)})
-    reason = _nullable(fields.String, metadata={"description": "why it was rejected"})
-    account_id = _nullable(fields.Integer)
-    subscription_id = _nullable(fields.Integer)
-    charge_id = _nullable(fields.Integer, metadata={"description": "the charge it made"})
+    reason = nullable(fields.String, metadata={"description": "why it was rejected"})
+    account_id = nullable(fields.Integer)
+    subscription_id = nullable(fields.Integer)
+    charge_id = nullable(fields.Integer, metadata={"description": "the charge it made"})
     created_at = fields.DateTime(required=True)
 
 
@@ -124,10 +120,10 @@ class UsageQuery(PageQuery):
 class InvoiceLineOut(Schema):
     position = fields.Integer(required=True)
     description = fields.String(required=True)
-    service_id = _nullable(fields.Integer)
+    service_id = nullable(fields.Integer)
     source = fields.String(required=True, metadata={"description": "core, or the plugin's"})
     quantity = Quantity(required=True)
-    unit = _nullable(fields.String)
+    unit = nullable(fields.String)
     net = Money(required=True)
     vat_rate = Quantity(required=True)
     vat = Money(required=True)
