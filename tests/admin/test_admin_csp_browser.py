@@ -48,11 +48,13 @@ def test_no_page_breaks_the_content_security_policy(page, runtime, set_up, demo_
     assert page.locator(".filters tr").count() == 1  # the filter row its script adds
     page.goto("/admin/manager/")
     page.locator("button.make-link").first.click()
-    page.click("#setup-link")
+    page.wait_for_load_state("load")  # the page's scripts are attached
     # the page's script selects the link on click: waited for (a busy machine is slow),
-    # in Python, since Playwright's wait_for_function evaluates a string the CSP refuses
+    # in Python, since Playwright's wait_for_function evaluates a string the CSP refuses;
+    # clicked again while nothing is selected (a click before the script ran selects nothing)
     selected = ""
     for _ in range(50):
+        page.click("#setup-link")
         selected = page.evaluate("window.getSelection().toString() || "
                                  "document.activeElement.value.substring("
                                  "document.activeElement.selectionStart,"
