@@ -58,10 +58,14 @@ def done_steps():
         NasCommand.outcome.in_(DONE))
 
 
+def fitted(row: dict) -> dict:
+    """A command log row (a dict of NasCommand's columns) whose answer fits its column."""
+    return {**row, "answer": (row.get("answer") or "")[:1000]}
+
+
 def write_all(session: Session, rows: list[dict]) -> None:
     """Insert command log rows (dicts of NasCommand's columns) in one statement."""
-    session.connection().execute(NasCommand.__table__.insert(),
-                    [{**row, "answer": (row.get("answer") or "")[:1000]} for row in rows])
+    session.connection().execute(NasCommand.__table__.insert(), [fitted(row) for row in rows])
 
 
 class _Write:

@@ -108,10 +108,8 @@ class BillingLogic:
                     self._connection = self.runtime.engine.connect()
                 with Session(bind=self._connection, info={
                         "runtime": self.runtime, "actor": PLUGIN_ACTOR}) as session:
-                    stopped = record_all(session, [acct for _, _, acct in accounting])
-                    if stopped:
-                        command_log.write_all(session, [
-                            rad_acc_stop(nases[acct.agent_id], acct) for acct in stopped])
+                    record_all(session, [acct for _, _, acct in accounting],
+                               log=lambda acct: rad_acc_stop(nases[acct.agent_id], acct))
                     session.commit()
             except Exception:
                 log.exception("accounting of %d packets not recorded", len(accounting))

@@ -10,20 +10,24 @@ Accounting is idempotent per packet: a start, interim or stop that comes twice (
 that did not hear our Accounting-Response sends it again) writes the same row again; a
 stop or interim before its start creates the row; a stopped session stays stopped.
 The RADIUS server writes the packets that arrived together in one statement (an upsert
-on (agent, session id)), so a burst costs one round trip, not one per packet.
+on (agent, session id)), so a burst costs one round trip, not one per packet; the
+command log rows of the sessions a batch stops (rad_acc_stop) go in the same transaction
+and, on PostgreSQL, in the same statement (plugin_nas_oss.sessions_pg).
 """
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, case, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import Base, now
+from plugin_nas_oss import sessions_pg
+from plugin_nas_oss.command_log import write_all
 
 START, INTERIM, STOP = "Start", "Interim-Update", "Stop"
 STATUS_TYPES = (START, INTERIM, STOP)
@@ -67,6 +71,11 @@ class Accounting:
     octets_out: int
     terminate_cause: str | None
 
+    @property
+    def stops(self) -> bool:
+        """Whether this packet (or, folded, its batch) stops the session."""
+        return self.status == STOP
+
 
 def _fold(packets: list[Accounting]) -> dict[tuple[int, str], Accounting]:
     """One packet per session: what a batch says about it, in the order it came (a Stop
@@ -89,13 +98,11 @@ def _fold(packets: list[Accounting]) -> dict[tuple[int, str], Accounting]:
 
 
 @functools.cache
-def _upsert(dialect: str):
-    """INSERT … ON CONFLICT (agent_id, session_id) DO UPDATE … RETURNING, on PostgreSQL
-    and SQLite: compiled once, sent as one multi-row statement for the batch's rows."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    larger = func.greatest if dialect == "postgresql" else func.max
+def _upsert():
+    """INSERT … ON CONFLICT (agent_id, session_id) DO UPDATE … RETURNING on SQLite (as
+    sessions_pg's on PostgreSQL): compiled once, one multi-row statement for a batch."""
     table = NasSession.__table__
-    statement = insert(table)
+    statement = sqlite_insert(table)
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["agent_id", "session_id"],
@@ -104,33 +111,47 @@ def _upsert(dialect: str):
               "framed_ip": func.coalesce(new.framed_ip, table.c.framed_ip),
               "mac": func.coalesce(new.mac, table.c.mac),
               "updated_at": new.updated_at,
-              "octets_in": larger(table.c.octets_in, new.octets_in),
-              "octets_out": larger(table.c.octets_out, new.octets_out),
+              "octets_in": func.max(table.c.octets_in, new.octets_in),
+              "octets_out": func.max(table.c.octets_out, new.octets_out),
               "stopped_at": func.coalesce(table.c.stopped_at, new.stopped_at),
               "terminate_cause": case((table.c.stopped_at.is_(None), new.terminate_cause),
                                       else_=table.c.terminate_cause)}
     ).returning(table.c.agent_id, table.c.session_id, table.c.stopped_at)
 
 
-def record_all(session: Session, packets: list[Accounting], at: datetime | None = None
-               ) -> list[Accounting]:
+def record_all(session: Session, packets: list[Accounting], at: datetime | None = None,
+               log: Callable[[Accounting], dict] | None = None) -> list[Accounting]:
     """Write a batch of accounting packets in one statement; returns the sessions this
     batch stopped (each once: a Stop sent again finds its session stopped already, at
-    the time of the batch that stopped it, which RETURNING tells apart from this one's)."""
+    the time of the batch that stopped it, which RETURNING tells apart from this one's).
+    `log(stop)` renders the command log row of a session the batch stops: each stopped
+    session's row is written in the same transaction."""
     if not packets:
         return []
     at = at or now()
     folded = _fold(packets)
+    stops = {key: acct for key, acct in folded.items() if acct.stops}
+    if session.bind.dialect.name == "postgresql":
+        stopped_now = sessions_pg.record(session, list(folded.values()), at, {
+            key: log(acct) for key, acct in stops.items()} if log else {})
+    else:
+        stopped_now = _record_sqlite(session, folded.values(), at)
+        if log and stopped_now:
+            write_all(session, [log(acct) for key, acct in stops.items() if key in stopped_now])
+    return [acct for key, acct in stops.items() if key in stopped_now]
+
+
+def _record_sqlite(session: Session, folded, at: datetime) -> set[tuple[int, str]]:
+    """The batch's upsert on SQLite; the keys of the sessions it stopped now."""
     rows = [{"agent_id": a.agent_id, "session_id": a.session_id, "account_id": a.account_id,
              "username": a.username, "framed_ip": a.framed_ip, "mac": a.mac,
-             "started_at": at, "updated_at": at, "stopped_at": at if a.status == STOP else None,
+             "started_at": at, "updated_at": at, "stopped_at": at if a.stops else None,
              "octets_in": a.octets_in, "octets_out": a.octets_out,
-             "terminate_cause": a.terminate_cause if a.status == STOP else None}
-            for a in folded.values()]
-    written = session.execute(_upsert(session.bind.dialect.name), rows).all()
-    stopped_now = {(agent_id, session_id) for agent_id, session_id, stopped_at in written
-                   if stopped_at == at}
-    return [a for key, a in folded.items() if a.status == STOP and key in stopped_now]
+             "terminate_cause": a.terminate_cause if a.stops else None}
+            for a in folded]
+    written = session.execute(_upsert(), rows).all()
+    return {(agent_id, session_id) for agent_id, session_id, stopped_at in written
+            if stopped_at == at}
 
 
 def open_sessions(session: Session, agent_id: int) -> list[NasSession]:
