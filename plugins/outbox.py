@@ -102,25 +102,33 @@ class Outbox:
         plugins = self.plugins if plugins is None else plugins
         if not plugins:
             return []
+        try:
+            return self._claim(limit, plugins, with_facts=True)
+        except _FactsFailed:  # the claim was rolled back with it: claimed again without
+            return self._claim(limit, plugins, with_facts=False)
+
+    def _claim(self, limit: int, plugins: list[str], with_facts: bool) -> list[Claimed]:
         with self.runtime.session(actor="outbox") as session:
             connection = session.connection()
             statements = _statements(connection.dialect.name)
             at = now()
-            leased = connection.execute(statements.claim, {
-                "at": at, "plugins": plugins, "limit": limit, "until": at + self.lease,
-                "worker": self.worker_id}).all()
-            if not leased:
-                return []
-            events = {row[0]: row for row in connection.execute(
-                statements.events, {"events": [row.event_id for row in leased]})}
-            claimed = []
-            for delivery_id, plugin, attempts, event_id in sorted(leased):
-                _, name, account_id, contract_id, payload, created_at = events[event_id]
-                claimed.append(Claimed(delivery_id, plugin, attempts, Event(
-                    id=event_id, name=name, account_id=account_id, contract_id=contract_id,
-                    payload=payload, created_at=created_at,
-                    idempotency_key=f"{event_id}:{plugin}", attempt=attempts)))
-            return self._with_facts(session, claimed)
+            parameters = {"at": at, "plugins": plugins, "limit": limit,
+                          "until": at + self.lease, "worker": self.worker_id}
+            if statements.claim_with_events is not None:  # one round trip
+                rows = connection.execute(statements.claim_with_events, parameters).all()
+            else:
+                leased = connection.execute(statements.claim, parameters).all()
+                events = {row[0]: row for row in connection.execute(
+                    statements.events, {"events": [row.event_id for row in leased]})
+                          } if leased else {}
+                rows = [(*lease, *events[lease.event_id]) for lease in leased]
+            claimed = [Claimed(delivery_id, plugin, attempts, Event(
+                id=event_id, name=name, account_id=account_id, contract_id=contract_id,
+                payload=payload, created_at=created_at,
+                idempotency_key=f"{event_id}:{plugin}", attempt=attempts))
+                for delivery_id, plugin, attempts, _, event_id, name, account_id, contract_id,
+                payload, created_at in sorted(rows)]
+            return self._with_facts(session, claimed) if with_facts and claimed else claimed
 
     def _with_facts(self, session: Session, claimed: list[Claimed]) -> list[Claimed]:
         """The claimed items, their events carrying what their plugins'
@@ -138,17 +146,17 @@ class Outbox:
                     item.event.id))) if item.plugin in facts else item for item in claimed]
 
     def _read_facts(self, session: Session, plugin: str, events: list[Event]) -> dict:
-        """One plugin's facts for its events, {} when its hook fails (rolled back to a
-        savepoint, so the claim stands and its deliveries read for themselves)."""
+        """One plugin's facts for its events. No savepoint (two round trips a claim): a
+        hook that fails raises `_FactsFailed`, the claim's transaction is rolled back, and
+        `claim` leases again without facts, so the deliveries read for themselves."""
         try:
-            with session.begin_nested():
-                return self.runtime.pm.call_one("abonent_delivery_facts", plugin,
-                                                session=session, events=events) or {}
+            return self.runtime.pm.call_one("abonent_delivery_facts", plugin,
+                                            session=session, events=events) or {}
         except Exception as exc:
             if unavailable(exc):
                 raise
             log.exception("outbox: %s's abonent_delivery_facts failed", plugin)
-            return {}
+            raise _FactsFailed(plugin) from exc
 
     # --- delivering ---------------------------------------------------------------------
 
@@ -195,9 +203,18 @@ class Outbox:
         plugins left to it (a delivery whose writes fail is a failed attempt instead)."""
         if not outcomes:
             return
+        try:
+            self._record(outcomes, one_by_one=False)
+        except _WritesFailed:  # rolled back whole: again, each delivery's writes on its own
+            self._record(outcomes, one_by_one=True)
+
+    def _record(self, outcomes: list[tuple[Claimed, str, Any]], one_by_one: bool) -> None:
         with self.runtime.session(actor="outbox") as session:
             at = now()
-            outcomes = self._write_deferred(session, outcomes)
+            if one_by_one:
+                outcomes = [self._written(session, outcome) for outcome in outcomes]
+            else:
+                self._write_deferred(session, outcomes)
             done = [item.delivery_id for item, status, _ in outcomes if status == "done"]
             if done:
                 connection = session.connection()
@@ -209,22 +226,21 @@ class Outbox:
                 elif status in ("fail", "reject"):
                     self._failed(session, item, detail, at, dead=status == "reject")
 
-    def _write_deferred(self, session: Session, outcomes: list[tuple[Claimed, str, Any]]
-                        ) -> list[tuple[Claimed, str, Any]]:
-        """Make the writes the done deliveries left to the record, all under one savepoint;
-        if one fails, again one delivery at a time, to fail only its delivery."""
+    @staticmethod
+    def _write_deferred(session: Session, outcomes: list[tuple[Claimed, str, Any]]) -> None:
+        """Make the writes the done deliveries left to the record, all at once and without
+        a savepoint (two round trips a batch); if one fails, `_WritesFailed` rolls the
+        record back, to be made again one delivery at a time (`_written`)."""
         writes = [change for _, status, changes in outcomes if status == "done" and changes
                   for change in changes]
         if not writes:
-            return outcomes
+            return
         try:
-            with session.begin_nested():
-                _make(session, writes)
-            return outcomes
+            _make(session, writes)
         except Exception as exc:
             if unavailable(exc):
                 raise
-        return [self._written(session, outcome) for outcome in outcomes]
+            raise _WritesFailed() from exc
 
     @staticmethod
     def _written(session: Session, outcome: tuple[Claimed, str, Any]
@@ -493,12 +509,27 @@ class _Statements:
             locked_until=bindparam("until"), locked_by=bindparam("worker"),
             attempts=table.c.attempts + 1)
             .returning(table.c.id, table.c.plugin, table.c.attempts, table.c.event_id))
-        self.events = select(event.c.id, event.c.name, event.c.account_id,
-                             event.c.contract_id, event.c.payload, event.c.created_at
-                             ).where(among(dialect, event.c.id, "events"))
+        columns = (event.c.id, event.c.name, event.c.account_id, event.c.contract_id,
+                   event.c.payload, event.c.created_at)
+        self.events = select(*columns).where(among(dialect, event.c.id, "events"))
+        #: on PostgreSQL the claim's UPDATE … RETURNING joined to its events, as one
+        #: statement (a data-modifying CTE); SQLite has no such CTE: two statements there
+        self.claim_with_events = None
+        if dialect == "postgresql":
+            leased = self.claim.cte("leased")
+            self.claim_with_events = select(*leased.c, *columns).join_from(
+                leased, event, event.c.id == leased.c.event_id)
         self.done = update(table).where(
             among(dialect, table.c.id, "done"), table.c.state == "pending"
         ).values(state="done", delivered_at=at, locked_until=None, last_error=None)
+
+
+class _FactsFailed(Exception):
+    """A plugin's `abonent_delivery_facts` failed: the claim is made again without facts."""
+
+
+class _WritesFailed(Exception):
+    """A batch's deferred writes failed together: the record is made one delivery at a time."""
 
 
 def _make(session: Session, changes: list) -> None:

@@ -218,7 +218,7 @@ def test_a_busy_worker_asks_for_an_idle_plugins_deliveries_once_a_poll(runtime, 
     asked = {"tv": 0, "stuck": 0}
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE delivery SET attempts=(delivery.attempts + "):
+        if "UPDATE delivery SET attempts=(delivery.attempts + " in statement:  # a claim
             values = parameters.values() if isinstance(parameters, dict) else parameters
             for plugin in asked:
                 asked[plugin] += plugin in values
