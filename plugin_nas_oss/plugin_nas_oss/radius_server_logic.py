@@ -41,7 +41,7 @@ from plugin_nas_oss.agent import NasSettings, normal_mac
 from plugin_nas_oss.dictionary import load
 from plugin_nas_oss.radius_server import Request
 from plugin_nas_oss.radius_server_directory import Directory, Entry
-from plugin_nas_oss.sessions import STATUS_TYPES, Accounting, record_all
+from plugin_nas_oss.sessions import STATUS_TYPES, Accounting, one_statement, record_all
 
 log = logging.getLogger("abonent.nas_oss.radius")
 
@@ -99,13 +99,19 @@ class BillingLogic:
 
     def _record(self, accounting: list[tuple[int, NasSettings, Accounting]]) -> bool:
         """One transaction on the writer's own connection, kept between batches: a pool
-        checkout pings the server first, a round trip per batch for nothing. A failed
-        batch closes it (the next batch connects afresh)."""
+        checkout pings the server first, a round trip per batch for nothing. Where the
+        batch is one statement (sessions.one_statement), the connection is in autocommit:
+        the statement is its own transaction, committed before its result comes back,
+        with no BEGIN and COMMIT round trips around it. A failed batch closes the
+        connection (the next batch connects afresh)."""
         nases = {nas.agent_id: nas for _, nas, _ in accounting}
         with self._writing:
             try:
                 if self._connection is None:
                     self._connection = self.runtime.engine.connect()
+                    if one_statement(self._connection.dialect.name):
+                        self._connection = self._connection.execution_options(
+                            isolation_level="AUTOCOMMIT")
                 with Session(bind=self._connection, info={
                         "runtime": self.runtime, "actor": PLUGIN_ACTOR}) as session:
                     record_all(session, [acct for _, _, acct in accounting],

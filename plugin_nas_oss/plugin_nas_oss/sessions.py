@@ -141,6 +141,13 @@ def record_all(session: Session, packets: list[Accounting], at: datetime | None 
     return [acct for key, acct in stops.items() if key in stopped_now]
 
 
+def one_statement(dialect: str) -> bool:
+    """Whether record_all, log rows and all, is a single statement on `dialect` (on
+    PostgreSQL: sessions_pg), i.e. atomic even outside a transaction: a writer may run it
+    in autocommit, one round trip a batch instead of BEGIN, statement, COMMIT."""
+    return dialect == "postgresql"
+
+
 def _record_sqlite(session: Session, folded, at: datetime) -> set[tuple[int, str]]:
     """The batch's upsert on SQLite; the keys of the sessions it stopped now."""
     rows = [{"agent_id": a.agent_id, "session_id": a.session_id, "account_id": a.account_id,
