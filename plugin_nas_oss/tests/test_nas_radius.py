@@ -415,15 +415,19 @@ def test_a_burst_of_accounting_is_stored_and_answered_one_row_each(radius, nas, 
         (f"burst{n:02d}", 1000 * n) for n in range(40)}
 
 
-_FAIL_WRITES = {  # the database refuses the accounting table's writes, as a full disk would
-    "sqlite": ["CREATE TRIGGER refuse BEFORE INSERT ON nas_session "
-               "BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
-    "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                   "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
-                   "CREATE TRIGGER refuse BEFORE INSERT ON nas_session "
-                   "FOR EACH ROW EXECUTE FUNCTION refuse()"]}
-_HEAL = {"sqlite": ["DROP TRIGGER refuse"],
-         "postgresql": ["DROP TRIGGER refuse ON nas_session", "DROP FUNCTION refuse()"]}
+def _refuse_writes(table: str) -> dict[str, list[str]]:
+    """The database refuses inserts into `table`, as a full disk would."""
+    return {"sqlite": [f"CREATE TRIGGER refuse BEFORE INSERT ON {table} "
+                       "BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
+            "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                           "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+                           f"CREATE TRIGGER refuse BEFORE INSERT ON {table} "
+                           "FOR EACH ROW EXECUTE FUNCTION refuse()"]}
+
+
+def _heal(table: str) -> dict[str, list[str]]:
+    return {"sqlite": ["DROP TRIGGER refuse"],
+            "postgresql": [f"DROP TRIGGER refuse ON {table}", "DROP FUNCTION refuse()"]}
 
 
 def _ddl(runtime, statements: dict[str, list[str]]) -> None:
@@ -437,10 +441,10 @@ def test_a_batch_whose_commit_fails_answers_none_and_its_retransmission_is_store
     nas.account("bob")
     datagrams = [accounting("lost1", "Start"), accounting("lost2", "Start"),
                  accounting("lost1", "Stop", 7000)]
-    _ddl(runtime, _FAIL_WRITES)
+    _ddl(runtime, _refuse_writes("nas_session"))
     assert burst(raw, datagrams) == []  # not stored: not acknowledged, the NAS sends again
     assert sessions(session) == [] and radius.counters["accounted"] == 0
-    _ddl(runtime, _HEAL)
+    _ddl(runtime, _heal("nas_session"))
     assert len(burst(raw, datagrams, wait=10, expect=3)) == 3
     assert len(burst(raw, datagrams, wait=10, expect=3)) == 3  # a third time: from the cache
     rows = {row.session_id: row for row in sessions(session)}
@@ -448,6 +452,21 @@ def test_a_batch_whose_commit_fails_answers_none_and_its_retransmission_is_store
     assert rows["lost2"].stopped_at is None and radius.counters["accounted"] == 3
     session.rollback()
     assert [c.target for c in session.scalars(select(NasCommand))] == ["lost1"]  # rad_acc_stop
+
+
+def test_a_batch_whose_rad_acc_stop_fails_is_not_stored_at_all(radius, nas, raw, runtime,
+                                                               session):
+    """The sessions and their log rows are one write (on PostgreSQL one statement in
+    autocommit): the log refused, the sessions are not half-written either."""
+    nas.account("bob")
+    datagrams = [accounting("half1", "Start"), accounting("half2", "Stop", 500)]
+    _ddl(runtime, _refuse_writes("nas_command"))
+    assert burst(raw, datagrams) == []
+    assert sessions(session) == [] and radius.counters["accounted"] == 0
+    _ddl(runtime, _heal("nas_command"))
+    assert len(burst(raw, datagrams, wait=10, expect=2)) == 2
+    assert {row.session_id: row.stopped_at is not None for row in sessions(session)} == {
+        "half1": False, "half2": True}
 
 
 def test_copies_in_one_burst_are_stored_once_and_answered_alike(radius, nas, raw, session):

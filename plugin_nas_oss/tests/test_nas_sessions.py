@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from plugin_nas_oss.command_log import NasCommand
-from plugin_nas_oss.sessions import (INTERIM, START, STOP, Accounting, NasSession, one_statement,
-                                     record_all)
+from plugin_nas_oss.sessions import INTERIM, START, STOP, Accounting, NasSession, record_all
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 
@@ -81,25 +78,3 @@ def test_a_batch_without_stops_or_a_log_writes_sessions_only(nas, session):
     assert session.scalars(select(NasCommand)).all() == []
     (row,) = session.scalars(select(NasSession))
     assert (row.stopped_at, row.terminate_cause) == (T0, "NAS-Reboot")
-
-
-@pytest.mark.postgresql_only
-def test_a_batch_is_one_statement_on_postgresql_so_autocommit_keeps_it_atomic(nas, runtime):
-    """The RADIUS writer runs record_all in autocommit where one_statement says so: a
-    second statement would make a batch half-written when it fails."""
-    assert one_statement(runtime.engine.dialect.name)
-    statements = []
-    packets = [Accounting(agent_id=nas.agent.id, status=status, session_id=f"x{n}",
-                          username="", account_id=None, framed_ip=None, mac=None,
-                          octets_in=n, octets_out=n, terminate_cause=None)
-               for n, status in enumerate((START, INTERIM, STOP, STOP))]
-    with runtime.engine.connect() as connection:
-        event.listen(connection, "before_cursor_execute",
-                     lambda *args: statements.append(args[2]))
-        with Session(bind=connection.execution_options(isolation_level="AUTOCOMMIT")) as s:
-            stopped = record_all(s, packets, log=lambda acct: {
-                "agent_id": acct.agent_id, "command": "rad_acc_stop", "transport": "coa",
-                "target": acct.session_id, "request": [], "outcome": "skipped", "at": T0})
-    assert len(statements) == 1 and [acct.session_id for acct in stopped] == ["x2", "x3"]
-    with runtime.session() as s:
-        assert sorted(s.scalars(select(NasCommand.target))) == ["x2", "x3"]
