@@ -138,9 +138,10 @@ def _first(packet: codec.Packet, name: str):
     its name (Acct-Status-Type "Start"), an integer, an IPv4 address, text; None when it
     is absent or of a length its type does not have (the rest of the packet is used)."""
     code, kind, names = _attribute(name)
-    value = packet.first(code)
-    if value is None:
+    values = packet.attributes.get(code)
+    if not values:
         return None
+    value = values[0]
     if value in names:
         return names[value]
     if kind == "integer" or kind == "ipaddr":
@@ -150,7 +151,7 @@ def _first(packet: codec.Packet, name: str):
     return value.decode("utf-8", errors="replace")  # the string attributes read here
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache  # (not lru_cache(maxsize): its bookkeeping was a third of _first)
 def _attribute(name: str) -> tuple[int, str, dict[bytes, str]]:
     """The code, type and enumerated values (octets → name) of attribute `name`."""
     attribute = load().attributes[name]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, case, func, select
@@ -84,9 +84,10 @@ def _fold(packets: list[Accounting]) -> dict[tuple[int, str], Accounting]:
     for acct in packets:
         key = (acct.agent_id, acct.session_id)
         before = folded.get(key)
-        if before is not None:
-            acct = replace(
-                acct, status=STOP if STOP in (before.status, acct.status) else acct.status,
+        if before is not None:  # (not dataclasses.replace: 3 times slower, once a packet)
+            acct = Accounting(
+                agent_id=acct.agent_id, session_id=acct.session_id,
+                status=STOP if before.stops or acct.stops else acct.status,
                 username=acct.username or before.username,
                 account_id=acct.account_id or before.account_id,
                 framed_ip=acct.framed_ip or before.framed_ip, mac=acct.mac or before.mac,
