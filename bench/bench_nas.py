@@ -10,7 +10,9 @@ request sent to the last answer received. Both servers run at once and take turn
 `PASSES` passes (who goes first alternating; each pass its own accounting sessions); a
 server's figure is its best pass. Measured once each, one after the other, the ratio
 swung 0.15-1.8 between runs of the same code on the shared machine: a burst of other
-work falling on one server's only pass decided it.
+work falling on one server's only pass decided it. Each server's CPU per request (its
+process, all threads, read from /proc around each pass; the least of its passes) is
+printed too: it moves far less with the machine's load than the rates do.
 
 Our server runs in its own process on a fresh PostgreSQL database (core and the
 plugin's branch) with one NAS agent and `ACCOUNTS` accounts. FreeRADIUS is Debian's
@@ -240,24 +242,38 @@ def load(port: int, requests: list[bytes], timeout: float = 2.0) -> tuple[int, f
     return answered, max(last - started, 1e-9)
 
 
-def _measure(servers: dict[str, tuple[int, int]], access: list[bytes],
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process `pid` (all its threads) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(servers: dict[str, tuple[int, int, int]], access: list[bytes],
              accountings: list[list[bytes]]) -> dict[str, dict[str, float]]:
-    """Requests per second of each server (name -> its auth and accounting ports), the
-    best of its passes; the servers take turns, which goes first alternating. The last
-    accounting set warms up (connections, prepared statements, caches) with a fifth."""
+    """Requests per second of each server (name -> its auth and accounting ports and its
+    process id), the best of its passes, and its CPU per request ("<kind> cpu", µs, the
+    least of its passes: unlike the rate it hardly moves with what else the machine
+    runs); the servers take turns, which goes first alternating. The last accounting set
+    warms up (connections, prepared statements, caches) with a fifth."""
     *passes, warm_up = accountings
-    for auth, acct in servers.values():
+    for auth, acct, _ in servers.values():
         load(auth, access[:len(access) // 5])
         load(acct, warm_up[:len(warm_up) // 5])
-    best = {name: {"access": 0.0, "accounting": 0.0} for name in servers}
+    best = {name: {"access": 0.0, "accounting": 0.0, "access cpu": float("inf"),
+                   "accounting cpu": float("inf")} for name in servers}
     for n, accounting in enumerate(passes):
         for name in list(servers)[::-1 if n % 2 else 1]:
-            for kind, port, requests in (("access", servers[name][0], access),
-                                         ("accounting", servers[name][1], accounting)):
+            auth, acct, pid = servers[name]
+            for kind, port, requests in (("access", auth, access),
+                                         ("accounting", acct, accounting)):
+                cpu = _cpu_seconds(pid)
                 answers, seconds = load(port, requests)
+                cpu = (_cpu_seconds(pid) - cpu) / len(requests) * 1e6
                 print(f"    {name}, pass {n + 1}: {kind} {answers}/{len(requests)} answered, "
-                      f"{answers / seconds:,.0f}/s", flush=True)
+                      f"{answers / seconds:,.0f}/s, server CPU {cpu:.0f} µs a request",
+                      flush=True)
                 best[name][kind] = max(best[name][kind], answers / seconds)
+                best[name][f"{kind} cpu"] = min(best[name][f"{kind} cpu"], cpu)
     return best
 
 
@@ -375,7 +391,7 @@ def radius_figures(url: str, count: int) -> list[Figure]:
     access, accountings = _requests(count)
     process, auth, acct = _start_ours(url)
     try:
-        servers = {"ours": (auth, acct)}
+        servers = {"ours": (auth, acct, process.pid)}
         peer_name = "FreeRADIUS"
         if subprocess.run([str(ENSURE_FREERADIUS)]).returncode != 0:
             peer_name = "FreeRADIUS missing (apt-get install freeradius)"
@@ -385,7 +401,8 @@ def radius_figures(url: str, count: int) -> list[Figure]:
                 os.chmod(folder, 0o755)
                 server, *ports = _start_freeradius(Path(folder))
                 try:
-                    rates = _measure({**servers, peer_name: tuple(ports)}, access, accountings)
+                    rates = _measure({**servers, peer_name: (*ports, server.pid)}, access,
+                                     accountings)
                 finally:
                     server.terminate()
                     server.wait(10)
@@ -395,4 +412,8 @@ def radius_figures(url: str, count: int) -> list[Figure]:
     return [Figure(f"RADIUS {kind} ({count:,} requests, {WINDOW} in flight, "
                    f"best of {PASSES} passes)", ours[kind], "requests/s",
                    "≥ 0.3 × FreeRADIUS", peer.get(kind), peer_name)
-            for kind in ("access", "accounting")]
+            for kind in ("access", "accounting")] + [
+        Figure(f"RADIUS server CPU per {kind} request (the least of {PASSES} passes)",
+               ours[f"{kind} cpu"], "µs", "—", peer.get(f"{kind} cpu"), peer_name,
+               higher_is_better=False)
+        for kind in ("access", "accounting")]
