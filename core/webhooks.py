@@ -65,24 +65,29 @@ def check_url(value: Any, allow_private: bool = True, field: str = "url") -> str
     except ValueError as exc:
         raise ValidationError(field, str(exc)) from None
     if not allow_private:
-        for address in _addresses(parts.hostname, field):
-            if not address.is_global:
-                raise ValidationError(field, f"{parts.hostname} is a private or local "
-                                             f"address ({address}); "
-                                             f"[plugins.webhooks] allow_private is off")
+        try:
+            private = private_address(parts.hostname)
+        except OSError as exc:
+            raise ValidationError(field, f"{parts.hostname} does not resolve: {exc}") from None
+        if private is not None:
+            raise ValidationError(field, private_refusal(parts.hostname, private))
     return url
 
 
-def _addresses(host: str, field: str) -> list:
+def private_address(host: str) -> str | None:
+    """The first loopback, private, link-local or reserved address that `host` is or
+    resolves to; None when every one is global. Raises OSError when it does not resolve."""
     try:
-        return [ipaddress.ip_address(host)]
+        addresses = [ipaddress.ip_address(host)]
     except ValueError:
-        pass
-    try:
-        found = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise ValidationError(field, f"{host} does not resolve: {exc}") from None
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0])
+                     for info in socket.getaddrinfo(host, None)]
+    return next((str(address) for address in addresses if not address.is_global), None)
+
+
+def private_refusal(host: str, address: str) -> str:
+    return (f"{host} is a private or local address ({address}); "
+            f"[plugins.webhooks] allow_private is off")
 
 
 def check_events(value: Any, field: str = "events") -> list[str]:

@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -36,7 +37,7 @@ from core.errors import NotFound, Rejected, RetryLater
 from core.events import Event
 from core.http import PlatformHTTP, PlatformTimeout, PlatformUnreachable
 from core.models import Delivery, WebhookAttempt, WebhookEndpoint
-from core.webhooks import PLUGIN, wants
+from core.webhooks import PLUGIN, private_address, private_refusal, wants
 
 USER_AGENT = "Abonent-Webhooks/1"
 #: statuses that mean "not now" rather than "no"
@@ -92,9 +93,11 @@ class Sender:
     """POSTs with kept-alive connections: one `PlatformHTTP` per endpoint URL, shared by
     the lane's threads (`connections` each), made on first use."""
 
-    def __init__(self, connect_timeout: float, read_timeout: float, connections: int):
+    def __init__(self, connect_timeout: float, read_timeout: float, connections: int,
+                 allow_private: bool = True):
         self.timeout = (connect_timeout, read_timeout)
         self.connections = connections
+        self.allow_private = allow_private
         self._clients: dict[str, PlatformHTTP] = {}
         self._lock = threading.Lock()
 
@@ -112,6 +115,16 @@ class Sender:
                    "Abonent-Event-Id": event_id, "Idempotency-Key": idempotency_key,
                    "User-Agent": USER_AGENT}
         started = time.monotonic()
+        if not self.allow_private:  # again at every send: a name may resolve elsewhere now
+            host = urlsplit(target.url).hostname or ""
+            try:
+                private = private_address(host)
+            except OSError as exc:
+                return Sent(target, "retry", None, None, f"{host} does not resolve: {exc}",
+                            _since(started))
+            if private is not None:
+                return Sent(target, "refused", None, None, private_refusal(host, private),
+                            _since(started))
         try:
             answer = self._client(target.url).request(
                 "POST", target.url, timeout=self.timeout, json_body=document_,

@@ -48,7 +48,8 @@ def sender_of(runtime) -> Sender:
         raise ValidationError(f"plugins.{PLUGIN}", "the webhooks plugin is disabled "
                                                    "(plugins.disabled)")
     key = (float(config["connect_timeout"]), float(config["read_timeout"]),
-           delivery_settings(runtime.settings, PLUGIN)["concurrency"])
+           delivery_settings(runtime.settings, PLUGIN)["concurrency"],
+           bool(config["allow_private"]))
     with _senders_lock:
         if key not in _senders:
             _senders[key] = Sender(*key)

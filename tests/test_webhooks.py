@@ -128,6 +128,26 @@ def test_urls_refused_at_creation():
 
 
 @pytest.mark.sqlite_only
+def test_a_private_address_is_refused_again_when_sending(runtime, factory, receivers, endpoint,
+                                                          block, drain, dead_letters,
+                                                          monkeypatch):
+    """An endpoint saved while private addresses were allowed (or whose name resolved
+    elsewhere then) is not sent to once `allow_private` is off: checked at every send."""
+    loopback = receivers()
+    hooked = endpoint(loopback, ["block_set"])
+    monkeypatch.setitem(runtime.plugin_configs["webhooks"], "allow_private", False)
+    block(factory.account())
+    drain()
+    assert loopback.received == []
+    letter, = dead_letters("webhooks")
+    assert f"endpoint {hooked}" in letter.last_error
+    assert "127.0.0.1 is a private or local address" in letter.last_error
+    with runtime.session() as session:
+        attempt, = session.query(WebhookAttempt).all()
+    assert attempt.status is None and "allow_private is off" in attempt.error
+
+
+@pytest.mark.sqlite_only
 def test_an_endpoint_made_in_another_process_counts_within_the_refresh_window(
         runtime, factory, block, deliveries, monkeypatch):
     from core import webhooks
