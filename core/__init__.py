@@ -40,6 +40,7 @@ from core.services.corrections import reverse_payment
 from core.services.payments import record_payment
 from core.services.promises import give_promise
 from core.services.subscriptions import activate, assign_service, deactivate, purchase
+from core.db import json_dumps
 from core.sqlfuncs import among, inline_ids, insert_rows
 from core.state import AccountState, account_state, effective_state, is_open
 from core.usage import operator_today, record_usage
@@ -69,8 +70,9 @@ __all__ = [
     "Invoice", "Rate",
     # a PostgreSQL trigram index, for a plugin's search of fragments (abonent_search_accounts)
     "trigram_index",
-    # bulk statements for a plugin's own tables (a batch of rows, a batch of ids)
-    "among", "inline_ids", "insert_rows",
+    # bulk statements for a plugin's own tables (a batch of rows, a batch of ids); JSON text
+    # as the database stores it (Decimals as strings, dates in ISO form)
+    "among", "inline_ids", "insert_rows", "json_dumps",
     # operations, each in the caller's session and writing its events (block set/lifted,
     # payment received…) in that transaction
     "activate", "assign_service", "audit", "change_account", "change_tariff",

@@ -20,10 +20,11 @@ one snapshot; the log CTE reads the upsert's RETURNING, not the table.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+
+from core import json_dumps
 
 from plugin_nas_oss.command_log import fitted
 
@@ -69,20 +70,13 @@ SELECT agent_id, session_id FROM written WHERE stopped_now
 """
 
 
-def _iso(value) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def record(session: Session, rows: list, at: datetime, log_rows: dict) -> set[tuple[int, str]]:
     """Write the folded batch `rows` (sessions.Accounting, one per session) and, of
     `log_rows` ((agent id, session id) → a command log row), those whose session this
     batch stopped; returns the keys of the sessions stopped now."""
-    batch = json.dumps([vars(acct) for acct in rows], ensure_ascii=False)
-    log = json.dumps([{**fitted(row), "session_agent": agent_id, "session_id": session_id}
-                      for (agent_id, session_id), row in log_rows.items()],
-                     ensure_ascii=False, default=_iso)
+    batch = json_dumps([vars(acct) for acct in rows])
+    log = json_dumps([{**fitted(row), "session_agent": agent_id, "session_id": session_id}
+                      for (agent_id, session_id), row in log_rows.items()])
     # psycopg's own cursor: SQLAlchemy's execution of a text statement cost twice what
     # psycopg spends on it, and there is nothing here for it to do (the session's
     # connection() has begun its transaction, which the caller commits)
